@@ -34,8 +34,8 @@ class Group:
 def _records(path: str) -> Iterator[list[str]]:
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-            for line in handle:
-                line = line.rstrip("\n")
+            for raw in handle:
+                line = raw.rstrip("\n")
                 if line and not line.startswith(("#", "+", "-")):
                     yield line.split(":")
     except FileNotFoundError:

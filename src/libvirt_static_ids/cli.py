@@ -11,7 +11,18 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__, convert, host, journal, orphans, render, rollback, runner
+from . import (
+    __version__,
+    cli_directory,
+    cli_evacuate,
+    convert,
+    host,
+    journal,
+    orphans,
+    render,
+    rollback,
+    runner,
+)
 from .errors import ExitCode, StaticIdsError, UsageError
 from .hostroot import CONVERT_SCOPE, HostRoot
 from .ids import DEFAULT_TARGET, IdPair, parse_id
@@ -54,19 +65,30 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    survey = commands.add_parser("survey", parents=[common], help="this host's numbers and blockers")
+    survey = commands.add_parser(
+        "survey", parents=[common], help="this host's numbers and blockers"
+    )
     _target_options(survey)
+    cli_directory.add_survey_options(survey)
 
     conv = commands.add_parser("convert", parents=[common], help="convert this host")
     _target_options(conv)
-    conv.add_argument("--dry-run", action="store_true", help="show every step and file; change nothing")
     conv.add_argument(
-        "--path", action="append", default=[], metavar="DIR", help="also repair this tree (repeatable)"
+        "--dry-run", action="store_true", help="show every step and file; change nothing"
+    )
+    conv.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also repair this tree (repeatable)",
     )
     conv.add_argument("--no-restart", action="store_true", help="do not restart libvirtd")
 
     rep = commands.add_parser("repair", parents=[common], help="remap file ownership")
-    rep.add_argument("--orphans", action="store_true", help="entries whose owner or group has no name")
+    rep.add_argument(
+        "--orphans", action="store_true", help="entries whose owner or group has no name"
+    )
     rep.add_argument("--from-uid", metavar="N")
     rep.add_argument("--from-gid", metavar="N")
     rep.add_argument("--to-uid", metavar="N", default=str(DEFAULT_TARGET.uid))
@@ -82,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     jour = commands.add_parser("journal", parents=[common], help="list runs, or show one")
     jour.add_argument("action", nargs="?", choices=["show"])
     jour.add_argument("run_id", nargs="?", metavar="RUN_ID")
+    cli_directory.add_commands(commands, common)
+    cli_evacuate.add_commands(commands, common)
     return parser
 
 
@@ -113,6 +137,10 @@ def _progress(enabled: bool):
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     """Carry out one command; return its JSON-able result and exit code."""
+    if cli_directory.handles(args):
+        return cli_directory.run(args)
+    if cli_evacuate.handles(args):
+        return cli_evacuate.run(args)
     root = HostRoot.open(args.root)
     progress = _progress(not args.json and sys.stderr.isatty())
     if args.command == "survey":
@@ -137,7 +165,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     return _journal(root, args), ExitCode.OK
 
 
-def _repair(root: HostRoot, args: argparse.Namespace, progress: Any) -> tuple[dict[str, Any], ExitCode]:
+def _repair(
+    root: HostRoot, args: argparse.Namespace, progress: Any
+) -> tuple[dict[str, Any], ExitCode]:
     if args.orphans:
         if args.from_uid or args.from_gid:
             raise UsageError("--orphans takes its old numbers from the journal, not --from-*")
@@ -145,7 +175,11 @@ def _repair(root: HostRoot, args: argparse.Namespace, progress: Any) -> tuple[di
             root.join_bytes(r) for r in CONVERT_SCOPE if os.path.lexists(root.join(r))
         ]
         report: Any = orphans.repair_orphans(
-            root, tops, dry_run=args.dry_run, cross_filesystems=args.cross_filesystems, progress=progress
+            root,
+            tops,
+            dry_run=args.dry_run,
+            cross_filesystems=args.cross_filesystems,
+            progress=progress,
         )
     else:
         if args.from_uid is None or args.from_gid is None:

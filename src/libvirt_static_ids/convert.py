@@ -49,7 +49,9 @@ class ConvertReport:
 def scope(root: HostRoot, extra_paths: Sequence[str]) -> list[bytes]:
     """The trees a conversion repairs: libvirt's own plus every ``--path``."""
     tops = [root.join_bytes(relative) for relative in CONVERT_SCOPE]
-    return [top for top in tops if os.path.lexists(top)] + [os.fsencode(p) for p in extra_paths]
+    # Absolute, as journaled: a rollback may run from another working directory.
+    extra = [os.fsencode(os.path.abspath(p)) for p in extra_paths]
+    return [top for top in tops if os.path.lexists(top)] + extra
 
 
 def _steps(root: HostRoot, source: IdPair, target: IdPair, tops: list[bytes], restart: bool):
@@ -85,11 +87,28 @@ def convert(
     survey = host.survey(root, target, proc)
     tops = scope(root, extra_paths)
     if dry_run:
-        return _dry_run(root, store, survey, target, tops, extra_paths, restart)
+        return _dry_run(
+            root,
+            store=store,
+            survey=survey,
+            target=target,
+            tops=tops,
+            extra_paths=extra_paths,
+            restart=restart,
+        )
     with store.locked():
         interrupted = store.interrupted()
         if interrupted is not None:
             params = _resumable(interrupted, target, extra_paths, restart)
+            # A VM may have started (or the target been taken) since the run was killed, and
+            # usermod/groupmod --prefix skip their own checks: the preflight holds for resumes.
+            if survey.verdict != Verdict.STATIC and survey.blockers:
+                raise PreflightRefused(
+                    f"{len(survey.blockers)} blocker(s) before resuming run "
+                    f"{interrupted.run_id}: nothing was changed",
+                    blockers=[b.as_dict() for b in survey.blockers],
+                    run_id=interrupted.run_id,
+                )
         else:
             if survey.verdict in (Verdict.STATIC, Verdict.ABSENT):
                 status = "already-static" if survey.verdict == Verdict.STATIC else "absent"
@@ -157,7 +176,9 @@ def _resumable(
     }
     params = interrupted.params
     if interrupted.kind != "convert" or any(params.get(k) != v for k, v in requested.items()):
-        raise InterruptedRunExists(runner.interrupted_message(interrupted), run_id=interrupted.run_id)
+        raise InterruptedRunExists(
+            runner.interrupted_message(interrupted), run_id=interrupted.run_id
+        )
     return params
 
 
@@ -168,21 +189,37 @@ def _renumber(root: HostRoot, journal: Journal, source: IdPair, target: IdPair) 
         raise OperationFailed(f"user {ACCOUNT_NAME} vanished from {root.join('etc/passwd')}")
     if user.uid == source.uid and source.uid != target.uid:
         journal.record(
-            {"op": "account", "kind": "user", "name": ACCOUNT_NAME, "old": source.uid, "new": target.uid}
+            {
+                "op": "account",
+                "kind": "user",
+                "name": ACCOUNT_NAME,
+                "old": source.uid,
+                "new": target.uid,
+            }
         )
         accounts.renumber_user(root, ACCOUNT_NAME, target.uid)
     elif user.uid != target.uid:
-        raise OperationFailed(f"{ACCOUNT_NAME} has UID {user.uid}, neither {source.uid} nor {target.uid}")
+        raise OperationFailed(
+            f"{ACCOUNT_NAME} has UID {user.uid}, neither {source.uid} nor {target.uid}"
+        )
     group = accounts.find_group(root, ACCOUNT_NAME)
     if group is None:
         raise OperationFailed(f"group {ACCOUNT_NAME} vanished from {root.join('etc/group')}")
     if group.gid == source.gid and source.gid != target.gid:
         journal.record(
-            {"op": "account", "kind": "group", "name": ACCOUNT_NAME, "old": source.gid, "new": target.gid}
+            {
+                "op": "account",
+                "kind": "group",
+                "name": ACCOUNT_NAME,
+                "old": source.gid,
+                "new": target.gid,
+            }
         )
         accounts.renumber_group(root, ACCOUNT_NAME, target.gid)
     elif group.gid != target.gid:
-        raise OperationFailed(f"group {ACCOUNT_NAME} has GID {group.gid}, neither {source.gid} nor {target.gid}")
+        raise OperationFailed(
+            f"group {ACCOUNT_NAME} has GID {group.gid}, neither {source.gid} nor {target.gid}"
+        )
 
 
 def _verify(root: HostRoot, target: IdPair) -> list[repair.Problem]:
@@ -191,11 +228,14 @@ def _verify(root: HostRoot, target: IdPair) -> list[repair.Problem]:
     if user and group and IdPair(user.uid, group.gid) == target:
         return []
     found = f"{user.uid if user else '-'}:{group.gid if group else '-'}"
-    return [repair.Problem(b"accounts", f"{ACCOUNT_NAME} is {found} after conversion, not {target}")]
+    return [
+        repair.Problem(b"accounts", f"{ACCOUNT_NAME} is {found} after conversion, not {target}")
+    ]
 
 
 def _dry_run(
     root: HostRoot,
+    *,
     store: Store,
     survey: host.HostSurvey,
     target: IdPair,

@@ -92,7 +92,9 @@ def _blockers(
         found += _taken_in_nss(root, target)
     if group is None:
         found.append(
-            Blocker("group-missing", f"group {ACCOUNT_NAME} does not exist; QEMU's group is unknown")
+            Blocker(
+                "group-missing", f"group {ACCOUNT_NAME} does not exist; QEMU's group is unknown"
+            )
         )
     busy = processes.running_as(user.uid, proc)
     if busy:
@@ -213,5 +215,5 @@ def _home_trap(root: HostRoot, user: accounts.User) -> list[Blocker]:
 
 def _shadow_tuple(version: str) -> tuple[int, int]:
     upstream = version.split(":", 1)[-1].split("-", 1)[0].split("+", 1)[0]
-    parts = [int(p) for p in upstream.split(".")[:2] if p.isdigit()]
-    return (parts + [0, 0])[0], (parts + [0, 0])[1]
+    major, minor, *_ = [*(int(p) for p in upstream.split(".")[:2] if p.isdigit()), 0, 0]
+    return major, minor

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -90,6 +91,38 @@ def _write_atomically(path: str, data: dict[str, Any]) -> None:
     _fsync_dir(os.path.dirname(path))
 
 
+def _drop_torn_tail(fd: int) -> None:
+    """Cut a record torn by a crash off the journal's end before appending to it.
+
+    The torn record was never acted upon; left in place, the next record appended would
+    merge with it into one corrupt line in the middle of the journal.
+    """
+    end = size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    chunk = 65536
+    while end > 0:
+        start = max(0, end - chunk)
+        newline = os.pread(fd, end - start, start).rfind(b"\n")
+        if newline >= 0:
+            end = start + newline + 1
+            break
+        end = start
+    os.ftruncate(fd, end)
+    os.fsync(fd)
+
+
+def _remove_staging_leftovers(runs_dir: str) -> None:
+    """Remove runs a kill left half-made (only ever created under the lock, so none is live)."""
+    try:
+        names = os.listdir(runs_dir)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if name.startswith(".") and name.endswith(".new"):
+            shutil.rmtree(os.path.join(runs_dir, name), ignore_errors=True)
+
+
 class Journal:
     """One run's journal."""
 
@@ -133,8 +166,11 @@ class Journal:
         if not data:
             return
         if self._fd is None:
-            self._fd = os.open(self._journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        os.write(self._fd, data)
+            self._fd = os.open(self._journal_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            _drop_torn_tail(self._fd)
+        view = memoryview(data)
+        while view:  # a short write must not leave records unjournaled
+            view = view[os.write(self._fd, view) :]
         os.fsync(self._fd)
 
     def close(self) -> None:
@@ -152,7 +188,9 @@ class Journal:
             pending: bytes | None = None
             for line in handle:
                 if pending is not None:
-                    raise JournalError(f"run {self.run_id}: corrupt journal record {pending[:80]!r}")
+                    raise JournalError(
+                        f"run {self.run_id}: corrupt journal record {pending[:80]!r}"
+                    )
                 if not line.endswith(b"\n"):
                     return  # torn by a crash: never acted upon
                 try:
@@ -220,14 +258,25 @@ class Store:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         run_id = f"{stamp}-{kind}-{secrets.token_hex(3)}"
         directory = os.path.join(self.runs_dir, run_id)
-        os.makedirs(directory, mode=0o700)
+        # Make the run under a name runs() ignores, then rename it into place: a kill leaves
+        # no run or a whole one (run.json and state.json), never one that every command trips on.
+        staging = os.path.join(self.runs_dir, f".{run_id}.new")
+        _remove_staging_leftovers(self.runs_dir)
+        os.makedirs(staging, mode=0o700)
         _write_atomically(
-            os.path.join(directory, "run.json"),
-            {"run_id": run_id, "kind": kind, "params": params, "started": _now(), "pid": os.getpid()},
+            os.path.join(staging, "run.json"),
+            {
+                "run_id": run_id,
+                "kind": kind,
+                "params": params,
+                "started": _now(),
+                "pid": os.getpid(),
+            },
         )
-        journal = Journal(directory)
-        journal.set_state(RunState.RUNNING)
+        Journal(staging).set_state(RunState.RUNNING)
+        os.rename(staging, directory)
         _fsync_dir(self.runs_dir)
+        journal = Journal(directory)
         self.active_run = run_id
         return journal
 

@@ -13,7 +13,9 @@ from typing import Any
 
 from . import acl, libvirt_xattrs
 
-RELEVANT_XATTRS = frozenset(acl.NAMES + libvirt_xattrs.NAMES)
+# chown drops file capabilities by itself (like setuid/setgid): read, journaled and set again.
+CAPABILITY = "security.capability"
+RELEVANT_XATTRS = frozenset((*acl.NAMES, *libvirt_xattrs.NAMES, CAPABILITY))
 _SPECIAL_BITS = stat.S_ISUID | stat.S_ISGID
 
 
@@ -41,12 +43,14 @@ class Metadata:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Metadata:
         xattrs = {n: base64.b64decode(v) for n, v in data.get("xattrs", {}).items()}
-        return cls(int(data["uid"]), int(data["gid"]), int(data["mode"]), tuple(sorted(xattrs.items())))
+        return cls(
+            int(data["uid"]), int(data["gid"]), int(data["mode"]), tuple(sorted(xattrs.items()))
+        )
 
 
-def relevant_xattr_names(path: bytes, st: os.stat_result) -> list[str]:
+def relevant_xattr_names(path: bytes, mode: int) -> list[str]:
     """Names of the xattrs we may remap. Symlinks carry no ACL and libvirt labels none."""
-    if stat.S_ISLNK(st.st_mode):
+    if stat.S_ISLNK(mode):
         return []
     try:
         names = os.listxattr(path, follow_symlinks=False)
@@ -57,9 +61,13 @@ def relevant_xattr_names(path: bytes, st: os.stat_result) -> list[str]:
     return [name for name in names if name in RELEVANT_XATTRS]
 
 
-def read(path: bytes, st: os.stat_result | None = None, names: list[str] | None = None) -> Metadata:
-    st = st if st is not None else os.lstat(path)
-    names = names if names is not None else relevant_xattr_names(path, st)
+def read(path: bytes, st: os.stat_result) -> Metadata:
+    """The entry's metadata now; ``st`` is its lstat."""
+    return read_with(path, st.st_uid, st.st_gid, st.st_mode, relevant_xattr_names(path, st.st_mode))
+
+
+def read_with(path: bytes, uid: int, gid: int, mode: int, names: list[str]) -> Metadata:
+    """Metadata from what a walk already knows, plus the values of the xattrs ``names``."""
     values = {}
     for name in names:
         try:
@@ -67,20 +75,23 @@ def read(path: bytes, st: os.stat_result | None = None, names: list[str] | None 
         except OSError as error:
             if error.errno != errno.ENODATA:
                 raise
-    return Metadata(st.st_uid, st.st_gid, st.st_mode, tuple(sorted(values.items())))
+    return Metadata(uid, gid, mode, tuple(sorted(values.items())))
 
 
 def write(path: bytes, current: Metadata, target: Metadata) -> None:
     """Move an entry from ``current`` to ``target`` metadata, never following a symlink.
 
-    chown clears setuid/setgid bits, so the mode is set again after it; ACLs go last because
-    chmod rewrites the ACL mask.
+    chown clears setuid/setgid bits and file capabilities, so the mode is set again after it
+    and the capability with the other xattrs; ACLs go last because chmod rewrites the ACL mask.
     """
     is_link = stat.S_ISLNK(current.mode)
     if (current.uid, current.gid) != (target.uid, target.gid):
         os.chown(path, target.uid, target.gid, follow_symlinks=False)
         if not is_link and current.mode & _SPECIAL_BITS:
             current = replace(current, mode=os.lstat(path).st_mode)
+        if not is_link and current.xattr(CAPABILITY) is not None:
+            kept = tuple(item for item in current.xattrs if item[0] != CAPABILITY)
+            current = replace(current, xattrs=kept)
     if not is_link and stat.S_IMODE(current.mode) != stat.S_IMODE(target.mode):
         os.chmod(path, stat.S_IMODE(target.mode))
     old, new = dict(current.xattrs), dict(target.xattrs)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import accounts, repair, runner
+from . import accounts, repair, runner, scan
 from .hostroot import HostRoot
 from .ids import ACCOUNT_NAME
 from .journal import RunState, Store
@@ -77,21 +77,23 @@ def repair_orphans(
     idmap = previous_numbers(root, store)
     report = OrphanReport(dry_run, idmap)
 
-    def select(path: bytes, st: os.stat_result) -> bool:
+    def select(entry: scan.Entry) -> bool:
         """Orphans whose numbers the journal knows are remapped; the rest are listed."""
-        nameless_uid = st.st_uid not in known_uids
-        nameless_gid = st.st_gid not in known_gids
+        nameless_uid = entry.uid not in known_uids
+        nameless_gid = entry.gid not in known_gids
         if not (nameless_uid or nameless_gid):
             return False
-        if (nameless_uid and st.st_uid not in idmap.uids) or (
-            nameless_gid and st.st_gid not in idmap.gids
+        if (nameless_uid and entry.uid not in idmap.uids) or (
+            nameless_gid and entry.gid not in idmap.gids
         ):
-            report.untouched.append((path, st.st_uid, st.st_gid))
-        return st.st_uid in idmap.uids or st.st_gid in idmap.gids
+            report.untouched.append((entry.path, entry.uid, entry.gid))
+        return entry.uid in idmap.uids or entry.gid in idmap.gids
 
     if dry_run or not idmap:
         report.changes = list(
-            repair.plan(tops, idmap, report.stats, cross_filesystems=cross_filesystems, select=select)
+            repair.plan(
+                tops, idmap, report.stats, cross_filesystems=cross_filesystems, select=select
+            )
         )
         return report
     params = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from . import render_domain, render_evacuate
 from .errors import StaticIdsError
 
 _MAX_LISTED = 200
@@ -36,7 +37,9 @@ def _change(change: dict[str, Any]) -> str:
     if _owner(before) != _owner(after):
         parts.append(f"{_owner(before)} -> {_owner(after)}")
     names = sorted(set(before.get("xattrs", {})) | set(after.get("xattrs", {})))
-    changed = [n for n in names if before.get("xattrs", {}).get(n) != after.get("xattrs", {}).get(n)]
+    changed = [
+        n for n in names if before.get("xattrs", {}).get(n) != after.get("xattrs", {}).get(n)
+    ]
     if changed:
         parts.append("xattrs " + ", ".join(n.rsplit(".", 1)[-1] for n in changed))
     return f"    {shown_path(change['path'])}: {'; '.join(parts)}"
@@ -86,10 +89,13 @@ def _convert(result: dict[str, Any]) -> list[str]:
     else:
         verb = "resumed and finished" if result["resumed"] else "ran"
         lines.append(f"run {result['run_id']} {verb}:")
-    lines += [f"  {number}. {step}" for number, step in enumerate(result["steps"], 1)]
+    # Steps name paths (--path): escape undecodable bytes like every other path shown.
+    lines += [f"  {number}. {shown_path(step)}" for number, step in enumerate(result["steps"], 1)]
     repair = result["repair"]
     if result["dry_run"]:
-        lines.append(f"  files that would change ({len(result['changes']):,} of {repair['scanned']:,}):")
+        lines.append(
+            f"  files that would change ({len(result['changes']):,} of {repair['scanned']:,}):"
+        )
         lines += _changes(result["changes"])
         if result["survey"]["blockers"]:
             lines.append("  refused now, because of:")
@@ -138,7 +144,9 @@ def _journal(result: dict[str, Any]) -> list[str]:
     if "runs" in result:
         if not result["runs"]:
             return ["no runs recorded"]
-        return [f"{r['run_id']}  {r['kind']:<8} {r['state']:<12} {r['started']}" for r in result["runs"]]
+        return [
+            f"{r['run_id']}  {r['kind']:<8} {r['state']:<12} {r['started']}" for r in result["runs"]
+        ]
     run = result["run"]
     lines = [f"run {run['run_id']} ({run['kind']}), {run['state']}, started {run['started']}"]
     lines += [f"  {key}: {value}" for key, value in run["params"].items()]
@@ -147,7 +155,9 @@ def _journal(result: dict[str, Any]) -> list[str]:
         if record["op"] == "entry":
             lines.append(_change(record))
         elif record["op"] == "account":
-            lines.append(f"    {record['kind']} {record['name']}: {record['old']} -> {record['new']}")
+            lines.append(
+                f"    {record['kind']} {record['name']}: {record['old']} -> {record['new']}"
+            )
         else:
             lines.append(f"    step {record.get('name', record['op'])}")
     return lines
@@ -159,6 +169,8 @@ _RENDERERS = {
     "repair": _repair,
     "rollback": _rollback,
     "journal": _journal,
+    **render_domain.RENDERERS,
+    **render_evacuate.RENDERERS,
 }
 
 

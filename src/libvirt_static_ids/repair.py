@@ -21,7 +21,7 @@ from .remap import IdMap
 
 BATCH = 2048
 ProgressCallback = Callable[["RepairStats"], None]
-Selector = Callable[[bytes, os.stat_result], bool]
+Selector = Callable[[scan.Entry], bool]
 
 
 @dataclass(frozen=True)
@@ -85,18 +85,54 @@ class RepairStats:
         }
 
 
-def independent_tops(paths: Iterable[bytes]) -> list[bytes]:
-    """The paths with duplicates and paths inside another one removed, order kept."""
-    resolved = [(path, os.path.realpath(path)) for path in paths]
+def _physical(path: bytes) -> bytes:
+    """Where the entry ``path`` itself lives: its parents resolved, its last name not followed."""
+    head, tail = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(head), tail) if tail else head
+
+
+def _walk_reaches(outer: bytes, inner: bytes, cross_filesystems: bool) -> bool:
+    """True when walking ``outer`` yields the entry ``inner`` (so it need not be walked again).
+
+    A walk never enters a symlink and, unless ``cross_filesystems``, never leaves the file
+    system of its top: a path beneath a symlink's target or on another mount is not reached.
+    """
+    try:
+        top = os.lstat(outer)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(top.st_mode):
+        return False
+    base, target = _physical(outer), _physical(inner)
+    prefix = base.rstrip(b"/") + b"/"
+    if not target.startswith(prefix):
+        return False
+    if cross_filesystems:
+        return True
+    path = base
+    for name in target[len(prefix) :].split(b"/"):
+        path = os.path.join(path, name)
+        try:
+            if os.lstat(path).st_dev != top.st_dev:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def independent_tops(paths: Iterable[bytes], *, cross_filesystems: bool = False) -> list[bytes]:
+    """The paths, order kept, without duplicates and without those another path's walk reaches."""
+    tops = list(paths)
     kept: list[bytes] = []
-    for path, real in resolved:
-        inside = any(
-            other_real != real and real.startswith(other_real.rstrip(b"/") + b"/")
-            for _, other_real in resolved
-        )
-        duplicate = any(os.path.realpath(k) == real for k in kept)
-        if not inside and not duplicate:
-            kept.append(path)
+    seen: set[bytes] = set()
+    for path in tops:
+        physical = _physical(path)
+        if physical in seen:
+            continue
+        if any(_walk_reaches(other, path, cross_filesystems) for other in tops if other != path):
+            continue
+        seen.add(physical)
+        kept.append(path)
     return kept
 
 
@@ -110,35 +146,50 @@ def plan(
 ) -> Iterator[Change]:
     """Every change ``idmap`` makes under ``tops``, streamed, each inode once.
 
-    ``select`` narrows the entries considered (``repair --orphans`` uses it).
+    ``select`` narrows the entries considered (``repair --orphans`` uses it) and then sees
+    every entry, not only those the walk finds interesting.
     """
-    uids, gids = idmap.uids, idmap.gids
     hard_links: set[tuple[int, int]] = set()
 
     def on_error(path: bytes, error: OSError) -> None:
         stats.problems.append(Problem(path, error.strerror or str(error)))
 
-    for top in independent_tops(tops):
-        for path, st in scan.walk(top, cross_filesystems=cross_filesystems, on_error=on_error):
-            stats.scanned += 1
-            if select is not None and not select(path, st):
+    for top in independent_tops(tops, cross_filesystems=cross_filesystems):
+        scanned_before = stats.scanned
+        tree = scan.TreeWalk(
+            top,
+            uids=idmap.uids.keys(),
+            gids=idmap.gids.keys(),
+            every_entry=select is not None,
+            cross_filesystems=cross_filesystems,
+            on_error=on_error,
+        )
+        for entry in tree:
+            stats.scanned = scanned_before + tree.scanned
+            if select is not None and not select(entry):
                 continue
             try:
-                names = metadata.relevant_xattr_names(path, st)
-                if st.st_uid not in uids and st.st_gid not in gids and not names:
-                    continue
-                before = metadata.read(path, st, names)
+                # A chown drops security.capability, which the walk does not flag: read the
+                # xattrs of every entry to chown, so the capability is journaled and set again.
+                chown = entry.uid in idmap.uids or entry.gid in idmap.gids
+                names = (
+                    metadata.relevant_xattr_names(entry.path, entry.mode)
+                    if entry.has_xattrs or chown
+                    else []
+                )
+                before = metadata.read_with(entry.path, entry.uid, entry.gid, entry.mode, names)
             except OSError as error:
-                on_error(path, error)
+                on_error(entry.path, error)
                 continue
             after = idmap.apply(before)
             if after is None:
                 continue
-            if st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
-                if (st.st_dev, st.st_ino) in hard_links:
+            if entry.nlink > 1 and not stat.S_ISDIR(entry.mode):
+                if (entry.device, entry.inode) in hard_links:
                     continue
-                hard_links.add((st.st_dev, st.st_ino))
-            yield Change(path, st.st_dev, st.st_ino, before, after)
+                hard_links.add((entry.device, entry.inode))
+            yield Change(entry.path, entry.device, entry.inode, before, after)
+        stats.scanned = scanned_before + tree.scanned
 
 
 def apply(
@@ -182,16 +233,20 @@ def _components(meta: Metadata) -> dict[str, Any]:
 def _between(current: Metadata, before: Metadata, after: Metadata) -> bool:
     """True when every part of ``current`` equals its ``before`` or its ``after`` value.
 
-    That is the footprint of our own interrupted write (chown may also have cleared the
-    setuid/setgid bits); anything else means someone changed the entry since.
+    That is the footprint of our own interrupted write (chown may also have cleared setuid,
+    setgid or both, and dropped the file capability); anything else means someone changed the
+    entry since.
     """
     now, old, new = _components(current), _components(before), _components(after)
-    cleared = before.mode & ~(stat.S_ISUID | stat.S_ISGID)
+    special = stat.S_ISUID | stat.S_ISGID
     for key in now.keys() | old.keys() | new.keys():
         value = now.get(key)
         if value in (old.get(key), new.get(key)):
             continue
-        if key == "mode" and value == cleared:
+        # Only special bits gone, nothing added: what chown does to the mode.
+        if key == "mode" and not value & ~before.mode and not before.mode & ~value & ~special:
+            continue
+        if key == f"xattr:{metadata.CAPABILITY}" and value is None:
             continue
         return False
     return True

@@ -123,5 +123,3 @@ def _restore_account(root: HostRoot, change: dict[str, Any], report: RollbackRep
         report.stats.problems.append(repair.Problem(f"{kind}:{name}".encode(), error.message))
         return
     report.accounts.append(f"{kind} {name}: {new} -> {old}")
-
-

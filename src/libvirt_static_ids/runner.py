@@ -22,7 +22,9 @@ from .remap import IdMap
 
 def interrupted_message(run: RunInfo) -> str:
     if run.interrupted_while == RunState.ROLLING_BACK:
-        return f"the rollback of run {run.run_id} was interrupted: run `rollback {run.run_id}` again"
+        return (
+            f"the rollback of run {run.run_id} was interrupted: run `rollback {run.run_id}` again"
+        )
     return (
         f"run {run.run_id} ({run.kind}) was interrupted: run the same `{run.kind}` again to "
         f"resume it, or `rollback {run.run_id}`"
@@ -64,9 +66,7 @@ def remap_paths(
     stats = repair.RepairStats()
     if resumed:
         repair.replay(journal, stats)
-    changes = repair.plan(
-        tops, idmap, stats, cross_filesystems=cross_filesystems, select=select
-    )
+    changes = repair.plan(tops, idmap, stats, cross_filesystems=cross_filesystems, select=select)
     repair.apply(changes, journal, stats, progress)
     return stats
 

@@ -2,74 +2,70 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """Streaming walk of file trees: never follows a symlink, stays on one file system.
 
-Memory is bounded by the tree's depth (one open directory per level), not by its size.
-Names are bytes throughout, so newlines and invalid UTF-8 pass unharmed.
+The walk itself is C (``_walk.c``): it looks at every entry, and hands Python only those that
+may need a change. Memory is bounded by the tree's depth, not its size. Names are bytes
+throughout, so newlines and invalid UTF-8 pass unharmed.
 """
 
 from __future__ import annotations
 
 import os
-import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from typing import NamedTuple
+
+from ._walk import Walk
 
 OnError = Callable[[bytes, OSError], None]
 
 
-def walk(
-    top: bytes, *, cross_filesystems: bool = False, on_error: OnError | None = None
-) -> Iterator[tuple[bytes, os.stat_result]]:
-    """Yield (path, lstat) for ``top`` and everything below it, parents before children.
+class Entry(NamedTuple):
+    path: bytes
+    device: int
+    inode: int
+    mode: int
+    nlink: int
+    uid: int
+    gid: int
+    has_xattrs: bool  # carries an ACL or a libvirt label xattr
 
-    A symlink is yielded as itself and never entered, ``top`` included. Entries on another
-    file system are neither yielded nor entered unless ``cross_filesystems``.
+
+class TreeWalk:
+    """Entries under ``top`` (itself included, parents before children) that may need a change.
+
+    Those are: owned by one of ``uids``, in one of ``gids``, or carrying an ACL or libvirt label
+    xattr (``every_entry`` yields all). A symlink is yielded as itself and never entered,
+    ``top`` included; entries on another file system are skipped unless ``cross_filesystems``.
+    ``scanned`` counts every entry looked at so far.
     """
-    try:
-        top_stat = os.lstat(top)
-    except OSError as error:
-        if on_error:
-            on_error(top, error)
-        return
-    yield top, top_stat
-    if not stat.S_ISDIR(top_stat.st_mode):
-        return
-    device = top_stat.st_dev
-    stack = [_open(top, on_error)]
-    while stack:
-        iterator = stack[-1]
-        for entry in iterator:
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError as error:
-                if on_error:
-                    on_error(entry.path, error)
-                continue
-            if st.st_dev != device and not cross_filesystems:
-                continue
-            yield entry.path, st
-            if stat.S_ISDIR(st.st_mode):
-                stack.append(_open(entry.path, on_error))
-                break
-        else:
-            stack.pop().close()
 
+    def __init__(
+        self,
+        top: bytes,
+        *,
+        uids: Collection[int] = (),
+        gids: Collection[int] = (),
+        every_entry: bool = False,
+        cross_filesystems: bool = False,
+        on_error: OnError | None = None,
+    ) -> None:
+        self._on_error = on_error
+        self._walker: Walk | None = None
+        try:
+            self._walker = Walk(top, list(uids), list(gids), cross_filesystems, every_entry)
+        except OSError as error:
+            self._report(top, error)
 
-def _open(path: bytes, on_error: OnError | None) -> Iterator[os.DirEntry[bytes]]:
-    try:
-        return os.scandir(path)
-    except OSError as error:
-        if on_error:
-            on_error(path, error)
-        return _Empty()
+    @property
+    def scanned(self) -> int:
+        return self._walker.scanned if self._walker else 0
 
+    def _report(self, path: bytes, error: OSError) -> None:
+        if self._on_error:
+            self._on_error(path, error)
 
-class _Empty:
-    """An exhausted directory iterator for directories we could not open."""
-
-    def __iter__(self) -> _Empty:
-        return self
-
-    def __next__(self) -> os.DirEntry[bytes]:
-        raise StopIteration
-
-    def close(self) -> None:
-        pass
+    def __iter__(self) -> Iterator[Entry]:
+        for path, st, extra in self._walker or ():
+            if st is None:
+                self._report(path, OSError(extra, os.strerror(extra)))
+            else:
+                yield Entry(path, *st, extra)

@@ -1,0 +1,233 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Benchmark: ``libvirt-static-ids repair`` against GNU ``chown -R --from`` (``make bench``).
+
+A local tree of N entries (default 100,000; 1% owned by the old numbers 109:114, the rest by
+other owners) is built once. Then, for R rounds (default 5), alternating which goes first,
+each tool gets its own identical fresh copy (``cp -a``, not timed):
+
+    ours:     libvirt-static-ids --root TMP repair --from-uid 109 --from-gid 114
+                  --to-uid 64055 --to-gid 64055 COPY     (the real CLI, journal under TMP)
+    baseline: GNU chown -R --from=109:114 64055:64055 COPY
+
+It prints the median wall time of each, the ratio ours/chown, entries per second, and peak
+RSS. Peak RSS comes from GNU time's ``%M`` (the ru_maxrss of exactly the measured process,
+which time forks from its own small image); without GNU time, from wait4(2), which is an
+upper bound (Linux carries the forking benchmark's RSS into the child's maximum). Memory
+must not grow with the tree: the same repair then runs on a tree four times as large and
+both peaks are printed.
+
+No assertions on time: these are figures to record, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+OLD_UID, OLD_GID = 109, 114
+NEW_UID, NEW_GID = 64055, 64055
+OTHER_OWNERS = ((0, 0), (1000, 1000), (0, 106), (1001, 100))
+PER_DIRECTORY = 100
+BASELINE = "GNU chown -R --from"
+
+
+def ours_command() -> list[str]:
+    script = Path(sys.executable).parent / "libvirt-static-ids"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "libvirt_static_ids"]
+
+
+def build_tree(top: str, entries: int) -> int:
+    """About ``entries`` entries (directories of 100 under grouping directories), every 100th
+    owned by 109:114, the rest by other owners; returns how many carry the old numbers."""
+    os.mkdir(top)
+    old = 0
+    directories = max(1, entries // PER_DIRECTORY)
+    fan = max(1, int(directories**0.5))
+    current = top
+    for index in range(entries):
+        if index % PER_DIRECTORY == 0:
+            group = os.path.join(top, f"g{(index // PER_DIRECTORY) // fan}")
+            if not os.path.isdir(group):
+                os.mkdir(group)
+            current = os.path.join(group, f"d{index // PER_DIRECTORY}")
+            path = current
+            os.mkdir(path)
+        else:
+            path = os.path.join(current, f"f{index}.img")
+            os.mknod(path, 0o640 | 0o100000)
+        if index % 100 == 7:
+            os.chown(path, OLD_UID, OLD_GID)
+            old += 1
+        else:
+            os.chown(path, *OTHER_OWNERS[index % len(OTHER_OWNERS)])
+    return old
+
+
+def count_entries(top: str) -> int:
+    total = 1
+    for _, directories, files in os.walk(top):
+        total += len(directories) + len(files)
+    return total
+
+
+@dataclass
+class Sample:
+    seconds: float
+    max_rss_kib: int
+
+
+def gnu_time() -> str | None:
+    """/usr/bin/time if it is GNU time (``-f %M`` prints the child's peak RSS in KiB)."""
+    path = shutil.which("time", path="/usr/bin:/bin")
+    if path is None:
+        return None
+    probe = subprocess.run([path, "-f", "%M", "true"], capture_output=True, text=True, check=False)
+    return path if probe.returncode == 0 and probe.stderr.strip().isdigit() else None
+
+
+GNU_TIME = gnu_time()
+RSS_METHOD = (
+    "GNU time -f %M: ru_maxrss of the measured process itself, forked from the small time"
+    if GNU_TIME
+    else "wait4 ru_maxrss; an upper bound: the kernel counts the forking benchmark's own RSS"
+)
+
+
+def timed(argv: list[str], work: str) -> tuple[Sample, bytes]:
+    """Run argv: wall time and the peak RSS of that process (KiB)."""
+    report = os.path.join(work, "rss")
+    if GNU_TIME:
+        argv = [GNU_TIME, "-f", "%M", "-o", report, *argv]
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # communicate() reaps with waitpid and loses the rusage: read the pipes, then wait4.
+    out = process.stdout.read() if process.stdout else b""
+    err = process.stderr.read() if process.stderr else b""
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{argv} failed ({process.returncode}): {err.decode(errors='replace')}")
+    if GNU_TIME:
+        with open(report, encoding="ascii") as handle:
+            return Sample(seconds, int(handle.read().split()[-1])), out
+    return Sample(seconds, usage.ru_maxrss), out
+
+
+def run_ours(tree: str, work: str, expected_changes: int) -> Sample:
+    state = tempfile.mkdtemp(prefix="state-", dir=work)
+    argv = [*ours_command(), "--root", state, "--json", "repair"]
+    argv += ["--from-uid", str(OLD_UID), "--from-gid", str(OLD_GID)]
+    argv += ["--to-uid", str(NEW_UID), "--to-gid", str(NEW_GID), tree]
+    try:
+        sample, out = timed(argv, work)
+    finally:
+        shutil.rmtree(state)
+    changed = json.loads(out)["repair"]["changed"]
+    if changed != expected_changes:
+        raise SystemExit(f"ours changed {changed} entries, expected {expected_changes}")
+    return sample
+
+
+def run_chown(tree: str, work: str) -> Sample:
+    argv = ["chown", "-R", f"--from={OLD_UID}:{OLD_GID}", f"{NEW_UID}:{NEW_GID}", tree]
+    return timed(argv, work)[0]
+
+
+def fresh_copy(master: str, copy: str) -> str:
+    subprocess.run(["cp", "-a", master, copy], check=True)
+    return copy
+
+
+def median(samples: list[Sample]) -> float:
+    return statistics.median(sample.seconds for sample in samples)
+
+
+def peak_mib(samples: list[Sample]) -> float:
+    return max(sample.max_rss_kib for sample in samples) / 1024
+
+
+def compare(master: str, work: str, entries: int, old: int, rounds: int) -> list[Sample]:
+    """Alternating rounds on fresh copies; print the comparison; return our samples.
+
+    Copies are removed only at the end: on an ext4 without a journal, inodes deleted in the
+    last minutes make every new one slow to allocate, which would slow the later copies.
+    """
+    ours: list[Sample] = []
+    chown: list[Sample] = []
+    for number in range(1, rounds + 1):
+        mine = fresh_copy(master, os.path.join(work, f"ours-{number}"))
+        theirs = fresh_copy(master, os.path.join(work, f"chown-{number}"))
+        order = ["ours", "chown"] if number % 2 else ["chown", "ours"]
+        for which in order:
+            if which == "ours":
+                ours.append(run_ours(mine, work, old))
+            else:
+                chown.append(run_chown(theirs, work))
+        print(
+            f"  round {number}/{rounds} ({' first, then '.join(order)}): "
+            f"ours {ours[-1].seconds:.3f} s, chown {chown[-1].seconds:.3f} s",
+            flush=True,
+        )
+    ours_median, chown_median = median(ours), median(chown)
+    print(f"baseline: {BASELINE}={OLD_UID}:{OLD_GID} {NEW_UID}:{NEW_GID}")
+    print(f"tree: {entries:,} entries, {old:,} ({old / entries:.1%}) owned by {OLD_UID}:{OLD_GID}")
+    print(f"median of {rounds} rounds (alternating order, fresh cp -a copies, warm page cache):")
+    print(f"  ours   {ours_median:7.3f} s  {entries / ours_median:11,.0f} entries/s")
+    print(f"  chown  {chown_median:7.3f} s  {entries / chown_median:11,.0f} entries/s")
+    print(f"  ratio ours/chown: {ours_median / chown_median:.2f}")
+    print(f"  peak RSS: ours {peak_mib(ours):.1f} MiB, chown {peak_mib(chown):.1f} MiB")
+    return ours
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--big-entries", type=int, default=400_000, help="0 skips the check")
+    parser.add_argument("--dir", default=None, help="work directory (default: a temp dir)")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench/repair.py needs root (chown to other owners)", file=sys.stderr)
+        return 2
+    work = tempfile.mkdtemp(prefix="lsi-bench-", dir=args.dir)
+    try:
+        started = time.perf_counter()
+        master = os.path.join(work, "master")
+        old = build_tree(master, args.entries)
+        entries = count_entries(master)
+        big = os.path.join(work, "big")
+        big_old = build_tree(big, args.big_entries) if args.big_entries else 0
+        big_entries = count_entries(big) if args.big_entries else 0
+        print(
+            f"built {entries:,} + {big_entries:,} entries once in "
+            f"{time.perf_counter() - started:.1f} s under {work}"
+        )
+        print(f"ours: {' '.join(ours_command())} --root TMP repair ...")
+        print(f"peak RSS method: {RSS_METHOD}", flush=True)
+        ours = compare(master, work, entries, old, args.rounds)
+        if args.big_entries:
+            sample = run_ours(big, work, big_old)
+            print("memory (stream, do not hold the tree): peak RSS of ours by tree size")
+            print(f"  {entries:>9,} entries: {peak_mib(ours):6.1f} MiB")
+            print(
+                f"  {big_entries:>9,} entries: {sample.max_rss_kib / 1024:6.1f} MiB "
+                f"(1 round: {sample.seconds:.2f} s, {big_entries / sample.seconds:,.0f} entries/s)"
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,383 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Benchmark: ``survey --domain`` against ``ldapsearch``; listener writes; the UDM hook's cost.
+
+A throwaway slapd (the testbed: our schema and ACL, UCS's indexes) is bulk-loaded with
+H host records (default 5,000: most static, some dynamic in a few ID classes, some stale,
+some without a record) and U users (default 20,000; one holds 64055, one group too).
+
+    ours:     libvirt-static-ids survey --domain --json   (the real CLI, a new process)
+    baseline: ldapsearch for the same two searches, same entries and attributes:
+              the host records and the objects holding the target numbers
+
+Median of R rounds (default 5), alternating which goes first; the ratio ours/ldapsearch is
+printed, end to end (process start included) and for the LDAP part in one process
+(the core's survey vs. python-ldap fetching the same entries and building nothing).
+
+Then: the listener module (through tests/stubs) runs for one already recorded host N times
+and the LDAP writes it made are counted (must be 0); and the UDM hook's cost per call, with
+the number of LDAP reads it made for all calls (must be 1).
+
+No assertions on time: these are figures to record, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+STUBS = REPO / "tests" / "stubs"
+CLASSES = ((109, 114), (110, 115), (111, 116), (112, 106))
+
+
+def ours_command() -> list[str]:
+    script = Path(sys.executable).parent / "libvirt-static-ids"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "libvirt_static_ids"]
+
+
+def preload(testbed_cls: type, base: str, hosts: int, users: int) -> str:
+    """LDIF of the host records and users (hashed passwords only where a bind is needed)."""
+    from libvirt_static_ids_testbed.slapd import _ldif
+
+    now = datetime.now(UTC)
+    fresh = now.strftime("%Y%m%d%H%M%SZ")
+    old = (now - timedelta(days=12)).strftime("%Y%m%d%H%M%SZ")
+    parts = []
+    for number in range(hosts):
+        name = f"kvm{number:05d}"
+        attrs: dict[str, list[str]] = {
+            "objectClass": [
+                "top",
+                "person",
+                "posixAccount",
+                "shadowAccount",
+                "libvirtStaticIdsHost",
+            ],
+            "cn": [name],
+            "sn": [name],
+            "uid": [f"{name}$"],
+            "uidNumber": [str(100000 + number)],
+            "gidNumber": ["5007"],
+            "homeDirectory": ["/dev/null"],
+        }
+        kind = number % 20
+        if kind < 13:
+            uid = gid = 64055
+            state = "static"
+        elif kind < 19:
+            uid, gid = CLASSES[number % len(CLASSES)]
+            state = "dynamic"
+        else:
+            uid = gid = None
+            state = None
+        if state:
+            attrs |= {
+                "libvirtStaticIdsUid": [str(uid)],
+                "libvirtStaticIdsGid": [str(gid)],
+                "libvirtStaticIdsState": [state],
+                "libvirtStaticIdsChecked": [old if number % 50 == 0 else fresh],
+                "libvirtStaticIdsDetail": ['{"blockers":[]}'],
+            }
+        parts.append(_ldif(f"cn={name},cn=memberserver,cn=computers,{base}", attrs))
+    for number in range(users):
+        name = f"user{number:05d}"
+        uid_number = 64055 if number == users // 2 else 10000 + number
+        parts.append(
+            _ldif(
+                f"uid={name},cn=users,{base}",
+                {
+                    "objectClass": ["top", "inetOrgPerson", "posixAccount", "shadowAccount"],
+                    "uid": [name],
+                    "cn": [name],
+                    "sn": [name],
+                    "uidNumber": [str(uid_number)],
+                    "gidNumber": ["5001"],
+                    "homeDirectory": [f"/home/{name}"],
+                },
+            )
+        )
+    parts.append(
+        _ldif(
+            f"cn=legacy-kvm,cn=groups,{base}",
+            {"objectClass": ["top", "posixGroup"], "cn": ["legacy-kvm"], "gidNumber": ["64055"]},
+        )
+    )
+    return "".join(parts)
+
+
+def timed(function: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def median_pair(rounds: int, ours: Callable[[], object], base: Callable[[], object]):
+    ours_times, base_times = [], []
+    for number in range(rounds):
+        order = [(ours, ours_times), (base, base_times)]
+        for function, times in order if number % 2 == 0 else reversed(order):
+            times.append(timed(function))
+    return statistics.median(ours_times), statistics.median(base_times)
+
+
+def bench_survey(bed, secret: str, rounds: int) -> None:
+    import ldap
+    import ldap.filter
+
+    from libvirt_static_ids import cli_directory, directory
+
+    options = [
+        "--ldap-uri",
+        bed.uri,
+        "--base",
+        bed.base,
+        "--binddn",
+        bed.domain_admin.dn,
+        "--bindpwdfile",
+        secret,
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "UNIVENTION_BASECONF"}
+    host_filter = ldap.filter.filter_format(
+        "(|(objectClass=%s)(univentionService=%s))", ["libvirtStaticIdsHost", directory.SERVICE]
+    )
+    holder_filter = "(|(uidNumber=64055)(gidNumber=64055))"
+    ldapsearch = shutil.which("ldapsearch") or "/usr/bin/ldapsearch"
+    searches = [
+        [
+            ldapsearch,
+            "-LLL",
+            "-x",
+            "-H",
+            bed.uri,
+            "-D",
+            bed.domain_admin.dn,
+            "-y",
+            secret,
+            "-b",
+            bed.base,
+            host_filter,
+            *directory.HOST_ATTRIBUTES,
+        ],
+        [
+            ldapsearch,
+            "-LLL",
+            "-x",
+            "-H",
+            bed.uri,
+            "-D",
+            bed.domain_admin.dn,
+            "-y",
+            secret,
+            "-b",
+            bed.base,
+            holder_filter,
+            *directory.HOLDER_ATTRIBUTES,
+        ],
+    ]
+
+    def ours_cli() -> None:
+        subprocess.run(
+            [*ours_command(), "survey", "--domain", *options, "--json"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
+
+    def baseline_cli() -> None:
+        for argv in searches:
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
+
+    conn = bed.connect(bed.domain_admin.dn, bed.domain_admin.password)
+    survey = cli_directory.domain_survey(conn, bed.base)
+    summary = survey.as_dict()["summary"]
+    print(
+        f"  survey: {summary['hosts']:,} hosts, {summary['classes']} classes, "
+        f"{summary['holders']} holders, {summary['stale']} stale, {summary['missing']} missing"
+    )
+
+    def ours_lib() -> None:
+        cli_directory.domain_survey(conn, bed.base).as_dict()
+
+    def baseline_lib() -> None:
+        conn.search_ext_s(bed.base, ldap.SCOPE_SUBTREE, host_filter, directory.HOST_ATTRIBUTES)
+        conn.search_ext_s(bed.base, ldap.SCOPE_SUBTREE, holder_filter, directory.HOLDER_ATTRIBUTES)
+
+    def ours_human() -> None:
+        subprocess.run(
+            [*ours_command(), "survey", "--domain", *options],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
+
+    def startup() -> None:
+        subprocess.run(
+            [*ours_command(), "--version"], check=True, stdout=subprocess.DEVNULL, env=env
+        )
+
+    floor = statistics.median(timed(startup) for _ in range(rounds))
+    human, _ = median_pair(rounds, ours_human, baseline_cli)
+    ours, base = median_pair(rounds, ours_cli, baseline_cli)
+    print(
+        f"  the command's start alone (--version): {floor:.3f} s; human output "
+        f"{human:.3f} s, ratio {human / base:.2f}"
+    )
+    print(
+        f"  end to end (new process each): survey --domain {ours:.3f} s, "
+        f"2x ldapsearch {base:.3f} s, ratio {ours / base:.2f}"
+    )
+    ours, base = median_pair(rounds, ours_lib, baseline_lib)
+    print(
+        f"  LDAP part in one process:      core survey    {ours:.3f} s, "
+        f"python-ldap  {base:.3f} s, ratio {ours / base:.2f}"
+    )
+
+
+def bench_listener(bed, workdir: str, runs: int) -> None:
+    """The listener module for an unchanged host: how many LDAP writes (must be 0)."""
+    import ldap
+
+    from libvirt_static_ids.simulated import SimulatedHost
+    from libvirt_static_ids_testbed import add_simulated_host
+
+    # Numbers nothing else on this machine runs processes as: the survey reads /proc.
+    host = add_simulated_host(bed, "listener-host", workdir, SimulatedHost(uid=4109, gid=4114))
+    os.environ["UNIVENTION_BASECONF"] = host.ucr_file  # the stubs' UCR is this host's
+    ldap.set_option(ldap.OPT_X_TLS_CACERTFILE, bed.ca_file)
+    sys.path.insert(0, str(STUBS))
+    spec = importlib.util.spec_from_file_location(
+        "libvirt-static-ids", REPO / "listener" / "libvirt-static-ids.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler_class = module.LibvirtStaticIds
+    handler_class.config = handler_class._get_configuration("libvirt-static-ids")
+    handler = handler_class.config.get_listener_module_instance()
+    handler.root = host.root
+    handler.initialize()  # the first record: one write
+
+    def csn() -> bytes:
+        return bed.admin.search_s(host.dn, ldap.SCOPE_BASE, attrlist=["entryCSN"])[0][1][
+            "entryCSN"
+        ][0]
+
+    before = csn()
+    settings_entry = {"objectClass": [b"libvirtStaticIdsSettings"], "cn": [b"libvirt-static-ids"]}
+    own = bed.admin.search_s(host.dn, ldap.SCOPE_BASE)[0][1]
+    elapsed = timed(
+        lambda: [
+            (
+                handler.initialize(),
+                handler.modify(host.dn, own, own, None),
+                handler.create(bed.settings_dn, settings_entry),
+            )
+            for _ in range(runs)
+        ]
+    )
+    writes = 0 if csn() == before else "some"
+    print(
+        f"  listener, unchanged host: {3 * runs} events (initialize, own object, settings), "
+        f"LDAP writes: {writes}, {1000 * elapsed / (3 * runs):.1f} ms per event"
+    )
+
+
+def bench_hook(bed, calls: int) -> None:
+    import univention.admin.hook
+    import univention.admin.uldap
+    import univention.uldap
+
+    reads = 0
+
+    class Counting(univention.uldap.access):
+        def get(self, dn, attr=[], required=False):  # noqa: B006 - the original's signature
+            nonlocal reads
+            reads += 1
+            return super().get(dn, attr, required)
+
+    with tempfile.TemporaryDirectory() as directory:
+        hooks_d = Path(directory, "univention", "admin", "hooks.d")
+        hooks_d.mkdir(parents=True)
+        shutil.copy(REPO / "udm-hooks" / "libvirt_static_ids_reserve.py", hooks_d)
+        sys.path.insert(0, directory)
+        univention.admin.hook.import_hook_files()
+        sys.path.remove(directory)
+    hook_class = univention.admin.hook.LibvirtStaticIdsReserve
+    lo = univention.admin.uldap.access(
+        lo=Counting(
+            host="127.0.0.1",
+            port=bed.port,
+            base=bed.base,
+            binddn=bed.domain_admin.dn,
+            bindpw=bed.domain_admin.password,
+            start_tls=0,
+        )
+    )
+
+    class Obj:
+        module = "users/user"
+
+        def __init__(self, number: int) -> None:
+            self.lo = lo
+            self.info = {"uidNumber": str(number)}
+
+    objects = [Obj(100000 + n) for n in range(calls)]
+    hook = hook_class()
+    hook.hook_ldap_pre_create(objects[0])  # the one read
+    ml = [("uidNumber", [b"20001"]), ("uid", [b"x"])]
+    elapsed = timed(
+        lambda: [
+            (hook.hook_ldap_pre_create(obj), hook.hook_ldap_addlist(obj, ml)) for obj in objects
+        ]
+    )
+    print(
+        f"  UDM hook: {2 * calls:,} calls, {1e6 * elapsed / (2 * calls):.2f} µs per call, "
+        f"LDAP reads in total: {reads}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=5000)
+    parser.add_argument("--users", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--listener-runs", type=int, default=20)
+    parser.add_argument("--hook-calls", type=int, default=50000)
+    args = parser.parse_args()
+    os.environ.pop("UNIVENTION_BASECONF", None)
+
+    from libvirt_static_ids_testbed import DEFAULT_BASE, Testbed
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-survey-") as workdir:
+        bed = Testbed(preload_ldif=preload(Testbed, DEFAULT_BASE, args.hosts, args.users))
+        with bed:
+            print(
+                f"slapd PID {bed.pid}: {args.hosts:,} host records and {args.users:,} users "
+                f"loaded in {time.perf_counter() - started:.1f} s"
+            )
+            secret = os.path.join(workdir, "admin.secret")
+            fd = os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(bed.domain_admin.password)
+            print(f"survey --domain vs ldapsearch (median of {args.rounds}):")
+            bench_survey(bed, secret, args.rounds)
+            print("listener:")
+            bench_listener(bed, workdir, args.listener_runs)
+            print("hook:")
+            bench_hook(bed, args.hook_calls)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

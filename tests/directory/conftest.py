@@ -1,0 +1,223 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Fixtures for the directory tests: a real slapd per test, simulated hosts, the CLI, the listener.
+
+- ``testbed``     a started ``libvirt_static_ids_testbed.Testbed`` (schema and ACL from ldap/);
+                  its slapd is ended by PID at teardown, and the test checks it is gone.
+- ``hosts``       ``hosts({"kvm1": SimulatedHost(...), ...})`` -> [SimHost]: fake roots with
+                  their own UCR and machine.secret, joined to the testbed.
+- ``dircli``      ``dircli(*args, env=None)`` runs the installed command (``--json`` output is
+                  validated against the shipped directory-output schema) -> CliResult.
+- ``listener``    ``listener(host, "initialize")`` or ``listener(host, "change", dn, old, new)``
+                  runs the listener module in its own process, as that host -> parsed output.
+- ``entry``       ``entry(dn)`` reads all user and operational attributes as the root DN.
+- ``admin_args``  connection options for Domain Admin "Administrator" (password in a file).
+- ``lab``         all of the above (and tmp_path as ``tmp``) in one object.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jsonschema
+import ldap
+import pytest
+import referencing
+
+import libvirt_static_ids
+from libvirt_static_ids.simulated import SimulatedHost
+from libvirt_static_ids_testbed import SimHost, Testbed, build_domain
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+STUBS = REPO / "tests" / "stubs"
+SCHEMAS = Path(libvirt_static_ids.__file__).resolve().parent / "schemas"
+CONSOLE_SCRIPT = Path(sys.executable).parent / "libvirt-static-ids"
+
+if str(STUBS) not in sys.path:
+    sys.path.insert(0, str(STUBS))
+
+
+def _validator() -> jsonschema.Draft202012Validator:
+    registry: referencing.Registry = referencing.Registry()
+    documents = {}
+    for name in ("domain-survey", "directory-output"):
+        document = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+        documents[name] = document
+        registry = registry.with_resource(
+            document["$id"], referencing.Resource.from_contents(document)
+        )
+    return jsonschema.Draft202012Validator(documents["directory-output"], registry=registry)
+
+
+VALIDATOR = _validator()
+DEFAULT_HOST = SimulatedHost(uid=4109, gid=4114)
+
+
+def child_env(testbed: Testbed | None = None, **extra: str) -> dict[str, str]:
+    """Environment for a child process: no UCR or LDAP client configuration leaks in."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("UNIVENTION_BASECONF", "LDAPNOINIT") and not k.startswith("LDAPTLS_")
+    }
+    env["LDAPCONF"] = os.devnull  # never read /etc/ldap/ldap.conf
+    env["LDAPRC"] = os.devnull
+    if testbed is not None:
+        env["LDAPTLS_CACERT"] = testbed.ca_file
+    env.update(extra)
+    return env
+
+
+class CliResult(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+    @property
+    def data(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def testbed() -> Iterator[Testbed]:
+    bed = Testbed()
+    bed.start()
+    pid = bed.pid
+    try:
+        yield bed
+    finally:
+        bed.stop()
+    assert pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # slapd is gone (stop() waited for it)
+
+
+@pytest.fixture
+def hosts(testbed: Testbed, tmp_path: Path) -> Callable[..., list[SimHost]]:
+    def make(spec: Mapping[str, SimulatedHost | None]) -> list[SimHost]:
+        directory = tmp_path / "hosts"
+        directory.mkdir(exist_ok=True)
+        # Numbers no other test runs processes as: a host's survey looks at the real /proc.
+        chosen = {name: host or DEFAULT_HOST for name, host in spec.items()}
+        return build_domain(testbed, str(directory), chosen)
+
+    return make
+
+
+@pytest.fixture
+def dircli(testbed: Testbed) -> Callable[..., CliResult]:
+    def run(*args: str, env: Mapping[str, str] | None = None) -> CliResult:
+        command = (
+            [str(CONSOLE_SCRIPT)]
+            if CONSOLE_SCRIPT.exists()
+            else [sys.executable, "-m", "libvirt_static_ids"]
+        )
+        proc = subprocess.run(
+            [*command, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(env) if env is not None else child_env(testbed),
+            check=False,
+        )
+        assert "Traceback" not in proc.stderr, proc.stderr
+        result = CliResult(proc.returncode, proc.stdout, proc.stderr)
+        if "--json" in args:
+            VALIDATOR.validate(result.data)
+        return result
+
+    return run
+
+
+@pytest.fixture
+def admin_args(testbed: Testbed, tmp_path: Path) -> list[str]:
+    secret = tmp_path / "administrator.secret"
+    secret.write_text(testbed.domain_admin.password)
+    return [
+        "--ldap-uri",
+        testbed.uri,
+        "--base",
+        testbed.base,
+        "--binddn",
+        testbed.domain_admin.dn,
+        "--bindpwdfile",
+        str(secret),
+    ]
+
+
+def encode_entry(entry: Mapping[str, Sequence[bytes]] | None) -> dict[str, list[str]]:
+    return {k: [base64.b64encode(v).decode() for v in vs] for k, vs in (entry or {}).items()}
+
+
+@pytest.fixture
+def entry(testbed: Testbed) -> Callable[[str], dict[str, list[bytes]]]:
+    def read(dn: str) -> dict[str, list[bytes]]:
+        found = testbed.admin.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", ["*", "+"])
+        return found[0][1]
+
+    return read
+
+
+@pytest.fixture
+def listener(testbed: Testbed, tmp_path: Path) -> Callable[..., dict[str, Any]]:
+    def run(
+        host: SimHost,
+        event: str,
+        dn: str | None = None,
+        *,
+        old: Mapping[str, Sequence[bytes]] | None = None,
+        new: Mapping[str, Sequence[bytes]] | None = None,
+        fake_launch: Path | None = None,
+    ) -> dict[str, Any]:
+        args = [sys.executable, str(HERE / "listener_host.py"), host.root, event]
+        if event == "change":
+            event_file = tmp_path / f"event-{host.name}.json"
+            event_file.write_text(
+                json.dumps(
+                    {"dn": dn, "old": encode_entry(old), "new": encode_entry(new), "command": "m"}
+                )
+            )
+            args.append(str(event_file))
+        if fake_launch is not None:
+            args += ["--fake-launch", str(fake_launch)]
+        env = child_env(
+            testbed,
+            UNIVENTION_BASECONF=host.ucr_file,
+            PYTHONPATH=os.pathsep.join([str(STUBS), str(REPO / "src")]),
+        )
+        proc = subprocess.run(
+            args, capture_output=True, text=True, timeout=120, env=env, check=False
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    return run
+
+
+@dataclass(frozen=True)
+class Lab:
+    """Every fixture above in one object, for tests that need most of them."""
+
+    testbed: Testbed
+    hosts: Callable[..., list[SimHost]]
+    listener: Callable[..., dict[str, Any]]
+    entry: Callable[[str], dict[str, list[bytes]]]
+    cli: Callable[..., CliResult]
+    admin_args: list[str]
+    tmp: Path
+
+
+@pytest.fixture
+def lab(request: pytest.FixtureRequest) -> Lab:
+    names = ("testbed", "hosts", "listener", "entry", "dircli", "admin_args", "tmp_path")
+    values = [request.getfixturevalue(name) for name in names]
+    return Lab(*values)

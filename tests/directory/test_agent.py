@@ -1,0 +1,107 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""The record's state follows the journal: a live convert run is "converting", a failed or
+interrupted one "failed" until resolved; a launch that fails is recorded as failed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ldap
+import pytest
+
+from libvirt_static_ids import agent, directory, host
+from libvirt_static_ids.errors import OperationFailed
+from libvirt_static_ids.hostroot import HostRoot
+from libvirt_static_ids.ids import DEFAULT_TARGET
+from libvirt_static_ids.journal import RunState, Store
+from libvirt_static_ids.record import State
+from libvirt_static_ids.simulated import SimulatedHost
+
+
+@pytest.fixture
+def root(make_root):
+    return HostRoot(str(make_root(SimulatedHost(uid=4109, gid=4114))))
+
+
+def _derive(root):
+    return agent.derive(host.survey(root, DEFAULT_TARGET), root)
+
+
+def test_state_follows_the_journal(root):
+    assert _derive(root).state == State.DYNAMIC
+    assert "run" not in _derive(root).detail
+    store = Store(root)
+    with store.locked():
+        journal = store.create("convert", {"to_uid": 64055})
+        # Another reader (the listener, the daily timer) sees a live run.
+        live = _derive(root)
+        assert live.state == State.CONVERTING
+        assert live.detail["run"] == {"run_id": journal.run_id, "state": "running"}
+    # The holder died without finishing: interrupted, so failed until resumed or rolled back.
+    assert _derive(root).state == State.FAILED
+    with store.locked():
+        journal.set_state(RunState.FAILED)
+    failed = _derive(root)
+    assert failed.state == State.FAILED
+    assert failed.detail["run"]["state"] == "failed"
+    with store.locked():
+        journal.set_state(RunState.ROLLED_BACK)
+    assert _derive(root).state == State.DYNAMIC
+
+
+def test_failed_launch_is_recorded(testbed, hosts):
+    (kvm1,) = hosts({"kvm1": None})
+    conn = testbed.connect(kvm1.dn, kvm1.password)
+    settings = directory.read_settings(conn, testbed.base)
+    testbed.admin.modify_s(
+        kvm1.dn,
+        [
+            (ldap.MOD_ADD, "objectClass", [b"libvirtStaticIdsHost"]),
+            (ldap.MOD_REPLACE, "libvirtStaticIdsRequest", [b"convert"]),
+        ],
+    )
+
+    def no_systemd(argv):
+        raise OperationFailed("systemd-run failed with exit 1: Unit already exists")
+
+    outcome = agent.handle_request(
+        conn, kvm1.dn, HostRoot(kvm1.root), settings, "convert", launch=no_systemd
+    )
+    assert outcome.action == "launch-failed" and outcome.cleared
+    assert outcome.messages == ["systemd-run failed with exit 1: Unit already exists"]
+    stored = testbed.admin.search_s(kvm1.dn, ldap.SCOPE_BASE)[0][1]
+    assert stored["libvirtStaticIdsState"] == [b"failed"]
+    assert b"Unit already exists" in stored["libvirtStaticIdsDetail"][0]
+    assert "libvirtStaticIdsRequest" not in stored
+
+
+def test_launcher_runs_the_argv(tmp_path):
+    marker = tmp_path / "ran"
+    agent.launch_transient_unit(["sh", "-c", f"touch {marker}"])
+    assert marker.exists()
+    with pytest.raises(OperationFailed, match="exit 3"):
+        agent.launch_transient_unit(["sh", "-c", "echo no >&2; exit 3"])
+    with pytest.raises(OperationFailed, match="could not run"):
+        agent.launch_transient_unit(["/nonexistent/systemd-run"])
+
+
+def test_a_directory_holder_blocks_every_host(lab):
+    (kvm2,) = lab.hosts({"kvm2": SimulatedHost(uid=4109, gid=4114)})
+    alice = lab.testbed.add_user("alice", 64055)
+    lab.testbed.add_user("bob", 3000, gid_number=64055)  # a primary GID takes no GID
+    lab.testbed.add_group("kvm-legacy", 64055)
+    result = lab.cli("record", "--root", kvm2.root, "--json")
+    assert result.code == 0, result
+    assert result.data["state"] == "conflict"
+    messages = {b["code"]: b["message"] for b in result.data["blockers"]}
+    assert set(messages) == {"target-uid-taken", "target-gid-taken"}
+    assert alice.dn in messages["target-uid-taken"]
+    assert "cn=kvm-legacy" in messages["target-gid-taken"]
+    converted = lab.cli("record", "--convert", "--no-restart", "--root", kvm2.root, "--json")
+    assert converted.code == 3, converted
+    assert converted.data["state"] == "failed"
+    assert converted.data["convert"] is None
+    passwd = (Path(kvm2.root) / "etc/passwd").read_text()
+    assert "libvirt-qemu:x:4109:" in passwd  # nothing changed

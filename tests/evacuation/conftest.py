@@ -1,0 +1,297 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Fixtures of the live-evacuation tests: the CLI (validated against its own JSON Schema),
+world-traversable temp directories, images with chosen owners, and a real userspace NFS server.
+
+- ``evac``       ``evac(*args, root=DIR, json=True, wrapper=())`` runs the installed command;
+                 ``--json`` output is validated against ``evacuation-output.schema.json``.
+- ``shared_dir`` a 0755 temp directory (pytest's own are 0700: a switched child could not
+                 reach files below them); removed afterwards.
+- ``image``      ``image(directory, name, uid, gid, mode, data=b"disk")`` creates a file.
+- ``nfs``        a session-wide nfs-ganesha (VFS FSAL, NFSv3, sec=sys) in a private network
+                 namespace (loopback only), with a root_squash and a no_root_squash export;
+                 ``nfs.url(path)`` names a file below an export, ``nfs.cat(url, uid, gid)``
+                 asks the server with libnfs's own ``nfs-cat`` as that identity,
+                 ``nfs.wrapper`` runs a command inside the namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jsonschema
+import pytest
+
+import libvirt_static_ids
+
+SCHEMA = (
+    Path(libvirt_static_ids.__file__).resolve().parent
+    / "schemas"
+    / ("evacuation-output.schema.json")
+)
+CONSOLE_SCRIPT = Path(sys.executable).parent / "libvirt-static-ids"
+
+
+class Result(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+    @property
+    def data(self) -> Any:
+        return json.loads(self.out)
+
+
+_VALIDATOR: list[jsonschema.Draft202012Validator] = []
+
+
+def validate(data: Any) -> None:
+    if not _VALIDATOR:
+        schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+        jsonschema.Draft202012Validator.check_schema(schema)
+        _VALIDATOR.append(jsonschema.Draft202012Validator(schema))
+    errors = list(_VALIDATOR[0].iter_errors(data))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        pytest.fail(f"--json output does not match the schema: {best.message}\n{data}")
+
+
+def run(
+    *args: str | int | os.PathLike[str],
+    root: str | os.PathLike[str] | None = None,
+    json: bool = True,
+    wrapper: Sequence[str] = (),
+) -> Result:
+    command = (
+        [str(CONSOLE_SCRIPT)]
+        if CONSOLE_SCRIPT.exists()
+        else [
+            sys.executable,
+            "-m",
+            "libvirt_static_ids",
+        ]
+    )
+    argv: list[str] = [*wrapper, *command]
+    if root is not None:
+        argv += ["--root", os.fspath(root)]
+    if json:
+        argv.append("--json")
+    argv += [str(a) if isinstance(a, int) else os.fspath(a) for a in args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    result = Result(done.returncode, done.stdout, done.stderr)
+    assert "Traceback (most recent call last)" not in result.err, result.err
+    if json:
+        try:
+            data = result.data
+        except ValueError:
+            pytest.fail(f"--json output is not JSON: {result!r}")
+        validate(data)
+        if "error" in data:
+            assert data["exit"] == result.code
+    return result
+
+
+@pytest.fixture
+def evac() -> Callable[..., Result]:
+    return run
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="evac-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def make_image(
+    directory: Path, name: str, uid: int, gid: int, mode: int, *, data: bytes = b"disk"
+) -> Path:
+    path = directory / name
+    path.write_bytes(data)
+    os.chown(path, uid, gid)
+    path.chmod(mode)
+    return path
+
+
+@pytest.fixture
+def image() -> Callable[..., Path]:
+    return make_image
+
+
+def opens_as(path: Path | str, uid: int, gid: int, groups: Sequence[int] = ()) -> bool:
+    """The kernel's own answer, through util-linux setpriv (not our probe)."""
+    group_option = f"--groups={','.join(map(str, groups))}" if groups else "--clear-groups"
+    done = subprocess.run(
+        [
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={gid}",
+            group_option,
+            "sh",
+            "-c",
+            'exec 3<>"$1"',
+            "sh",
+            os.fspath(path),
+        ],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+# --- the NFS server ---------------------------------------------------------------------------
+
+NFS_PORT = 20490
+MNT_PORT = 20491
+_NEEDED = ("ganesha.nfsd", "rpcbind", "nfs-cat", "nsenter", "unshare")
+
+
+@dataclass
+class NfsServer:
+    base: Path
+    squash: Path  # exported with Squash = root_squash
+    nosquash: Path  # exported with Squash = no_root_squash
+    netns_pid: int
+    log: Path
+
+    @property
+    def wrapper(self) -> list[str]:
+        return ["nsenter", "-t", str(self.netns_pid), "-n"]
+
+    def url(self, path: Path | str) -> str:
+        return f"nfs://127.0.0.1{os.fspath(path)}?version=3"
+
+    def cat(self, url: str, uid: int, gid: int) -> bool:
+        """Does the server let uid:gid read the file? Asked with libnfs's nfs-cat."""
+        done = subprocess.run(
+            [*self.wrapper, "nfs-cat", f"{url}&uid={uid}&gid={gid}"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        return done.returncode == 0
+
+    def rw(self, url: str, uid: int, gid: int) -> bool:
+        """Does the server let uid:gid open the file read-write? Asked through our nfsclient
+        in a child with those numbers (the probe's own code path is tested against this)."""
+        script = (
+            "import os,sys\n"
+            "from libvirt_static_ids import nfsclient\n"
+            f"os.setgroups([{gid}]); os.setresgid({gid}, {gid}, {gid})\n"
+            f"os.setresuid({uid}, {uid}, {uid})\n"
+            "try:\n"
+            f"    with nfsclient.session({url!r}) as s: s.open_rw()\n"
+            "except OSError: sys.exit(3)\n"
+        )
+        done = subprocess.run(
+            [*self.wrapper, sys.executable, "-c", script],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode in (0, 3), done.stderr
+        return done.returncode == 0
+
+
+def _config(server: NfsServer) -> str:
+    exports = []
+    for number, (path, squash) in enumerate(
+        ((server.squash, "root_squash"), (server.nosquash, "no_root_squash")), 1
+    ):
+        exports.append(
+            f"EXPORT {{ Export_Id = {number}; Path = {path}; Pseudo = /e{number}; "
+            f"Access_Type = RW; Squash = {squash}; Attr_Expiration_Time = 0; "
+            "FSAL { Name = VFS; } }"
+        )
+    return (
+        # No Bind_addr: glibc will not resolve 127.0.0.1 (AI_ADDRCONFIG) in a namespace whose
+        # only interface is lo, and lo is all this private namespace has anyway.
+        "NFS_CORE_PARAM { "
+        f"NFS_Port = {NFS_PORT}; MNT_Port = {MNT_PORT}; "
+        "Enable_NLM = false; Enable_RQUOTA = false; Protocols = 3; }\n"
+        f"NFSV4 {{ Graceless = true; RecoveryBackend = fs; RecoveryRoot = {server.base}/rec; }}\n"
+        "EXPORT_DEFAULTS { SecType = sys; Protocols = 3; Transports = TCP; }\n"
+        + "\n".join(exports)
+        + "\n"
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def nfs() -> Iterator[NfsServer]:
+    missing = [tool for tool in _NEEDED if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(
+            f"needs {', '.join(missing)} (Debian: nfs-ganesha nfs-ganesha-vfs libnfs-utils rpcbind)"
+        )
+    if os.geteuid() != 0:
+        pytest.skip("the NFS server tests run as root")
+    base = Path(tempfile.mkdtemp(prefix="evac-nfs-", dir="/tmp"))
+    base.chmod(0o755)
+    server = NfsServer(base, base / "squash", base / "nosquash", 0, base / "ganesha.log")
+    for directory in (server.squash, server.nosquash, base / "rec"):
+        directory.mkdir()
+        directory.chmod(0o700 if directory == base / "rec" else 0o755)
+    (base / "ganesha.conf").write_text(_config(server))
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        holder = subprocess.Popen(["unshare", "-n", "sleep", "86400"])
+        started.append(holder)
+        server.netns_pid = holder.pid
+        deadline = time.monotonic() + 30
+        while subprocess.run([*server.wrapper, "true"], check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                pytest.fail("the network namespace did not come up")
+            time.sleep(0.05)
+        subprocess.run([*server.wrapper, "ip", "link", "set", "lo", "up"], check=True)
+        started.append(subprocess.Popen([*server.wrapper, "rpcbind", "-f"]))
+        time.sleep(0.2)
+        ganesha = subprocess.Popen(
+            [
+                *server.wrapper,
+                "ganesha.nfsd",
+                "-F",
+                "-f",
+                str(base / "ganesha.conf"),
+                "-L",
+                str(server.log),
+                "-p",
+                str(base / "ganesha.pid"),
+                "-N",
+                "NIV_EVENT",
+            ]
+        )
+        started.append(ganesha)
+        probe = make_image(server.nosquash, ".ready", 0, 0, 0o644)
+        deadline = time.monotonic() + 60
+        while not server.cat(server.url(probe), 0, 0):
+            if ganesha.poll() is not None or time.monotonic() > deadline:
+                log = server.log.read_text(errors="replace")[-3000:] if server.log.exists() else ""
+                pytest.fail(f"nfs-ganesha did not come up (exit {ganesha.poll()}):\n{log}")
+            time.sleep(0.1)
+        yield server
+    finally:
+        for process in reversed(started):
+            _stop(process)
+        shutil.rmtree(base, ignore_errors=True)

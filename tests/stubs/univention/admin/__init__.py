@@ -1,0 +1,3 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Test stand-in for the ``univention.admin`` package (UDM); see tests/stubs/README.md."""

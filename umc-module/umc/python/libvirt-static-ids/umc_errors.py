@@ -1,0 +1,59 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""The edge between the core's typed errors and UMC's errors.
+
+The core raises typed errors with stable codes; only here do they become UMC errors, so a
+bad option is a 422 naming the UMC option, a directory refusal a 403, an unreachable
+directory or a busy host a 503, and nothing the core foresaw ends as a traceback (591).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+
+from univention.management.console.error import (
+    BadRequest,
+    Forbidden,
+    ServerError,
+    ServiceUnavailable,
+    UnprocessableEntity,
+)
+
+from libvirt_static_ids.directory import DirectoryError
+from libvirt_static_ids.errors import (
+    InterruptedRunExists,
+    LockHeld,
+    PreflightRefused,
+    StaticIdsError,
+    UsageError,
+)
+
+# The core names options as its command line does; the UMC commands name them so.
+OPTION_NAMES: Mapping[str, str] = {"--path": "paths", "HOST": "hosts"}
+
+
+@contextlib.contextmanager
+def umc_errors() -> Iterator[None]:
+    """Re-raise the core's errors as the UMC error that says what happened."""
+    try:
+        yield
+    except UsageError as error:
+        option = OPTION_NAMES.get(str(error.details.get("option")))
+        if option is not None:
+            raise UnprocessableEntity(error.message, result={option: error.message}) from error
+        # Not the user's input: this host's own setup (UCR, machine secret) is unusable.
+        raise ServiceUnavailable(error.message, result=error.as_dict()) from error
+    except DirectoryError as error:
+        reason = error.details.get("reason")
+        if reason == "insufficient-access":
+            raise Forbidden(error.message, result=error.as_dict()) from error
+        if reason in ("unreachable", "invalid-credentials"):
+            raise ServiceUnavailable(error.message, result=error.as_dict()) from error
+        raise ServerError(error.message, result=error.as_dict()) from error
+    except LockHeld as error:
+        raise ServiceUnavailable(error.message, result=error.as_dict()) from error
+    except (InterruptedRunExists, PreflightRefused) as error:
+        raise BadRequest(error.message, result=error.as_dict()) from error
+    except StaticIdsError as error:
+        raise ServerError(error.message, result=error.as_dict()) from error
