@@ -28,6 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import treegen
+from libvirt_static_ids import rollback, runner
+from libvirt_static_ids.hostroot import HostRoot
+from libvirt_static_ids.remap import IdMap
 from treegen import DAC, DEFAULT, OLD_GID, OLD_UID, TARGET
 
 pytestmark = pytest.mark.skipif(
@@ -191,19 +194,7 @@ def comparable_xattrs(xattrs: dict[str, bytes]) -> dict[str, object]:
 
 
 def names_old(state: dict) -> list[str]:
-    """What in one entry's state still carries an old number."""
-    found = []
-    if state["uid"] == OLD_UID:
-        found.append("owner")
-    if state["gid"] == OLD_GID:
-        found.append("group")
-    for name, value in state["xattrs"].items():
-        if name in (treegen.ACCESS, DEFAULT) and treegen.acl_names(value, [OLD_UID], [OLD_GID]):
-            found.append(name)
-        match = OWNER.match(value) if name == DAC else None
-        if match and (int(match[1]) == OLD_UID or int(match[2]) == OLD_GID):
-            found.append(name)
-    return found
+    return treegen.old_numbers_in(state, OLD_UID, OLD_GID)
 
 
 def check_repaired(before: dict, after: dict) -> None:
@@ -227,10 +218,6 @@ def run_repair(state_root: str, top: str, via_cli: bool) -> None:
         assert result.returncode == 0, (result.stdout, result.stderr)
         assert json.loads(result.stdout)["repair"]["problems"] == []
         return
-    from libvirt_static_ids import runner
-    from libvirt_static_ids.hostroot import HostRoot
-    from libvirt_static_ids.remap import IdMap
-
     report = runner.run_repair(
         HostRoot.open(state_root),
         [os.fsencode(top)],
@@ -244,9 +231,6 @@ def run_rollback(state_root: str, via_cli: bool) -> None:
         result = treegen.cli(state_root, "--json", "rollback")
         assert result.returncode == 0, (result.stdout, result.stderr)
         return
-    from libvirt_static_ids import rollback
-    from libvirt_static_ids.hostroot import HostRoot
-
     report = rollback.rollback(HostRoot.open(state_root), restart=False)
     assert report.clean, report.as_dict()
 

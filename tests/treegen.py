@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import stat
 import struct
@@ -17,11 +18,28 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 OLD_UID, OLD_GID, KVM_GID = 109, 114, 106
 TARGET = 64055
 OTHER_UID, OTHER_GID = 1000, 1000
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """The old and target numbers a generated tree is about."""
+
+    old_uid: int = OLD_UID
+    old_gid: int = OLD_GID
+    kvm_gid: int = KVM_GID
+    target: int = TARGET
+
+    def dac(self, uid: int, gid: int) -> bytes:
+        return b"+%d:+%d" % (uid, gid)
+
+
+DEBIAN = Numbers()
 
 ACCESS = "system.posix_acl_access"
 DEFAULT = "system.posix_acl_default"
@@ -74,6 +92,23 @@ def acl_names(value: bytes, uids: Iterable[int], gids: Iterable[int]) -> bool:
         (tag == USER and ident in uids) or (tag == GROUP and ident in gids)
         for tag, ident in acl_entries(value)
     )
+
+
+def old_numbers_in(state: dict[str, Any], uid: int, gid: int) -> list[str]:
+    """What in one snapshot entry still carries ``uid`` or ``gid``: owner, group, an ACL
+    entry, a libvirt dac label."""
+    found = []
+    if state["uid"] == uid:
+        found.append("owner")
+    if state["gid"] == gid:
+        found.append("group")
+    for name, value in state["xattrs"].items():
+        if name in (ACCESS, DEFAULT) and acl_names(value, [uid], [gid]):
+            found.append(name)
+        match = re.match(rb"^\+(\d+):\+(\d+)$", value) if name == DAC else None
+        if match and (int(match[1]) == uid or int(match[2]) == gid):
+            found.append(name)
+    return found
 
 
 # --- snapshots --------------------------------------------------------------------------
@@ -230,9 +265,9 @@ def cli(root: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cli_command(root, *args), capture_output=True, text=True, check=False)
 
 
-def _owner(rng: random.Random) -> tuple[int, int]:
-    uid = rng.choices([OLD_UID, 0, OTHER_UID, TARGET], [40, 30, 28, 2])[0]
-    gid = rng.choices([OLD_GID, KVM_GID, 0, OTHER_GID, TARGET], [30, 15, 25, 28, 2])[0]
+def _owner(rng: random.Random, n: Numbers) -> tuple[int, int]:
+    uid = rng.choices([n.old_uid, 0, OTHER_UID, n.target], [40, 30, 28, 2])[0]
+    gid = rng.choices([n.old_gid, n.kvm_gid, 0, OTHER_GID, n.target], [30, 15, 25, 28, 2])[0]
     return uid, gid
 
 
@@ -241,10 +276,15 @@ _SPECIAL_MODES = (0o4755, 0o2755, 0o6755, 0o6644, 0o2644, 0o4711)
 
 
 def _decorate(
-    path: str, rng: random.Random, *, directory: bool = False, special: bool = False
+    path: str,
+    rng: random.Random,
+    n: Numbers,
+    *,
+    directory: bool = False,
+    special: bool = False,
 ) -> None:
     """Owner, mode, maybe an ACL, libvirt's xattrs, an unrelated xattr, a capability."""
-    uid, gid = _owner(rng)
+    uid, gid = _owner(rng, n)
     os.chown(path, uid, gid)
     if directory:
         mode = rng.choice((0o755, 0o750, 0o2775, 0o1777, 0o700))
@@ -254,20 +294,28 @@ def _decorate(
         mode = rng.choice(_PLAIN_MODES)
     os.chmod(path, mode)
     if rng.random() < 0.06:
-        users = {OLD_UID: 6} if rng.random() < 0.7 else {}
-        groups = {OLD_GID: rng.choice((4, 6))} if rng.random() < 0.6 else {}
+        users = {n.old_uid: 6} if rng.random() < 0.7 else {}
+        groups = {n.old_gid: rng.choice((4, 6))} if rng.random() < 0.6 else {}
         if rng.random() < 0.4:
             users[OTHER_UID] = 4
         if rng.random() < 0.2:
-            users[TARGET] = 1  # merges with the remapped entry
+            users[n.target] = 1  # merges with the remapped entry
         if rng.random() < 0.3:
-            groups[KVM_GID] = 6
+            groups[n.kvm_gid] = 6
         if users or groups:
             os.setxattr(path, ACCESS, acl_value(users, groups, mode))
     if directory and rng.random() < 0.15:
-        os.setxattr(path, DEFAULT, acl_value({OLD_UID: 7, OTHER_UID: 5}, {OLD_GID: 5}, 0o750))
+        os.setxattr(path, DEFAULT, acl_value({n.old_uid: 7, OTHER_UID: 5}, {n.old_gid: 5}, 0o750))
     if not directory and rng.random() < 0.04:
-        value = rng.choice((b"+109:+114", b"+109:+106", b"+0:+0", b"+1000:+114", b"+64055:+64055"))
+        value = rng.choice(
+            (
+                n.dac(n.old_uid, n.old_gid),
+                n.dac(n.old_uid, n.kvm_gid),
+                n.dac(0, 0),
+                n.dac(OTHER_UID, n.old_gid),
+                n.dac(n.target, n.target),
+            )
+        )
         os.setxattr(path, DAC, value)
         os.setxattr(path, REF_DAC, b"1")
     if rng.random() < 0.02:
@@ -277,13 +325,16 @@ def _decorate(
         os.setxattr(path, CAPABILITY, CAP_NET_RAW)
 
 
-def build_big_tree(top: str, entries: int, outside: str, seed: int = 1) -> int:
+def build_big_tree(
+    top: str, entries: int, outside: str, seed: int = 1, numbers: Numbers = DEBIAN
+) -> int:
     """A tree of about ``entries`` entries under ``top``; returns how many it made.
 
-    Mixed owners (a good share 109:114, 109:x, y:114), ACLs naming 109/114 (and the target,
-    to merge), default ACLs, libvirt's dac xattrs, setuid/setgid files, capabilities, hard
-    links across directories, symlinks in, out (to ``outside``), dangling and looping,
-    FIFOs, a device node, and names with newlines and invalid UTF-8.
+    Mixed owners (a good share old:old, old:x, y:old; 109:114 by default), ACLs naming the
+    old numbers (and the target, to merge), default ACLs, libvirt's dac xattrs, setuid and
+    setgid files, capabilities, hard links across directories, symlinks in, out (to
+    ``outside``), dangling and looping, FIFOs, a device node, and names with newlines and
+    invalid UTF-8.
     """
     rng = random.Random(seed)  # noqa: S311 - reproducible test data
     os.makedirs(top, exist_ok=True)
@@ -293,7 +344,7 @@ def build_big_tree(top: str, entries: int, outside: str, seed: int = 1) -> int:
         parent = rng.choice(directories)
         path = os.path.join(parent, f"d{index}")
         os.mkdir(path)
-        _decorate(path, rng, directory=True)
+        _decorate(path, rng, numbers, directory=True)
         directories.append(path)
         made += 1
     files: list[str] = []
@@ -311,7 +362,7 @@ def build_big_tree(top: str, entries: int, outside: str, seed: int = 1) -> int:
             with open(path, "wb") as handle:
                 if rng.random() < 0.05:
                     handle.write(os.urandom(rng.randrange(1, 4096)))
-            _decorate(path, rng)
+            _decorate(path, rng, numbers)
             files.append(path)
         elif kind < 0.90:
             os.link(rng.choice(files), path)  # another name, mostly in another directory
@@ -330,23 +381,23 @@ def build_big_tree(top: str, entries: int, outside: str, seed: int = 1) -> int:
                 os.symlink(path, target)
                 made += 1
             os.symlink(target, path)
-            os.chown(path, *_owner(rng), follow_symlinks=False)
+            os.chown(path, *_owner(rng, numbers), follow_symlinks=False)
         elif kind < 0.99:
             os.mkfifo(path)
-            _decorate(path, rng, special=True)
+            _decorate(path, rng, numbers, special=True)
         else:
             os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
-            _decorate(path, rng, special=True)
+            _decorate(path, rng, numbers, special=True)
         made += 1
     return made
 
 
-def make_outside_target(path: str) -> None:
+def make_outside_target(path: str, n: Numbers = DEBIAN) -> None:
     """A file outside every repaired tree that symlinks point at: it must never change."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as handle:
         handle.write(b"outside")
-    os.chown(path, OLD_UID, OLD_GID)
+    os.chown(path, n.old_uid, n.old_gid)
     os.chmod(path, 0o4750)  # noqa: S103 - setuid on purpose: repair must keep it
-    os.setxattr(path, ACCESS, acl_value({OLD_UID: 6}, {OLD_GID: 4}, 0o750))
-    os.setxattr(path, DAC, b"+109:+114")
+    os.setxattr(path, ACCESS, acl_value({n.old_uid: 6}, {n.old_gid: 4}, 0o750))
+    os.setxattr(path, DAC, n.dac(n.old_uid, n.old_gid))

@@ -6,27 +6,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import (
-    __version__,
-    cli_directory,
-    cli_evacuate,
-    convert,
-    host,
-    journal,
-    orphans,
-    render,
-    rollback,
-    runner,
-)
+from . import __version__, cli_directory, cli_evacuate, cli_host, render
 from .errors import ExitCode, StaticIdsError, UsageError
-from .hostroot import CONVERT_SCOPE, HostRoot
-from .ids import DEFAULT_TARGET, IdPair, parse_id
-from .remap import IdMap
+
+# Each family of commands offers COMMANDS, add_commands() and run(), and imports the modules
+# that do the work only in run(): a command loads what it needs and starts fast.
+_FAMILIES = (cli_host, cli_directory, cli_evacuate)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,159 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    survey = commands.add_parser(
-        "survey", parents=[common], help="this host's numbers and blockers"
-    )
-    _target_options(survey)
-    cli_directory.add_survey_options(survey)
-
-    conv = commands.add_parser("convert", parents=[common], help="convert this host")
-    _target_options(conv)
-    conv.add_argument(
-        "--dry-run", action="store_true", help="show every step and file; change nothing"
-    )
-    conv.add_argument(
-        "--path",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="also repair this tree (repeatable)",
-    )
-    conv.add_argument("--no-restart", action="store_true", help="do not restart libvirtd")
-
-    rep = commands.add_parser("repair", parents=[common], help="remap file ownership")
-    rep.add_argument(
-        "--orphans", action="store_true", help="entries whose owner or group has no name"
-    )
-    rep.add_argument("--from-uid", metavar="N")
-    rep.add_argument("--from-gid", metavar="N")
-    rep.add_argument("--to-uid", metavar="N", default=str(DEFAULT_TARGET.uid))
-    rep.add_argument("--to-gid", metavar="N", default=str(DEFAULT_TARGET.gid))
-    rep.add_argument("--dry-run", action="store_true", help="list every change; change nothing")
-    rep.add_argument("--cross-filesystems", action="store_true", help="descend into other mounts")
-    rep.add_argument("paths", nargs="*", metavar="PATH")
-
-    back = commands.add_parser("rollback", parents=[common], help="undo the last or the named run")
-    back.add_argument("run_id", nargs="?", metavar="RUN_ID")
-    back.add_argument("--no-restart", action="store_true", help="do not restart libvirtd")
-
-    jour = commands.add_parser("journal", parents=[common], help="list runs, or show one")
-    jour.add_argument("action", nargs="?", choices=["show"])
-    jour.add_argument("run_id", nargs="?", metavar="RUN_ID")
-    cli_directory.add_commands(commands, common)
-    cli_evacuate.add_commands(commands, common)
+    for family in _FAMILIES:
+        family.add_commands(commands, common)
     return parser
-
-
-def _target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--uid", metavar="N", default=str(DEFAULT_TARGET.uid), help="target UID")
-    parser.add_argument("--gid", metavar="N", default=str(DEFAULT_TARGET.gid), help="target GID")
-
-
-def _target(args: argparse.Namespace) -> IdPair:
-    return IdPair(parse_id(args.uid, "--uid"), parse_id(args.gid, "--gid"))
-
-
-def _existing_paths(paths: Sequence[str], option: str) -> list[bytes]:
-    for path in paths:
-        if not os.path.lexists(path):
-            raise UsageError(f"{option} {path!r} does not exist", option=option)
-    return [os.fsencode(os.path.abspath(path)) for path in paths]
-
-
-def _progress(enabled: bool):
-    if not enabled:
-        return None
-
-    def show(stats: Any) -> None:
-        print(f"\r  scanned {stats.scanned:,}, changed {stats.changed:,}", end="", file=sys.stderr)
-
-    return show
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     """Carry out one command; return its JSON-able result and exit code."""
-    if cli_directory.handles(args):
-        return cli_directory.run(args)
-    if cli_evacuate.handles(args):
-        return cli_evacuate.run(args)
-    root = HostRoot.open(args.root)
-    progress = _progress(not args.json and sys.stderr.isatty())
-    if args.command == "survey":
-        return {"command": "survey", **host.survey(root, _target(args)).as_dict()}, ExitCode.OK
-    if args.command == "convert":
-        report = convert.convert(
-            root,
-            _target(args),
-            args.path,
-            restart=not args.no_restart,
-            dry_run=args.dry_run,
-            progress=progress,
-        )
-        if report.dry_run and report.survey.blockers:
-            return report.as_dict(), ExitCode.REFUSED
-        return report.as_dict(), ExitCode.FAILED if report.status == "failed" else ExitCode.OK
-    if args.command == "repair":
-        return _repair(root, args, progress)
-    if args.command == "rollback":
-        result = rollback.rollback(root, args.run_id, restart=not args.no_restart)
-        return result.as_dict(), ExitCode.OK if result.clean else ExitCode.FAILED
-    return _journal(root, args), ExitCode.OK
-
-
-def _repair(
-    root: HostRoot, args: argparse.Namespace, progress: Any
-) -> tuple[dict[str, Any], ExitCode]:
-    if args.orphans:
-        if args.from_uid or args.from_gid:
-            raise UsageError("--orphans takes its old numbers from the journal, not --from-*")
-        tops = _existing_paths(args.paths, "PATH") or [
-            root.join_bytes(r) for r in CONVERT_SCOPE if os.path.lexists(root.join(r))
-        ]
-        report: Any = orphans.repair_orphans(
-            root,
-            tops,
-            dry_run=args.dry_run,
-            cross_filesystems=args.cross_filesystems,
-            progress=progress,
-        )
-    else:
-        if args.from_uid is None or args.from_gid is None:
-            raise UsageError("repair needs --from-uid and --from-gid (or --orphans)")
-        if not args.paths:
-            raise UsageError("repair needs at least one PATH")
-        idmap = IdMap.single(
-            parse_id(args.from_uid, "--from-uid"),
-            parse_id(args.from_gid, "--from-gid"),
-            parse_id(args.to_uid, "--to-uid"),
-            parse_id(args.to_gid, "--to-gid"),
-        )
-        report = runner.run_repair(
-            root,
-            _existing_paths(args.paths, "PATH"),
-            idmap,
-            dry_run=args.dry_run,
-            cross_filesystems=args.cross_filesystems,
-            progress=progress,
-        )
-    return report.as_dict(), ExitCode.FAILED if report.stats.problems else ExitCode.OK
-
-
-def _journal(root: HostRoot, args: argparse.Namespace) -> dict[str, Any]:
-    store = journal.Store(root)
-    if args.action == "show":
-        if not args.run_id:
-            raise UsageError("journal show needs a RUN_ID")
-        run_journal = store.open(args.run_id)
-        info = store.info(run_journal)
-        return {
-            "command": "journal",
-            "run": info.as_dict(),
-            "records": list(run_journal.records()),
-        }
-    if args.run_id:
-        raise UsageError(f"unexpected {args.run_id!r}: did you mean `journal show {args.run_id}`?")
-    return {"command": "journal", "runs": [run.as_dict() for run in store.runs()]}
+    for family in _FAMILIES:
+        if args.command in family.COMMANDS:
+            return family.run(args)
+    raise UsageError(f"unknown command {args.command!r}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,20 +2,24 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """The directory commands: ``record``, ``request`` and ``survey --domain``.
 
-Kept out of cli.py so the host engine's command line stays as it is; cli.py calls
-``add_survey_options``, ``add_commands`` and, for these commands, ``run``.
+python-ldap and the modules over it are imported inside ``run``, so that commands which
+need no directory start fast.
 """
 
 from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import agent, connection, directory, survey
 from .errors import ExitCode, PreflightRefused, UsageError
 from .hostroot import HostRoot
 from .record import Request, State
+
+if TYPE_CHECKING:
+    from . import connection, survey
+
+COMMANDS = ("record", "request")
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -71,14 +75,9 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     add_connection_options(req)
 
 
-def handles(args: argparse.Namespace) -> bool:
-    """True for the commands this module runs."""
-    return args.command in ("record", "request") or (
-        args.command == "survey" and getattr(args, "domain", False)
-    )
-
-
 def _connect(args: argparse.Namespace, root: HostRoot) -> tuple[Any, connection.ConnectionParams]:
+    from . import connection, directory
+
     params = connection.resolve(
         root,
         uri=args.ldap_uri,
@@ -93,6 +92,8 @@ def _connect(args: argparse.Namespace, root: HostRoot) -> tuple[Any, connection.
 
 def domain_survey(conn: Any, base: str, now: datetime | None = None) -> survey.DomainSurvey:
     """Two searches (host records, holders of the target) and the survey built from them."""
+    from . import directory, survey
+
     settings = directory.read_settings(conn, base)
     hosts = directory.list_hosts(conn, base)
     holders = directory.holders(conn, base, settings.target)
@@ -102,6 +103,8 @@ def domain_survey(conn: Any, base: str, now: datetime | None = None) -> survey.D
 def _record(
     args: argparse.Namespace, root: HostRoot, conn: Any, params: connection.ConnectionParams
 ) -> tuple[dict[str, Any], ExitCode]:
+    from . import agent, directory
+
     host_dn = args.host_dn or params.host_dn
     if not host_dn:
         raise UsageError(
@@ -126,6 +129,8 @@ def _record(
 def _request(
     args: argparse.Namespace, conn: Any, params: connection.ConnectionParams
 ) -> tuple[dict[str, Any], ExitCode]:
+    from . import directory
+
     request = Request(args.action)
     # Resolve every host first: one bad name changes nothing.
     targets = [(name, directory.find_host(conn, params.base, name)) for name in args.hosts]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import bridge, evacuate, hypervisor, probe
+from . import hypervisor
 from .errors import ExitCode, UsageError
 from .hostroot import HostRoot
 from .identity import Identity
@@ -90,11 +90,9 @@ def _identity_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gid", metavar="N", required=True, help="numeric GID")
 
 
-def handles(args: argparse.Namespace) -> bool:
-    return args.command in COMMANDS
-
-
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
+    from . import bridge, evacuate, probe
+
     if args.command == "probe-access":
         identity = Identity.parse(args.uid, args.gid, args.groups)
         report = probe.probe(identity, args.paths)
@@ -119,6 +117,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
 
 
 def _bridge(root: HostRoot, args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
+    from . import bridge
+
     if args.bridge_action == "open":
         identity = Identity.parse(args.uid, args.gid)
         ttl = bridge.parse_ttl(args.ttl)

@@ -209,6 +209,9 @@ def write_record(
 
 def host_name(dn: str, entry: Mapping[str, Sequence[bytes]]) -> str:
     """The host's name: cn, else uid without the machine account's "$", else the RDN."""
+    common = entry.get("cn")  # what slapd sends; the loop below covers any spelling
+    if common:
+        return common[0].decode("utf-8", "replace")
     for attribute, strip in (("cn", ""), ("uid", "$")):
         values = record._values(entry, attribute)
         if values:

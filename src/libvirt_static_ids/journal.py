@@ -290,7 +290,11 @@ class Store:
 
     def info(self, journal: Journal) -> RunInfo:
         meta, stored = journal.meta(), journal.stored_state()
-        state = RunState(stored["state"])
+        try:
+            state = RunState(stored["state"])
+            kind = str(meta["kind"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise JournalError(f"run {journal.run_id}: state or kind missing or unknown") from error
         interrupted_while = None
         if state in ACTIVE_STATES and journal.run_id != self.active_run:
             live = self._lock_fd is None and self._someone_holds_lock()
@@ -298,7 +302,7 @@ class Store:
                 state, interrupted_while = RunState.INTERRUPTED, state
         return RunInfo(
             journal.run_id,
-            meta["kind"],
+            kind,
             meta.get("params", {}),
             meta.get("started", ""),
             state,

@@ -19,7 +19,7 @@ class Process:
 
 
 def running_as(uid: int, proc: str = "/proc") -> list[Process]:
-    """Every process with ``uid`` as real, effective, saved or filesystem UID."""
+    """Every live process with ``uid`` as real, effective, saved or filesystem UID."""
     found = []
     for entry in os.scandir(proc):
         if not entry.name.isdigit():
@@ -30,6 +30,7 @@ def running_as(uid: int, proc: str = "/proc") -> list[Process]:
         except OSError:  # the process ended while we looked
             continue
         uids = {int(field) for field in status.get("Uid", "").split()}
-        if uid in uids:
+        # A zombie holds no files and runs nothing; it only waits for its parent.
+        if uid in uids and not status.get("State", "").strip().startswith("Z"):
             found.append(Process(int(entry.name), status.get("Name", "?").strip()))
     return sorted(found, key=lambda process: process.pid)

@@ -55,6 +55,8 @@ def rollback(
     root: HostRoot, run_id: str | None = None, *, restart: bool = True, proc: str = "/proc"
 ) -> RollbackReport:
     store = Store(root)
+    if run_id is not None:
+        store.open(run_id)  # a malformed or unknown RUN_ID is refused before anything is made
     with store.locked():
         run = _choose(store, run_id)
         journal = store.open(run.run_id)

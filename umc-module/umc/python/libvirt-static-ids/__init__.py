@@ -112,8 +112,9 @@ class Instance(Base, ProgressMixin):
         with umc_errors():
             conn, base = self._user_directory(request)
             settings = directory.read_settings(conn, base)
+            root = self._root()
             report = convert.convert(
-                self._root(),
+                root,
                 settings.target,
                 request.options["paths"],
                 restart=request.options["restart"],
@@ -121,6 +122,8 @@ class Instance(Base, ProgressMixin):
                 proc=self.proc,
             )
             result = _shown(report.as_dict())
+            held = agent.directory_blockers(conn, base, settings, root)
+            result["directory_blockers"] = [blocker.as_dict() for blocker in held]
             result["host"] = self._this_host()
             return result
 
@@ -142,8 +145,9 @@ class Instance(Base, ProgressMixin):
                 params.uri, params.binddn, params.password, starttls=params.starttls
             )
             try:
+                held = agent.directory_blockers(conn, base, settings, root)
                 return self._convert(
-                    root, machine, params.binddn, settings, paths, restart, progress
+                    root, machine, params, settings, held, paths, restart, progress
                 )
             finally:
                 machine.unbind_s()
@@ -152,12 +156,14 @@ class Instance(Base, ProgressMixin):
         self,
         root: HostRoot,
         machine: Any,
-        host_dn: str,
+        params: connection.ConnectionParams,
         settings: directory.Settings,
+        held: list[host_survey.Blocker],
         paths: list[str],
         restart: bool,
         progress: Progress,
     ) -> dict[str, Any]:
+        host_dn = params.host_dn or params.binddn
         name = self._this_host()["name"] or host_dn
         plan = convert.convert(
             root, settings.target, paths, restart=restart, dry_run=True, proc=self.proc
@@ -175,6 +181,11 @@ class Instance(Base, ProgressMixin):
             }
 
         try:
+            if held:  # the directory's holders, which usermod would meet through NSS
+                raise PreflightRefused(
+                    f"{len(held)} blocker(s) in the directory: nothing was changed",
+                    blockers=[blocker.as_dict() for blocker in held],
+                )
             report = convert.convert(
                 root, settings.target, paths, restart=restart, progress=repaired, proc=self.proc
             )
