@@ -23,6 +23,7 @@ venv: deps
 
 demo: venv
 	$(BIN)/python demo/host.py
+	$(BIN)/python demo/domain.py
 
 lint: venv
 	$(BIN)/ruff check .
@@ -34,6 +35,7 @@ test: lint
 
 bench: venv
 	$(BIN)/python bench/repair.py
+	$(BIN)/python bench/survey.py
 
 clean:
 	rm -rf $(VENV) build artifacts .pytest_cache .ruff_cache .hypothesis

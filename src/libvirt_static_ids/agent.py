@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from . import convert, directory, host
+from . import convert, directory, host, hypervisor, inventory
 from .errors import JournalError, OperationFailed, PreflightRefused, StaticIdsError
 from .hostroot import HostRoot
 from .ids import Verdict
@@ -144,8 +144,13 @@ def record_host(
     error: StaticIdsError | None = None,
     now: datetime | None = None,
     proc: str = "/proc",
+    inventory_uri: str | None = None,
 ) -> RecordResult:
-    """Survey this host against the domain's target and write what changed to its object."""
+    """Survey this host against the domain's target and write what changed to its object.
+
+    The VM inventory (for ``plan``) is taken from ``inventory_uri``; on the live host by
+    default from qemu:///system, for any other root only when a URI is given.
+    """
     survey = host.survey(root, settings.target, proc)
     extra = (
         []
@@ -153,6 +158,10 @@ def record_host(
         else directory_blockers(conn, base_of(settings), settings, root)
     )
     host_record = derive(survey, root, state=state, error=error, extra=extra)
+    uri = inventory_uri or (hypervisor.DEFAULT_URI if root.is_live else None)
+    if uri is not None:
+        taken = inventory.encode(inventory.collect_from(uri))
+        host_record = replace(host_record, inventory=taken)
     change = directory.write_record(conn, dn, host_record, now or datetime.now(UTC))
     return RecordResult(dn, str(settings.target), host_record, change, survey, tuple(extra))
 

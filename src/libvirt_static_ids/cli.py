@@ -10,12 +10,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__, cli_directory, cli_evacuate, cli_host, render
+from . import __version__, cli_directory, cli_evacuate, cli_host, cli_plan, render
 from .errors import ExitCode, StaticIdsError, UsageError
 
 # Each family of commands offers COMMANDS, add_commands() and run(), and imports the modules
 # that do the work only in run(): a command loads what it needs and starts fast.
-_FAMILIES = (cli_host, cli_directory, cli_evacuate)
+_FAMILIES = (cli_host, cli_directory, cli_evacuate, cli_plan)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -65,6 +65,12 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "(what a convert request runs)",
     )
     rec.add_argument("--no-restart", action="store_true", help="with --convert: keep libvirtd")
+    rec.add_argument(
+        "--connect",
+        metavar="URI",
+        help="record the VM inventory of this libvirt too (default on this host: "
+        "qemu:///system; none for another --root)",
+    )
     add_connection_options(rec)
 
     req = commands.add_parser(
@@ -113,7 +119,8 @@ def _record(
     directory.validate_dn(host_dn, "--host-dn")
     settings = directory.read_settings(conn, params.base)
     if not args.convert:
-        return agent.record_host(conn, host_dn, root, settings).as_dict(), ExitCode.OK
+        result = agent.record_host(conn, host_dn, root, settings, inventory_uri=args.connect)
+        return result.as_dict(), ExitCode.OK
     report, after = agent.convert_and_record(
         conn, host_dn, root, settings, restart=not args.no_restart
     )

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import cli_directory
+from . import cli_directory, cli_downtime
 from .errors import ExitCode, UsageError
 from .hostroot import CONVERT_SCOPE, HostRoot
 from .ids import DEFAULT_TARGET, IdPair, parse_id
@@ -41,6 +41,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         help="also repair this tree (repeatable)",
     )
     conv.add_argument("--no-restart", action="store_true", help="do not restart libvirtd")
+    cli_downtime.add_options(conv)
 
     rep = commands.add_parser("repair", parents=[common], help="remap file ownership")
     rep.add_argument(
@@ -100,17 +101,26 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     if args.command == "survey":
         return {"command": "survey", **host.survey(root, _target(args)).as_dict()}, ExitCode.OK
     if args.command == "convert":
-        report = convert.convert(
-            root,
-            _target(args),
-            args.path,
-            restart=not args.no_restart,
-            dry_run=args.dry_run,
-            progress=progress,
-        )
-        if report.dry_run and report.survey.blockers:
+        target = _target(args)
+        stopper = cli_downtime.stopper(args)
+        try:
+            report = convert.convert(
+                root,
+                target,
+                args.path,
+                restart=not args.no_restart,
+                dry_run=args.dry_run,
+                progress=progress,
+                stopper=stopper,
+            )
+        finally:
+            if stopper is not None:
+                stopper.close()
+        blockers = stopper.blocking(report.survey.blockers) if stopper else report.survey.blockers
+        if report.dry_run and blockers:
             return report.as_dict(), ExitCode.REFUSED
-        return report.as_dict(), ExitCode.FAILED if report.status == "failed" else ExitCode.OK
+        failed = report.status == "failed" or (stopper is not None and stopper.failed)
+        return report.as_dict(), ExitCode.FAILED if failed else ExitCode.OK
     if args.command == "repair":
         return _repair(root, args, progress)
     if args.command == "rollback":

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import accounts, host, repair, runner, services
+from . import accounts, downtime, host, repair, runner, services
 from .errors import InterruptedRunExists, OperationFailed, PreflightRefused, UsageError
 from .hostroot import CONVERT_SCOPE, HostRoot
 from .ids import ACCOUNT_NAME, IdPair, Verdict
@@ -31,8 +31,10 @@ class ConvertReport:
     resumed: bool = False
     changes: list[repair.Change] = field(default_factory=list)
     stats: repair.RepairStats = field(default_factory=repair.RepairStats)
+    downtime: dict[str, Any] | None = None  # with --suspend-vms / --shutdown-vms
 
     def as_dict(self) -> dict[str, Any]:
+        extra = {"downtime": self.downtime} if self.downtime is not None else {}
         return {
             "command": "convert",
             "status": self.status,
@@ -43,6 +45,7 @@ class ConvertReport:
             "steps": self.steps,
             "changes": [change.as_dict() for change in self.changes],
             "repair": self.stats.as_dict(),
+            **extra,
         }
 
 
@@ -79,7 +82,9 @@ def convert(
     dry_run: bool = False,
     progress: repair.ProgressCallback | None = None,
     proc: str = "/proc",
+    stopper: downtime.Stopper | None = None,
 ) -> ConvertReport:
+    """``stopper``: stop the running VMs first and start them again after (downtime.py)."""
     for path in extra_paths:
         if not os.path.lexists(path):
             raise UsageError(f"--path {path!r} does not exist", option="--path")
@@ -95,14 +100,16 @@ def convert(
             tops=tops,
             extra_paths=extra_paths,
             restart=restart,
+            stopper=stopper,
         )
     with store.locked():
         interrupted = store.interrupted()
         if interrupted is not None:
             params = _resumable(interrupted, target, extra_paths, restart)
+            stopper = stopper or downtime.Stopper.from_params(params.get("downtime"))
             # A VM may have started (or the target been taken) since the run was killed, and
             # usermod/groupmod --prefix skip their own checks: the preflight holds for resumes.
-            if survey.verdict != Verdict.STATIC and survey.blockers:
+            if survey.verdict != Verdict.STATIC and _blocking(survey, stopper):
                 raise PreflightRefused(
                     f"{len(survey.blockers)} blocker(s) before resuming run "
                     f"{interrupted.run_id}: nothing was changed",
@@ -113,14 +120,18 @@ def convert(
             if survey.verdict in (Verdict.STATIC, Verdict.ABSENT):
                 status = "already-static" if survey.verdict == Verdict.STATIC else "absent"
                 return ConvertReport(status, survey, dry_run=False)
-            if survey.blockers:
+            if _blocking(survey, stopper):
                 raise PreflightRefused(
                     f"{len(survey.blockers)} blocker(s): nothing was changed",
                     blockers=[b.as_dict() for b in survey.blockers],
                 )
             params = _params(survey, target, extra_paths, restart)
+            if stopper is not None:
+                params["downtime"] = stopper.params()
         journal, resumed = runner.begin(store, "convert", params)
         source = IdPair(params["from_uid"], params["from_gid"])
+        if stopper is not None:
+            stopper.stop(journal, source, proc)
         report = ConvertReport(
             "converted",
             survey,
@@ -145,9 +156,17 @@ def convert(
             report.stats.problems += problems + _verify(root, target)
         except OperationFailed as error:
             report.stats.problems.append(repair.Problem(b"accounts", error.message))
+        if stopper is not None:
+            stopper.finish(journal, root, source, target, report.stats)
+            report.steps, report.downtime = stopper.steps(report.steps), stopper.report()
         state = runner.finish(journal, report.stats, source=str(source), target=str(target))
         report.status = "converted" if state == "complete" else "failed"
         return report
+
+
+def _blocking(survey: host.HostSurvey, stopper: downtime.Stopper | None) -> list[host.Blocker]:
+    """The survey's blockers, less those the stopper resolves by stopping the VMs."""
+    return stopper.blocking(survey.blockers) if stopper else list(survey.blockers)
 
 
 def _params(
@@ -242,6 +261,7 @@ def _dry_run(
     tops: list[bytes],
     extra_paths: Sequence[str],
     restart: bool,
+    stopper: downtime.Stopper | None,
 ) -> ConvertReport:
     interrupted = store.interrupted()
     if interrupted is not None:
@@ -262,4 +282,7 @@ def _dry_run(
     )
     idmap = IdMap.single(source.uid, source.gid, target.uid, target.gid)
     report.changes = list(repair.plan(tops, idmap, report.stats))
+    if stopper is not None:
+        stopper.preview()
+        report.steps, report.downtime = stopper.steps(report.steps), stopper.report()
     return report

@@ -189,7 +189,8 @@ def write_record(
     conn: Any, dn: str, host_record: record.HostRecord, now: datetime
 ) -> record.Change:
     """Make the host object at ``dn`` hold ``host_record``; one modify at most, none if equal."""
-    stored = read_entry(conn, dn, ["objectClass", *record.RECORD_ATTRIBUTES])
+    extra = [record.INVENTORY] if host_record.inventory is not None else []
+    stored = read_entry(conn, dn, ["objectClass", *record.RECORD_ATTRIBUTES, *extra])
     if stored is None:
         raise DirectoryError(
             f"host object {dn} does not exist (or is not readable)", reason="no-such-object"
@@ -223,13 +224,18 @@ def host_name(dn: str, entry: Mapping[str, Sequence[bytes]]) -> str:
         return dn
 
 
-def list_hosts(conn: Any, base: str) -> list[record.StoredRecord]:
-    """Every host that records itself (or should: the service is registered), by name."""
+def list_hosts(
+    conn: Any, base: str, attributes: Sequence[str] = HOST_ATTRIBUTES
+) -> list[record.StoredRecord]:
+    """Every host that records itself (or should: the service is registered), by name.
+
+    ``plan`` adds the inventory to ``attributes``; the survey reads only what it shows.
+    """
     query = ldap.filter.filter_format(
         "(|(objectClass=%s)(univentionService=%s))", [record.OBJECT_CLASS, SERVICE]
     )
     with ldap_errors(f"searching host records under {base}"):
-        found = conn.search_ext_s(base, ldap.SCOPE_SUBTREE, query, HOST_ATTRIBUTES)
+        found = conn.search_ext_s(base, ldap.SCOPE_SUBTREE, query, list(attributes))
     hosts = [record.read(dn, host_name(dn, entry), entry) for dn, entry in found if dn]
     return sorted(hosts, key=lambda host: (host.name.lower(), host.dn.lower()))
 

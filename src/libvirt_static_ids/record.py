@@ -28,6 +28,8 @@ STATE = "libvirtStaticIdsState"
 CHECKED = "libvirtStaticIdsChecked"
 DETAIL = "libvirtStaticIdsDetail"
 REQUEST = "libvirtStaticIdsRequest"
+# The host's VM inventory (inventory.py): read by ``plan`` only, so no survey fetches it.
+INVENTORY = "libvirtStaticIdsInventory"
 RECORD_ATTRIBUTES = (UID, GID, STATE, CHECKED, DETAIL)
 
 CHECK_REFRESH = timedelta(days=1)
@@ -96,15 +98,19 @@ class HostRecord:
     uid: int | None = None
     gid: int | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
+    inventory: str | None = None  # encoded inventory JSON; None leaves the stored one
 
     def values(self) -> dict[str, list[bytes]]:
         """The record attributes as LDAP values; an empty list means "not set"."""
-        return {
+        values = {
             UID: [str(self.uid).encode()] if self.uid is not None else [],
             GID: [str(self.gid).encode()] if self.gid is not None else [],
             STATE: [str(self.state).encode()],
             DETAIL: [encode_detail(self.detail).encode()],
         }
+        if self.inventory is not None:
+            values[INVENTORY] = [self.inventory.encode()]
+        return values
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,7 @@ class StoredRecord:
     detail: Mapping[str, Any]
     request: str | None
     problems: tuple[str, ...]
+    inventory: str | None = None  # only when read with INVENTORY (``plan``)
 
     @property
     def recorded(self) -> bool:
@@ -177,7 +184,9 @@ class StoredRecord:
 
 
 _STATES = frozenset(state.value for state in State)
-_CANONICAL = {name.lower(): name for name in (*RECORD_ATTRIBUTES, REQUEST, "objectClass", "cn")}
+_CANONICAL = {
+    name.lower(): name for name in (*RECORD_ATTRIBUTES, REQUEST, INVENTORY, "objectClass", "cn")
+}
 _CANONICAL_NAMES = frozenset(_CANONICAL.values())
 
 
@@ -265,5 +274,6 @@ def read(dn: str, name: str, entry: Mapping[str, Sequence[bytes]]) -> StoredReco
         blockers=blockers,
         detail=detail,
         request=request.strip().lower() if request else None,
+        inventory=_first_text(attrs, INVENTORY),
         problems=(*problems, *detail_problems),
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import render_domain, render_evacuate
+from . import render_domain, render_downtime, render_evacuate
 from .errors import StaticIdsError
 
 _MAX_LISTED = 200
@@ -100,9 +100,10 @@ def _convert(result: dict[str, Any]) -> list[str]:
         if result["survey"]["blockers"]:
             lines.append("  refused now, because of:")
             lines += [f"    - [{b['code']}] {b['message']}" for b in result["survey"]["blockers"]]
-        return lines
+        return lines + render_downtime.lines(result)
     lines.append(f"  scanned {repair['scanned']:,} entries, changed {repair['changed']:,}")
     lines += _problems(repair)
+    lines += render_downtime.lines(result)
     if status == "failed":
         lines.append("FAILED: fix the problems above, then `repair --orphans` or `rollback`")
     else:
@@ -137,6 +138,9 @@ def _rollback(result: dict[str, Any]) -> list[str]:
     if result["conflicts"]:
         lines.append(f"  {len(result['conflicts'])} entries were changed by someone else; left:")
         lines += [f"  ! {shown_path(c['path'])}: {c['reason']}" for c in result["conflicts"]]
+    if result.get("domains"):
+        lines.append("  VMs the run had stopped:")
+        lines += render_downtime.domain_lines(result["domains"])
     return lines
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import accounts, host, processes, repair, services
+from . import accounts, downtime, host, processes, repair, services
 from .errors import OperationFailed, PreflightRefused, UsageError
 from .hostroot import HostRoot
 from .journal import RunInfo, RunState, Store
@@ -23,12 +23,14 @@ class RollbackReport:
     run: RunInfo
     stats: repair.RepairStats = field(default_factory=repair.RepairStats)
     accounts: list[str] = field(default_factory=list)
+    domains: list[dict[str, Any]] = field(default_factory=list)  # started again (downtime)
 
     @property
     def clean(self) -> bool:
         return not self.stats.problems
 
     def as_dict(self) -> dict[str, Any]:
+        extra = {"domains": self.domains} if self.domains else {}
         return {
             "command": "rollback",
             "run_id": self.run.run_id,
@@ -37,6 +39,7 @@ class RollbackReport:
             "accounts": self.accounts,
             "restored": self.stats.changed,
             "conflicts": [problem.as_dict() for problem in self.stats.problems],
+            **extra,
         }
 
 
@@ -74,6 +77,7 @@ def rollback(
                 failure = services.restart_libvirtd()
                 if failure:
                     report.stats.problems.append(repair.Problem(b"libvirtd", failure))
+        report.domains = downtime.after_rollback(journal, run.params, report.stats)
         journal.set_state(
             RunState.ROLLED_BACK,
             restored=report.stats.changed,

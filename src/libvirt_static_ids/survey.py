@@ -20,8 +20,9 @@ from .ids import IdPair
 from .record import State, StoredRecord, iso
 
 STALE_AFTER = timedelta(days=7)
-# Only these states carry numbers that describe what QEMU runs as right now.
-_CLASSIFIED = frozenset({State.STATIC, State.DYNAMIC, State.CONFLICT})
+# Only these states carry numbers that describe what QEMU runs as right now (a failed
+# conversion records the numbers the host kept; a converting one is in flux).
+_CLASSIFIED = frozenset({State.STATIC, State.DYNAMIC, State.CONFLICT, State.FAILED})
 _DONE = frozenset({State.STATIC, State.ABSENT})
 
 

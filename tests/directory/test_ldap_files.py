@@ -33,6 +33,7 @@ ATTRIBUTES = {
     6: "libvirtStaticIdsRequest",
     7: "libvirtStaticIdsTargetUid",
     8: "libvirtStaticIdsTargetGid",
+    9: "libvirtStaticIdsInventory",
 }
 CLASSES = {1: "libvirtStaticIdsHost", 2: "libvirtStaticIdsSettings"}
 SLAPTEST = shutil.which("slaptest") or "/usr/sbin/slaptest"

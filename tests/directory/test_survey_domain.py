@@ -189,3 +189,17 @@ def test_empty_domain(testbed, dircli, admin_args):
 def test_survey_env_is_clean():
     # The tests' children must not see a UCR of the machine running them.
     assert "UNIVENTION_BASECONF" not in os.environ
+
+
+def test_a_failed_host_keeps_its_class(testbed, domain, dircli, admin_args):
+    """A refused conversion leaves the host on its numbers: it still migrates only there."""
+    kvm5 = domain["hosts"][4]
+    conn = testbed.connect(kvm5.dn, kvm5.password)
+    settings = directory.read_settings(conn, testbed.base)
+    agent.convert_and_record(conn, kvm5.dn, HostRoot(kvm5.root), settings, restart=False)
+    conn.unbind_s()
+    data = dircli("survey", "--domain", *admin_args, "--json").data
+    by_name = {h["name"]: h for h in data["hosts"]}
+    assert by_name["kvm5"]["state"] == "failed"
+    assert by_name["kvm5"]["class"] == "4111:4116"
+    assert {c["id"]: c["hosts"] for c in data["classes"]}["4111:4116"] == ["kvm5"]

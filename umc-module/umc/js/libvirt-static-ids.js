@@ -28,7 +28,7 @@ define([
 ], function(declare, lang, array, kernel, domClass, Memory, Observable, entities, dialog, Module, Page,
 		Grid, Text, TextBox, CheckBox, Button, ProgressBar, _) {
 	var COMMAND = 'libvirt-static-ids/';
-	var CHANGES_LISTED = 10;
+	var CHANGES_LISTED = 5;
 
 	var esc = function(value) {
 		return entities.encode(value === null || value === undefined ? '' : String(value));
@@ -512,7 +512,7 @@ define([
 		_converted: function(result) {
 			var name = (result.host && result.host.name) || '';
 			if (result.status === 'refused') {
-				dialog.alert('<p>' + esc(_('Nothing was changed: %s', result.message)) + '</p>' + blockerList(result.blockers),
+				dialog.alert('<p>' + esc(_('The conversion was refused; nothing was changed. These blockers stand in the way:')) + '</p>' + blockerList(result.blockers),
 					_('Conversion of %s refused', name));
 				return this.refresh();
 			}

@@ -141,6 +141,11 @@ define([
 			}, this);
 			columns.unshift({selector: 'checkbox', label: 'Selector', width: '30px'});
 			this._grid.set('columns', columns);
+			array.forEach(columns, function(column, id) {
+				if (column.width) {
+					this._grid.styleColumn(String(id), 'width: ' + column.width);
+				}
+			}, this);
 		},
 
 		_setActions: function() {

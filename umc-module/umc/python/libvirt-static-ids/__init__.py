@@ -47,9 +47,12 @@ RESTART = BooleanSanitizer(default=True)
 
 
 def _shown(report: dict[str, Any]) -> dict[str, Any]:
-    """A convert report for the browser: every field, but only the first changes."""
+    """A convert report for the browser: every field, but only the first planned changes."""
     changes = report.get("changes", [])
-    return {**report, "changes": changes[:CHANGES_SHOWN], "change_count": len(changes)}
+    shown = {**report, "changes": changes[:CHANGES_SHOWN]}
+    if report.get("dry_run"):
+        shown["change_count"] = len(changes)
+    return shown
 
 
 class Instance(Base, ProgressMixin):
@@ -80,6 +83,10 @@ class Instance(Base, ProgressMixin):
     def _this_host(self) -> dict[str, str | None]:
         values = ucr.load(self._root())
         return {"name": values.get("hostname"), "dn": values.get("ldap/hostdn")}
+
+    def new_progress(self, title: str | None = None, total: float = 0) -> Progress:
+        """A conversion's progress (the only long command), titled before the work starts."""
+        return super().new_progress(title or _("Converting libvirt-qemu to the static IDs"), total)
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -196,8 +203,10 @@ class Instance(Base, ProgressMixin):
                 "blockers": refused.details.get("blockers", []),
                 "host": self._this_host(),
             }
-        except StaticIdsError as error:
-            agent.record_host(machine, host_dn, root, settings, error=error, proc=self.proc)
+        except StaticIdsError:
+            # The record says what is (the journal knows a failed or running run); the
+            # error itself goes to the user.
+            agent.record_host(machine, host_dn, root, settings, proc=self.proc)
             raise
         progress.current = progress.total
         progress.message = _("Recording the new state in the directory")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 
+from univention.lib.i18n import Translation
 from univention.management.console.error import (
     BadRequest,
     Forbidden,
@@ -29,6 +30,8 @@ from libvirt_static_ids.errors import (
     UsageError,
 )
 
+_ = Translation("univention-management-console-module-libvirt-static-ids").translate
+
 # The core names options as its command line does; the UMC commands name them so.
 OPTION_NAMES: Mapping[str, str] = {"--path": "paths", "HOST": "hosts"}
 
@@ -41,7 +44,9 @@ def umc_errors() -> Iterator[None]:
     except UsageError as error:
         option = OPTION_NAMES.get(str(error.details.get("option")))
         if option is not None:
-            raise UnprocessableEntity(error.message, result={option: error.message}) from error
+            raise UnprocessableEntity(
+                _("The value of %s cannot be used") % (option,), result={option: error.message}
+            ) from error
         # Not the user's input: this host's own setup (UCR, machine secret) is unusable.
         raise ServiceUnavailable(error.message, result=error.as_dict()) from error
     except DirectoryError as error:

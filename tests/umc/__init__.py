@@ -1,0 +1,3 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Tests of the UMC module (a package: its module names cannot clash with other folders')."""

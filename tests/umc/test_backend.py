@@ -1,0 +1,280 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""The UMC backend's ``Instance``, called as UMC calls it, on the demo domain (real slapd).
+
+Proves: each command answers what the core computed (domain survey as the logged-in user,
+this host's live survey, the dry run, requests written to LDAP); every option is validated
+and a bad one is a 422 whose result names it, also when only the core can tell (a path
+that does not exist, an unknown host) and nothing is changed then; the core's typed errors
+become readable UMC errors (403, 503, 400), never a traceback (591); ``convert`` answers at
+once with a progress id, its polls rise to 100 % and end with the result, the host ends
+static in the directory; a refused conversion is an ordinary answer listing the blockers,
+and leaves the host's files, accounts and record exactly as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import ldap
+import ldap.ldapobject
+import pytest
+
+from libvirt_static_ids import record
+from libvirt_static_ids.hostroot import HostRoot
+from libvirt_static_ids.journal import Store
+
+from .hoststate import host_state
+from .umcsite import Site, umc_site
+
+
+@pytest.fixture
+def dyn() -> Iterator[Site]:
+    with umc_site("kvm-dyn1") as site:
+        yield site
+
+
+@pytest.fixture
+def dyn_many() -> Iterator[Site]:
+    """kvm-dyn1 with 2500 more images: more than one batch to repair, so real progress."""
+    with umc_site("kvm-dyn1", extra_files=2500) as site:
+        yield site
+
+
+@pytest.fixture
+def blocked() -> Iterator[Site]:
+    with umc_site("kvm-blocked") as site:
+        yield site
+
+
+def _record(site: Site, name: str) -> dict[str, list[bytes]]:
+    dn = site.demo.hosts[name].dn
+    return site.demo.testbed.admin.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", ["*"])[0][1]
+
+
+def _no_traceback(body: dict) -> None:
+    assert body["status"] != 591, body
+    assert not body.get("traceback"), body
+
+
+def test_survey_is_the_domain_as_the_user_sees_it(dyn):
+    answer = dyn.call("survey")
+    assert answer.status == 200
+    result = answer.body["result"]
+    states = {host["name"]: host["state"] for host in result["hosts"]}
+    assert states == {
+        "kvm-static": "static",
+        "kvm-dyn1": "dynamic",
+        "kvm-dyn2": "dynamic",
+        "kvm-blocked": "conflict",
+    }
+    assert result["this_host"] == {"name": "kvm-dyn1", "dn": dyn.demo.local.dn}
+    assert result["summary"]["states"] == {"conflict": 1, "dynamic": 2, "static": 1}
+    assert [holder["name"] for holder in result["holders"]] == ["legacy-app"]
+    assert result["settings"]["target"] == {"uid": 64055, "gid": 64055}
+
+
+def test_host_is_the_live_survey_of_this_host(dyn):
+    answer = dyn.call("host")
+    assert answer.status == 200
+    survey = answer.body["result"]["survey"]
+    assert (survey["uid"], survey["gid"], survey["verdict"]) == (109, 114, "dynamic")
+    assert answer.body["result"]["host"]["name"] == "kvm-dyn1"
+
+
+def test_dry_run_plans_and_changes_nothing(dyn_many, snapshot):
+    dyn = dyn_many
+    before = host_state(snapshot, dyn.demo.local.root)
+    answer = dyn.call("dry_run", {"restart": False})
+    assert answer.status == 200
+    result = answer.body["result"]
+    assert result["status"] == "would-convert"
+    assert result["dry_run"] is True
+    assert result["change_count"] > 2500
+    assert len(result["changes"]) == 100  # the browser gets the first ones and the count
+    assert any(step.startswith("usermod") for step in result["steps"])
+    assert result["directory_blockers"] == []
+    assert host_state(snapshot, dyn.demo.local.root) == before
+
+
+@pytest.mark.parametrize(
+    ("verb", "options", "expected"),
+    [
+        ("dry_run", {"paths": "/var/lib/libvirt"}, {"paths": 'Not a "list"'}),
+        ("dry_run", {"paths": ["relative/path"]}, {"paths": {"0": "Value is invalid"}}),
+        ("dry_run", {"paths": [42]}, {"paths": {"0": "Value is not a string"}}),
+        ("convert", {"paths": "/var"}, {"paths": 'Not a "list"'}),
+        ("request", {"action": "refresh"}, {"hosts": "Argument required"}),
+        (
+            "request",
+            {"hosts": [], "action": "refresh"},
+            {"hosts": "Must have at least 1 element(s)"},
+        ),
+        (
+            "request",
+            {"hosts": ["kvm-dyn2"], "action": "reboot"},
+            {"action": "Value has to be one of ['refresh', 'convert']"},
+        ),
+        ("progress", {}, {"progress_id": "Argument required"}),
+    ],
+)
+def test_a_bad_option_is_a_422_naming_it(dyn, verb, options, expected):
+    answer = dyn.call(verb, options)
+    assert answer.status == 422, answer.body
+    result = {
+        k: ({str(i): v for i, v in m.items()} if isinstance(m, dict) else m)
+        for k, m in answer.body["result"].items()
+    }
+    assert result == expected
+    _no_traceback(answer.body)
+
+
+def test_options_must_be_an_object(dyn):
+    answer = dyn.call("dry_run", ["/var/lib/libvirt"])
+    assert answer.status == 422
+    assert answer.body["result"] == {"request.options": 'Not a "dict"'}
+
+
+def test_a_path_that_does_not_exist_is_a_422_naming_paths(dyn, snapshot):
+    before = host_state(snapshot, dyn.demo.local.root)
+    for verb in ("dry_run", "convert"):
+        answer = dyn.call(verb, {"paths": ["/no/such/images"]})
+        if verb == "convert":  # validated in the conversion's thread: the poll says it
+            assert answer.status == 200
+            answer_body = dyn.poll(answer.body["result"]["id"])[-1]
+        else:
+            answer_body = answer.body
+        assert answer_body["status"] == 422, answer_body
+        assert list(answer_body["result"]) == ["paths"]
+        assert "/no/such/images" in answer_body["result"]["paths"]
+        _no_traceback(answer_body)
+    assert host_state(snapshot, dyn.demo.local.root) == before
+
+
+def test_an_unknown_host_is_a_422_and_no_request_is_written(dyn):
+    answer = dyn.call("request", {"hosts": ["kvm-dyn2", "kvm-nowhere"], "action": "convert"})
+    assert answer.status == 422
+    assert list(answer.body["result"]) == ["hosts"]
+    assert "kvm-nowhere" in answer.body["result"]["hosts"]
+    assert record.REQUEST not in _record(dyn, "kvm-dyn2")
+
+
+def test_request_writes_the_request_as_the_admin(dyn):
+    dn = dyn.demo.hosts["kvm-dyn2"].dn
+    answer = dyn.call("request", {"hosts": ["kvm-dyn2", dn], "action": "convert"})
+    assert answer.status == 200
+    assert [h["status"] for h in answer.body["result"]["hosts"]] == ["requested", "pending"]
+    assert _record(dyn, "kvm-dyn2")[record.REQUEST] == [b"convert"]
+
+
+def test_a_user_who_may_not_request_gets_a_403_and_nothing_is_written(dyn):
+    user = dyn.demo.testbed.add_user("helpdesk")
+    dyn.bridge._session = ("helpdesk", user.dn, user.password)
+    answer = dyn.call("request", {"hosts": ["kvm-dyn2"], "action": "convert"})
+    assert answer.status == 403, answer.body
+    assert "insufficient access" in answer.body["message"]
+    _no_traceback(answer.body)
+    assert record.REQUEST not in _record(dyn, "kvm-dyn2")
+
+
+def test_a_local_user_is_told_to_log_in_with_a_domain_account(dyn):
+    dyn.bridge._session = ("root", None, None)
+    answer = dyn.call("survey")
+    assert answer.status == 403
+    assert "domain account" in answer.body["message"]
+
+
+class _Impatient(ldap.ldapobject.ReconnectLDAPObject):
+    """UCS's connection retries a lost server 11 times a second apart; a test need not."""
+
+    def __init__(self, uri: str, **kwargs: object) -> None:
+        kwargs.update(retry_max=1, retry_delay=0)
+        super().__init__(uri, **kwargs)
+
+
+def test_an_unreachable_directory_is_a_503(monkeypatch):
+    monkeypatch.setattr(ldap.ldapobject, "ReconnectLDAPObject", _Impatient)
+    with umc_site("kvm-dyn1") as site:
+        site.demo.testbed.stop()
+        answer = site.call("survey")
+    assert answer.status == 503, answer.body
+    assert "cannot be reached" in answer.body["message"]
+    _no_traceback(answer.body)
+
+
+def test_a_conversion_already_running_is_a_503_not_a_traceback(dyn):
+    store = Store(HostRoot(dyn.demo.local.root))
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.locked():
+            held.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait()
+    try:
+        answer = dyn.call("convert", {"restart": False})
+        replies = dyn.poll(answer.body["result"]["id"])
+    finally:
+        release.set()
+        holder.join()
+    assert replies[-1]["status"] == 503, replies[-1]
+    assert f"PID {os.getpid()}" in replies[-1]["message"]
+    _no_traceback(replies[-1])
+    assert _record(dyn, "kvm-dyn1")[record.STATE] == [b"dynamic"]
+
+
+def test_an_unknown_progress_id_is_a_400(dyn):
+    answer = dyn.call("progress", {"progress_id": 12345})
+    assert answer.status == 400
+    assert answer.body["message"] == "Invalid progress ID"
+
+
+def test_convert_reports_progress_and_ends_static(dyn_many):
+    dyn = dyn_many
+    answer = dyn.call("convert", {"restart": False})
+    assert answer.status == 200
+    started = answer.body["result"]
+    assert set(started) == {"id", "title"}
+    replies = dyn.poll(started["id"])
+    assert all(reply["status"] == 200 for reply in replies)
+    polls = [reply["result"] for reply in replies]
+    assert polls[-1]["finished"] is True
+    numbers = [p["percentage"] for p in polls if p["percentage"] != "Infinity"]
+    assert numbers == sorted(numbers)
+    assert numbers[-1] == 100
+    assert polls[-1]["title"] == "Converting libvirt-qemu on kvm-dyn1"
+    result = polls[-1]["result"]
+    assert result["status"] == "converted"
+    assert result["record"]["state"] == "static"
+    assert result["repair"]["changed"] > 2500
+    assert "change_count" not in result
+    assert _record(dyn, "kvm-dyn1")[record.STATE] == [b"static"]
+    states = {h["name"]: h["state"] for h in dyn.call("survey").body["result"]["hosts"]}
+    assert states["kvm-dyn1"] == "static"
+    image = os.path.join(dyn.demo.local.root, "var/lib/libvirt/images/web.qcow2")
+    assert (os.stat(image).st_uid, os.stat(image).st_gid) == (64055, 64055)
+    # The finished progress is forgotten.
+    assert dyn.call("progress", {"progress_id": started["id"]}).status == 400
+
+
+def test_a_refused_conversion_lists_the_blockers_and_changes_nothing(blocked, snapshot):
+    before = host_state(snapshot, blocked.demo.local.root)
+    stored = _record(blocked, "kvm-blocked")
+    dry = blocked.call("dry_run", {"restart": False}).body["result"]
+    assert [b["code"] for b in dry["survey"]["blockers"]] == ["target-uid-taken"]
+    answer = blocked.call("convert", {"restart": False})
+    assert answer.status == 200
+    replies = blocked.poll(answer.body["result"]["id"])
+    assert replies[-1]["status"] == 200, replies[-1]
+    result = replies[-1]["result"]["result"]
+    assert result["status"] == "refused"
+    assert "nothing was changed" in result["message"]
+    assert [b["code"] for b in result["blockers"]] == ["target-uid-taken"]
+    assert "backup" in result["blockers"][0]["message"]
+    assert host_state(snapshot, blocked.demo.local.root) == before
+    assert _record(blocked, "kvm-blocked") == stored

@@ -1,0 +1,107 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""The module's files agree with each other and are translated.
+
+Proves: the XML's id, icon, category and commands match the backend (every command's
+function exists on Instance, progress included) and the JavaScript (file name, AMD id and
+declared class); the icon is well-formed SVG; every string the frontend, the backend and
+the XML show is in the German .po files, translated, with the same placeholders; no .po
+keeps strings nobody uses; the JS catalogue UMC loads is built from the .po; every
+stand-in for UMC's JavaScript declares UMC's own class name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from umcdev import po
+
+from .umcsite import REPO
+
+UMC = REPO / "umc-module" / "umc"
+MODULE_ID = "libvirt-static-ids"
+PLACEHOLDER = re.compile(r"%(?:\([a-z_]+\))?[sd]")
+
+
+def module() -> ET.Element:
+    found = ET.parse(UMC / f"{MODULE_ID}.xml").getroot().find("module")  # noqa: S314
+    assert found is not None
+    return found
+
+
+def js_strings() -> list[str]:
+    text = (UMC / "js" / f"{MODULE_ID}.js").read_text(encoding="utf-8")
+    return [m.group(1) for m in re.finditer(r"_\(\s*'((?:[^'\\]|\\.)*)'", text)]
+
+
+def python_strings() -> list[str]:
+    found = []
+    for file in (UMC / "python" / MODULE_ID).glob("*.py"):
+        text = file.read_text(encoding="utf-8")
+        found += [m.group(1) for m in re.finditer(r'_\(\s*"((?:[^"\\]|\\.)*)"', text)]
+    return found
+
+
+def xml_strings() -> list[str]:
+    element = module()
+    return [element.findtext(tag) or "" for tag in ("name", "description", "keywords")]
+
+
+def test_xml_matches_backend_and_frontend():
+    element = module()
+    assert element.get("id") == MODULE_ID
+    assert element.get("python") == "3"
+    assert [c.get("name") for c in element.iter("category")] == ["domain"]
+    assert (UMC / "icons" / "scalable" / f"{element.get('icon')}.svg").is_file()
+    backend = importlib.import_module(f"univention.management.console.modules.{MODULE_ID}")
+    commands = {c.get("name"): c.get("function") for c in element.iter("command")}
+    assert set(commands) == {
+        f"{MODULE_ID}/{verb}"
+        for verb in ("survey", "host", "dry_run", "convert", "request", "progress")
+    }
+    for function in commands.values():
+        assert callable(getattr(backend.Instance, function)), function
+    script = (UMC / "js" / f"{MODULE_ID}.js").read_text(encoding="utf-8")
+    assert f'declare("umc.modules.{MODULE_ID}", [Module]' in script
+    assert f'"umc/i18n!umc/modules/{MODULE_ID}"' in script
+
+
+def test_icon_is_svg():
+    root = ET.parse(UMC / "icons" / "scalable" / f"{MODULE_ID}.svg").getroot()  # noqa: S314
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+
+
+@pytest.mark.parametrize(
+    ("catalogue", "strings"),
+    [
+        (UMC / "js" / "de.po", js_strings),
+        (UMC / "python" / MODULE_ID / "de.po", python_strings),
+        (UMC / "de.po", xml_strings),
+    ],
+    ids=["frontend", "backend", "definition"],
+)
+def test_german_translation_is_complete(catalogue: Path, strings):
+    entries = {e.msgid: e for e in po.read(catalogue) if e.msgid}
+    used = set(strings())
+    assert used, "no strings found"
+    assert sorted(used - set(entries)) == [], "untranslated"
+    assert sorted(set(entries) - used) == [], "no longer used"
+    for msgid in used:
+        entry = entries[msgid]
+        assert entry.translated, msgid
+        assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(entry.msgstr))
+
+
+def test_the_js_catalogue_is_built_from_the_po():
+    catalogue = po.umc_json(po.read(UMC / "js" / "de.po"))
+    assert catalogue["Convert this host"] == "Diesen Host umstellen"
+    assert all(isinstance(value, str) and value for value in catalogue.values())
+
+
+def test_stand_ins_declare_umc_class_names():
+    for path in (REPO / "umc-module" / "dev" / "umc" / "widgets").glob("*.js"):
+        assert f'declare("umc.widgets.{path.stem}"' in path.read_text(encoding="utf-8"), path
