@@ -8,7 +8,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 
-.PHONY: deps venv demo test lint bench clean
+.PHONY: deps venv demo test lint bench clean umc-deps umc-dev
 
 deps:
 	@scripts/install-deps
@@ -30,7 +30,21 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: lint
+UMC_DEV := umc-module/dev
+UMC_NPM := $(UMC_DEV)/node_modules/.package-lock.json
+
+$(UMC_NPM): $(UMC_DEV)/package.json $(UMC_DEV)/package-lock.json
+	cd $(UMC_DEV) && npm ci --no-audit --no-fund
+	@touch $@
+
+umc-deps: venv
+	@$(MAKE) --no-print-directory $(UMC_NPM)
+
+# Serves the UMC module on the embedded demo domain until Ctrl-C.
+umc-dev: umc-deps
+	cd $(UMC_DEV) && exec $(CURDIR)/$(BIN)/python -m umcdev
+
+test: lint umc-deps
 	$(BIN)/pytest
 
 bench: venv

@@ -22,13 +22,14 @@ Pure: a fleet.Domain in, steps and figures out. plan_check.py proves the result.
 from __future__ import annotations
 
 import bisect
+import functools
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import plan_effects
-from .fleet import Domain, Host, Options, Vm
+from .fleet import Domain, Host, Image, Options, Vm
 from .ids import IdPair
 
 
@@ -104,13 +105,84 @@ class Plan:
         }
 
 
-def screen(domain: Domain, options: Options) -> Domain:
-    """The domain without hosts the plan cannot reason about, each with the reason.
+def route(
+    images: list[tuple[Image, plan_effects.Worlds]],
+    source: IdPair,
+    destination: IdPair,
+    options: Options,
+) -> bool | None:
+    """How a VM with these images may move: None: not provably; False: with no bridge (they
+    open for both hosts in every world already); True: with a bridge, then handed over.
 
-    A running VM whose image was unreadable when recorded, or does not open for its own
-    host's numbers under the given NFS rules, means the record (or ``honours_acls``) is
-    wrong: planning around it would prove nothing.
+    In ACL mode the bridge names both hosts' numbers: once the destination relabels an
+    image, the source is no longer its owner and needs an entry of its own.
     """
+    states = tuple((image.readonly, worlds) for image, worlds in images)
+    return _route(states, source, destination, options.bridge_mode, options.honours_acls)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _route(
+    states: tuple[tuple[bool, plan_effects.Worlds], ...],
+    source: IdPair,
+    destination: IdPair,
+    mode: str,
+    honours: bool,
+) -> bool | None:
+    """``route`` on (readonly, worlds) per image: thousands of VMs share a few of those."""
+    both = (source, destination)
+    if all(
+        plan_effects.opens(plan_effects.migrated(w, destination), both, readonly, honours)
+        for readonly, w in states
+    ):
+        return False
+    grants = grants_for(source, destination)
+    for readonly, worlds in states:
+        during = plan_effects.migrated(plan_effects.bridged(worlds, mode, grants), destination)
+        after = plan_effects.closed(during, destination)
+        if not (
+            plan_effects.opens(during, both, readonly, honours)
+            and plan_effects.opens(after, (destination,), readonly, honours)
+        ):
+            return None
+    return True
+
+
+def grants_for(source: IdPair, destination: IdPair) -> tuple[IdPair, ...]:
+    return tuple(dict.fromkeys((destination, source)))
+
+
+def _unusable(host: Host, vm: Vm, target: IdPair, options: Options) -> str | None:
+    """Why the plan cannot reason about this running VM, if it cannot.
+
+    An image unreadable when recorded, or not opening for its own host's numbers under the
+    given NFS rules, means the record (or ``honours_acls``) is wrong; on a host to convert,
+    an image no bridge can hand over to the target numbers (its owner bits lack what the
+    VM needs) would stop the VM wherever it goes.
+    """
+    for image in vm.images:
+        if image.meta is None:
+            return f"VM {vm.name}: image {image.path} was unreadable when recorded"
+        if not plan_effects.allows(image.meta, host.ids, image.readonly, options.honours_acls):
+            rules = "mode bits and ACLs" if options.honours_acls else "mode bits"
+            return (
+                f"VM {vm.name} runs, yet by its {rules} image {image.path} does not open for "
+                f"{host.ids}: the record is stale"
+                + ("" if options.honours_acls else ", or the server honours ACLs")
+            )
+    if host.ids != target:
+        images = [(i, plan_effects.initial(i.meta)) for i in vm.images if i.meta is not None]
+        if route(images, host.ids, target, options) is None:
+            return (
+                f"VM {vm.name}: no bridge makes its images open for {target} after the move "
+                f"(mode {', '.join(f'{i.meta.mode & 0o7777:04o}' for i, _ in images)}): "
+                "give the owner read-write first"
+            )
+    return None
+
+
+def screen(domain: Domain, options: Options) -> Domain:
+    """The domain without hosts the plan cannot reason about, each with the reason."""
     kept: list[Host] = []
     unplanned = list(domain.unplanned)
     seen_hosts: set[str] = set()
@@ -119,21 +191,13 @@ def screen(domain: Domain, options: Options) -> Domain:
         reason = None
         if host.name in seen_hosts:
             reason = "listed twice"
-        for vm in (v for v in host.vms if v.running and reason is None):
+        for vm in host.vms:
+            if reason is not None or not vm.running:
+                continue
             if vm.key in running_on:
                 reason = f"VM {vm.name} is recorded running on {running_on[vm.key]} as well"
-            for image in vm.images:
-                if reason is None and image.meta is None:
-                    reason = f"VM {vm.name}: image {image.path} was unreadable when recorded"
-                elif reason is None and not plan_effects.allows(
-                    image.meta, host.ids, image.readonly, options.honours_acls
-                ):
-                    rules = "mode bits and ACLs" if options.honours_acls else "mode bits"
-                    reason = (
-                        f"VM {vm.name} runs, yet by its {rules} image {image.path} does not "
-                        f"open for {host.ids}: the record is stale"
-                        + ("" if options.honours_acls else ", or the server honours ACLs")
-                    )
+            else:
+                reason = _unusable(host, vm, domain.target, options)
         seen_hosts.add(host.name)
         if reason is not None:
             unplanned.append((host.name, reason))
@@ -153,6 +217,12 @@ def plan(domain: Domain, options: Options | None = None) -> Plan:
     result = Plan(screened, options, planner.steps, planner.lower_bound, notes=planner.notes)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def clear_caches() -> None:
+    """Forget every memoized route and effect (benchmarks measure a cold start)."""
+    _route.cache_clear()
+    plan_effects.clear_caches()
 
 
 def _best_fit(
@@ -218,32 +288,9 @@ class _Planner:
 
     # -- access ------------------------------------------------------------------------------
 
-    def _grants(self, source: IdPair, destination: IdPair) -> tuple[IdPair, ...]:
-        """ACL mode: both numbers (after a relabel the source is no longer the owner)."""
-        return tuple(dict.fromkeys((destination, source)))
-
     def _route(self, vm: Vm, source: IdPair, destination: IdPair) -> bool | None:
-        """None: no provable migration; False: provable without a bridge; True: with one."""
-        both = (source, destination)
-        honours = self.options.honours_acls
-        worlds = [(image, self.worlds[image.path]) for image in vm.images]
-        if all(
-            plan_effects.opens(plan_effects.migrated(w, destination), both, i.readonly, honours)
-            for i, w in worlds
-        ):
-            return False
-        grants = self._grants(source, destination)
-        for image, world in worlds:
-            during = plan_effects.migrated(
-                plan_effects.bridged(world, self.options.bridge_mode, grants), destination
-            )
-            after = plan_effects.closed(during, destination)
-            if not (
-                plan_effects.opens(during, both, image.readonly, honours)
-                and plan_effects.opens(after, (destination,), image.readonly, honours)
-            ):
-                return None
-        return True
+        images = [(image, self.worlds[image.path]) for image in vm.images]
+        return route(images, source, destination, self.options)
 
     def _split(self, host: str) -> tuple[list[tuple[int, str]], list[str]]:
         """(memory, key) of the VMs that can move to a static host, and keys of those that
@@ -265,7 +312,7 @@ class _Planner:
         route = self._route(vm, self.ids[source], to)
         assert route is not None, "placed VMs are provable"
         if route:
-            grants = self._grants(self.ids[source], to)
+            grants = grants_for(self.ids[source], to)
             self.steps.append(
                 Step("bridge", source, key, vm.name, destination, self.options.bridge_mode, grants)
             )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import render_domain, render_downtime, render_evacuate
+from . import render_domain, render_downtime, render_evacuate, render_plan
 from .errors import StaticIdsError
 
 _MAX_LISTED = 200
@@ -175,6 +175,7 @@ _RENDERERS = {
     "journal": _journal,
     **render_domain.RENDERERS,
     **render_evacuate.RENDERERS,
+    **render_plan.RENDERERS,
 }
 
 

@@ -1,6 +1,6 @@
 # SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 # SPDX-License-Identifier: AGPL-3.0-only
-"""Human-readable output of ``probe-access``, ``bridge``, ``evacuate`` and ``plan``."""
+"""Human-readable output of ``probe-access``, ``bridge`` and ``evacuate``."""
 
 from __future__ import annotations
 
@@ -99,24 +99,8 @@ def _evacuate(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _plan(result: dict[str, Any]) -> list[str]:
-    lines = [
-        f"plan: {len(result['steps'])} steps, {result['migrations']} migrations "
-        f"(lower bound {result['lower_bound']}), checker: "
-        + ("ok" if result["check"]["ok"] else "FAILED")
-    ]
-    for number, step in enumerate(result["steps"], 1):
-        lines.append(f"  {number:>4}. {step['text']}")
-    for problem in result["check"]["problems"]:
-        lines.append(f"  ! {problem}")
-    for note in result["notes"]:
-        lines.append(f"  note: {note}")
-    return lines
-
-
 RENDERERS = {
     "probe-access": _probe,
     "bridge": _bridge,
     "evacuate": _evacuate,
-    "plan": _plan,
 }

@@ -82,6 +82,7 @@ def test_host_is_the_live_survey_of_this_host(dyn):
     survey = answer.body["result"]["survey"]
     assert (survey["uid"], survey["gid"], survey["verdict"]) == (109, 114, "dynamic")
     assert answer.body["result"]["host"]["name"] == "kvm-dyn1"
+    assert answer.body["result"]["directory_blockers"] == []
 
 
 def test_dry_run_plans_and_changes_nothing(dyn_many, snapshot):
@@ -278,3 +279,19 @@ def test_a_refused_conversion_lists_the_blockers_and_changes_nothing(blocked, sn
     assert "backup" in result["blockers"][0]["message"]
     assert host_state(snapshot, blocked.demo.local.root) == before
     assert _record(blocked, "kvm-blocked") == stored
+
+
+def test_a_directory_user_holding_the_target_uid_refuses_the_conversion(dyn, snapshot):
+    """Off a live root NSS is not asked, so the directory is (as the core's agent does)."""
+    holder = dyn.demo.testbed.add_user("old-kvm-admin", 64055)
+    before = host_state(snapshot, dyn.demo.local.root)
+    stored = _record(dyn, "kvm-dyn1")
+    dry = dyn.call("dry_run", {}).body["result"]
+    assert [b["code"] for b in dry["directory_blockers"]] == ["target-uid-taken"]
+    assert holder.dn in dry["directory_blockers"][0]["message"]
+    answer = dyn.call("convert", {})
+    result = dyn.poll(answer.body["result"]["id"])[-1]["result"]["result"]
+    assert result["status"] == "refused"
+    assert [b["code"] for b in result["blockers"]] == ["target-uid-taken"]
+    assert host_state(snapshot, dyn.demo.local.root) == before
+    assert _record(dyn, "kvm-dyn1") == stored

@@ -6,7 +6,8 @@ the real backend, the demo domain with kvm-dyn1 as the host the module runs on.
 Proves, in this order (the tests share one server and one domain): the overview loads
 without console errors, with the counts and the directory's holders of the target numbers
 as a warning; the grid lists every host with UID, GID, state, last check and blockers, can
-be searched and sorted; Refresh shows what hosts recorded since; a host's detail view;
+be searched and sorted; Refresh shows what hosts recorded since; a host's detail view,
+and for this host a live check (the ``host`` command);
 "Request conversion" on a selected host writes the request, which that host's (simulated)
 listener carries out, and the host ends static; a path that does not exist is a readable
 validation error naming the option, and nothing changes; "Convert this host" shows the dry
@@ -113,7 +114,7 @@ def test_refresh_shows_what_hosts_recorded_since(page, site, shot):
     assert page.problems == []
 
 
-def test_details_view(page, shot):
+def test_details_view_and_live_check_of_this_host(page, shot):
     row(page, "kvm-blocked").locator(".umcGridDefaultAction").click()
     details = page.locator(".lsiDetails")
     expect(details).to_be_visible()
@@ -124,6 +125,11 @@ def test_details_view(page, shot):
     shot(page, "details")
     page.get_by_role("button", name="Back to overview").click()
     expect(page.locator(".umcGrid")).to_be_visible()
+    row(page, "kvm-dyn1").locator(".umcGridDefaultAction").click()
+    page.get_by_role("button", name="Check this host now").click()
+    expect(page.locator(".lsiLive")).to_contain_text("libvirt-qemu is UID 109, GID 114: dynamic.")
+    shot(page, "details-live")
+    page.get_by_role("button", name="Back to overview").click()
     assert page.problems == []
 
 

@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (NODE_MODULES / "dojo" / "dojo.js").is_file():
         parser.error(f"Dojo is missing: run `npm ci` in {NODE_MODULES.parent}")
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in background
     demo = DemoDomain.start(args.local, extra_files=args.extra_files)
     agents = server = None
     try:

@@ -379,7 +379,8 @@ define([
 						gid: survey.gid === null ? '–' : survey.gid,
 						verdict: labels[survey.verdict] || survey.verdict
 					})) + '</p>';
-				html += survey.blockers.length ? blockerList(survey.blockers) : '<p>' + esc(_('No blockers.')) + '</p>';
+				var blockers = survey.blockers.concat(data.result.directory_blockers || []);
+				html += blockers.length ? blockerList(blockers) : '<p>' + esc(_('No blockers.')) + '</p>';
 				this._liveText.set('content', html);
 				domClass.remove(this._liveText.domNode, 'dijitDisplayNone');
 			}));

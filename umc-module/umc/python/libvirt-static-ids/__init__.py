@@ -105,11 +105,14 @@ class Instance(Base, ProgressMixin):
         with umc_errors():
             conn, base = self._user_directory(request)
             settings = directory.read_settings(conn, base)
-            survey = host_survey.survey(self._root(), settings.target, self.proc)
+            root = self._root()
+            survey = host_survey.survey(root, settings.target, self.proc)
+            held = agent.directory_blockers(conn, base, settings, root)
             return {
                 "host": self._this_host(),
                 "settings": settings.as_dict(),
                 "survey": survey.as_dict(),
+                "directory_blockers": [blocker.as_dict() for blocker in held],
             }
 
     @sanitize(paths=PATHS, restart=RESTART)

@@ -1,0 +1,136 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Fixtures of the plan tests: the ``plan`` command against a real slapd, and libvirt nodes.
+
+- ``testbed``    a started ``libvirt_static_ids_testbed.Testbed`` (our schema and ACL); its
+                 slapd is ended by PID at teardown, and the test checks it is gone.
+- ``plan_cli``   ``plan_cli(*args)`` runs the installed command in its own process, with the
+                 Domain Admin's connection options; ``--json`` output is validated against
+                 the shipped ``plan-output.schema.json``.
+- ``node``       ``node(name, domains)`` writes a libvirt test-driver node XML whose domains
+                 are ``(name, memory MiB, [disk XML])`` and returns its ``test://`` URI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jsonschema
+import pytest
+
+import libvirt_static_ids
+
+SCHEMAS = Path(libvirt_static_ids.__file__).resolve().parent / "schemas"
+CONSOLE_SCRIPT = Path(sys.executable).parent / "libvirt-static-ids"
+
+
+def validator(name: str) -> jsonschema.Draft202012Validator:
+    schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+PLAN_OUTPUT = validator("plan-output.schema.json")
+
+
+class Result(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+    @property
+    def data(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def testbed() -> Iterator[Any]:
+    testbed_module = pytest.importorskip("libvirt_static_ids_testbed")
+    bed = testbed_module.Testbed()
+    bed.start()
+    pid = bed.pid
+    try:
+        yield bed
+    finally:
+        bed.stop()
+    assert pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+@pytest.fixture
+def plan_cli(testbed: Any, tmp_path: Path) -> Callable[..., Result]:
+    secret = tmp_path / "administrator.secret"
+    secret.write_text(testbed.domain_admin.password)
+    connection = [
+        "--ldap-uri",
+        testbed.uri,
+        "--base",
+        testbed.base,
+        "--binddn",
+        testbed.domain_admin.dn,
+        "--bindpwdfile",
+        str(secret),
+    ]
+    root = tmp_path / "admin-root"
+    root.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LDAP", "UNIVENTION"))}
+    env.update(LDAPCONF=os.devnull, LDAPRC=os.devnull, LDAPTLS_CACERT=testbed.ca_file)
+
+    def run(*args: str, connect: bool = True) -> Result:
+        command = (
+            [str(CONSOLE_SCRIPT)]
+            if CONSOLE_SCRIPT.exists()
+            else [sys.executable, "-m", "libvirt_static_ids"]
+        )
+        argv = [*command, "--root", str(root), "plan", *args, *(connection if connect else [])]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=120, env=env, check=False
+        )
+        result = Result(done.returncode, done.stdout, done.stderr)
+        assert "Traceback" not in result.err, result.err
+        if "--json" in args:
+            PLAN_OUTPUT.validate(result.data)
+            if "error" in result.data:
+                assert result.data["exit"] == result.code
+        return result
+
+    return run
+
+
+DOMAIN_XML = """  <domain type='test'>
+    <name>{name}</name>
+    <memory>{kib}</memory>
+    <os><type>hvm</type></os>
+    <devices>
+{disks}
+    </devices>
+  </domain>"""
+
+
+def file_disk(path: str | os.PathLike[str], dev: str, *, readonly: bool = False) -> str:
+    extra = "<readonly/>" if readonly else ""
+    return (
+        f"      <disk type='file' device='disk'><source file='{os.fspath(path)}'/>"
+        f"<target dev='{dev}'/>{extra}</disk>"
+    )
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Callable[..., str]:
+    def write(name: str, domains: Sequence[tuple[str, int, Sequence[str]]]) -> str:
+        body = "\n".join(
+            DOMAIN_XML.format(name=vm, kib=mib * 1024, disks="\n".join(disks))
+            for vm, mib, disks in domains
+        )
+        path = tmp_path / f"{name}.xml"
+        path.write_text(f"<node>\n{body}\n</node>\n")
+        return f"test://{path}"
+
+    return write
