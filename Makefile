@@ -8,7 +8,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 
-.PHONY: deps venv demo test lint bench clean umc-deps umc-dev
+.PHONY: deps venv demo test lint bench clean umc-deps umc-dev deb
 
 deps:
 	@scripts/install-deps
@@ -50,6 +50,11 @@ test: lint umc-deps
 bench: venv
 	$(BIN)/python bench/repair.py
 	$(BIN)/python bench/survey.py
+
+# Both Debian packages, built from a copy of the tree with the system Python, then linted.
+deb: deps
+	python3 tests/packaging/debbuild.py artifacts/deb
+	lintian --fail-on error,warning artifacts/deb/*.deb
 
 clean:
 	rm -rf $(VENV) build artifacts .pytest_cache .ruff_cache .hypothesis

@@ -230,3 +230,25 @@ def test_man_page_documents_commands_and_exit_codes(unpacked):
     )
     assert proc.returncode == 0
     assert not proc.stderr.strip(), proc.stderr
+
+
+def test_ucr_variable_declarations(unpacked):
+    """ucslint 0004: every variable has both descriptions, a valid Type and Categories."""
+    import configparser
+
+    types = {"str", "json", "ipv4address", "ipv6address", "ipaddress", "url_proxy", "bool"}
+    types |= {"int", "uint", "pint", "portnumber", "list"}
+    info = unpacked[UCS] / "etc/univention/registry.info"
+    variables = configparser.ConfigParser(interpolation=None)
+    variables.optionxform = str  # type: ignore[assignment,method-assign]  # keep key case
+    variables.read(info / "variables/univention-libvirt-static-ids.cfg", encoding="utf-8")
+    categories = configparser.ConfigParser(interpolation=None)
+    categories.read(info / "categories/univention-libvirt-static-ids.cfg", encoding="utf-8")
+    assert variables.sections()
+    for name in variables.sections():
+        entry = variables[name]
+        assert entry["Description[en]"] and entry["Description[de]"]
+        assert entry["Type"] in types
+        assert entry["Categories"]
+    assert "diagnostic/check/disable/75_libvirt_static_ids" in variables.sections()
+    assert "libvirt-static-ids" in categories.sections()

@@ -14,6 +14,7 @@ mirrors univention.management.console.modules.diagnostic).
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -52,6 +53,7 @@ def plugin() -> ModuleType:
 def testbed() -> Iterator[Testbed]:
     bed = Testbed()
     bed.start()
+    pid = bed.pid
     old_ca = ldap.get_option(ldap.OPT_X_TLS_CACERTFILE)
     ldap.set_option(ldap.OPT_X_TLS_CACERTFILE, bed.ca_file)
     try:
@@ -59,6 +61,9 @@ def testbed() -> Iterator[Testbed]:
     finally:
         ldap.set_option(ldap.OPT_X_TLS_CACERTFILE, old_ca or "")
         bed.stop()
+    assert pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # slapd is gone
 
 
 def _domain(testbed: Testbed, tmp_path: Path, hosts: dict[str, SimulatedHost]) -> list[SimHost]:
@@ -98,7 +103,8 @@ def test_problems_are_warned_about(plugin, testbed, tmp_path, monkeypatch):
             "kvm3": SimulatedHost(4110, 4115),
         },
     )
-    testbed.add_host("kvm4")  # joined, never recorded
+    kvm4, _ = testbed.add_host("kvm4")  # has the app, never recorded
+    testbed.admin.modify_s(kvm4, [(ldap.MOD_ADD, "objectClass", [b"libvirtStaticIdsHost"])])
     old = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y%m%d%H%M%SZ")
     testbed.admin.modify_s(hosts[2].dn, [(ldap.MOD_REPLACE, record.CHECKED, [old.encode()])])
     testbed.add_user("squatter", 64055)

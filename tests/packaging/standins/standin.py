@@ -4,13 +4,14 @@
 
 NAME is ``udm``, ``ucr``, ``ldapsearch``, ``ldapadd`` (as commands on PATH) or one of the
 ldap.sh / umc.sh / joinscripthelper.lib functions. Every call is appended to
-``$STANDIN_STATE/calls.jsonl`` as ``[NAME, *ARGS]`` (with the app identifier from the
-environment for registrations); what it changes goes to ``$STANDIN_STATE/state.json``: UDM
-objects by DN, plain LDAP entries by DN, registered extensions with their files' SHA-256, the
-services of this host. The semantics are those of the originals for the options join scripts
-use: ``udm ... create --ignore_exists`` leaves an existing object alone and succeeds, without
-it fails; ``remove --ignore_not_exists``; ``ldapsearch -s base`` exits 32 when the entry is
-missing; ``ldapadd`` exits 68 when it exists; ``ucr shell KEY...`` prints shell assignments.
+``$STANDIN_STATE/calls.jsonl`` as ``[NAME, *ARGS]``, plus the app identifier from the
+environment for registrations and the password file's content for ldapsearch/ldapadd. What
+it changes goes to ``$STANDIN_STATE/state.json``: UDM objects by DN, plain LDAP entries by DN,
+registered extensions with their files' SHA-256, the services of this host. The semantics are
+those of the originals for the options join scripts use: ``udm ... create --ignore_exists``
+leaves an existing object alone and succeeds, without it fails; ``remove
+--ignore_not_exists``; ``ldapsearch -s base`` exits 32 when the entry is missing; ``ldapadd``
+exits 68 when it exists; ``ucr shell KEY...`` prints shell assignments.
 """
 
 from __future__ import annotations
@@ -218,6 +219,8 @@ def main(argv: list[str]) -> int:
     call: list[Any] = [name, *args]
     if name == "ucs_registerLDAPExtension":
         call.append({"UNIVENTION_APP_IDENTIFIER": os.environ.get("UNIVENTION_APP_IDENTIFIER")})
+    if name in ("ldapsearch", "ldapadd") and "-y" in args:
+        call.append({"password": Path(args[args.index("-y") + 1]).read_text()})
     with (STATE / "calls.jsonl").open("a", encoding="utf-8") as log:
         log.write(json.dumps(call) + "\n")
     state = load()
