@@ -168,7 +168,7 @@ class NfsServer:
 
     @property
     def wrapper(self) -> list[str]:
-        return ["nsenter", "-t", str(self.netns_pid), "-n"]
+        return ["nsenter", "-t", str(self.netns_pid), "-n", "-m"]
 
     def url(self, path: Path | str) -> str:
         return f"nfs://127.0.0.1{os.fspath(path)}?version=3"
@@ -256,11 +256,25 @@ def nfs() -> Iterator[NfsServer]:
     (base / "ganesha.conf").write_text(_config(server))
     started: list[subprocess.Popen[bytes]] = []
     try:
-        holder = subprocess.Popen(["unshare", "-n", "sleep", "86400"])
+        # Own network and mount namespaces: loopback only, and a private /run, so rpcbind's
+        # and ganesha's lock, socket and state files never meet the machine's or another run's.
+        holder = subprocess.Popen(
+            [
+                "unshare",
+                "-n",
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                "mount -t tmpfs tmpfs /run && touch /run/.ready && exec sleep 86400",
+            ]
+        )
         started.append(holder)
         server.netns_pid = holder.pid
         deadline = time.monotonic() + 30
-        while subprocess.run([*server.wrapper, "true"], check=False).returncode != 0:
+        ready = [*server.wrapper, "test", "-e", "/run/.ready"]
+        while subprocess.run(ready, check=False).returncode != 0:
             if time.monotonic() > deadline:
                 pytest.fail("the network namespace did not come up")
             time.sleep(0.05)
