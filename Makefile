@@ -50,6 +50,7 @@ test: lint umc-deps
 bench: venv
 	$(BIN)/python bench/repair.py
 	$(BIN)/python bench/survey.py
+	$(BIN)/python bench/plan.py
 
 # Both Debian packages, built from a copy of the tree with the system Python, then linted.
 deb: deps

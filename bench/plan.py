@@ -9,8 +9,9 @@ numbers, mode 0600/0640/0660, or group-shared), hosts sharing 8 dynamic number p
     tight:  no host static, every host about 85% full (VMs park or are suspended)
 
 For each: the planning time (median of R rounds, each from cold caches; the aim here is under
-2 s) and the checker's time, and the plan's migrations against the lower bound (the running VMs on hosts not at the
-target, each of which must leave its host once): ratio, second moves, VMs suspended.
+2 s) and the checker's time, and the plan's migrations against the lower bound (the running
+VMs on hosts not at the target, each of which must leave its host once): ratio, second moves,
+VMs suspended.
 
 No assertions: these are figures to record, not a test.
 """

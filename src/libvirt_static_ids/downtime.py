@@ -105,7 +105,7 @@ class Stopper:
     outcomes: dict[str, DomainOutcome] = field(default_factory=dict)
     untouched: list[str] = field(default_factory=list)  # saved earlier by someone else
     clock: Callable[[], float] = time.monotonic
-    _owned: bool = False
+    _owned: bool = field(default=False, init=False, repr=False)
 
     # -- what convert asks -------------------------------------------------------------------
 

@@ -149,6 +149,7 @@ def _route(
 
 
 def grants_for(source: IdPair, destination: IdPair) -> tuple[IdPair, ...]:
+    """Whose numbers an ACL bridge names: the destination's, and the source's."""
     return tuple(dict.fromkeys((destination, source)))
 
 
@@ -402,19 +403,23 @@ class _Planner:
             if not self.running[name]:
                 self._convert(name, [])
         remaining = sorted(self.dynamic, key=lambda name: (-self.capacity[name], name))
+        short: list[str] = []
         while remaining:
             chosen = self._fitting(remaining)
             if chosen is None:
                 chosen = self._least_short(remaining)
-                self.notes.append(
-                    f"capacity is short when emptying {chosen.host}: VMs are parked on hosts "
-                    "converted later (they move twice) or suspended during its conversion"
-                )
+                short.append(chosen.host)
             remaining.remove(chosen.host)
             for key, destination in chosen.placed:
                 self._move(key, chosen.host, destination)
             suspend = self._park_or_suspend(chosen.host, chosen.unplaced, remaining)
             self._convert(chosen.host, suspend + chosen.stuck)
+        if short:
+            self.notes.append(
+                f"capacity is short when emptying {', '.join(short)}: the static hosts cannot "
+                "take all their VMs, so some are parked on hosts converted later (they move "
+                "twice) or suspended while their host converts"
+            )
 
 
 def lower_bound(domain: Domain) -> int:

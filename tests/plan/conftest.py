@@ -16,25 +16,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import jsonschema
 import pytest
 
-import libvirt_static_ids
-
-SCHEMAS = Path(libvirt_static_ids.__file__).resolve().parent / "schemas"
-CONSOLE_SCRIPT = Path(sys.executable).parent / "libvirt-static-ids"
-
-
-def validator(name: str) -> jsonschema.Draft202012Validator:
-    schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
-
+from .plan_support import DOMAIN_XML, command, validator
 
 PLAN_OUTPUT = validator("plan-output.schema.json")
 
@@ -84,12 +72,7 @@ def plan_cli(testbed: Any, tmp_path: Path) -> Callable[..., Result]:
     env.update(LDAPCONF=os.devnull, LDAPRC=os.devnull, LDAPTLS_CACERT=testbed.ca_file)
 
     def run(*args: str, connect: bool = True) -> Result:
-        command = (
-            [str(CONSOLE_SCRIPT)]
-            if CONSOLE_SCRIPT.exists()
-            else [sys.executable, "-m", "libvirt_static_ids"]
-        )
-        argv = [*command, "--root", str(root), "plan", *args, *(connection if connect else [])]
+        argv = [*command(), "--root", str(root), "plan", *args, *(connection if connect else [])]
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=120, env=env, check=False
         )
@@ -102,24 +85,6 @@ def plan_cli(testbed: Any, tmp_path: Path) -> Callable[..., Result]:
         return result
 
     return run
-
-
-DOMAIN_XML = """  <domain type='test'>
-    <name>{name}</name>
-    <memory>{kib}</memory>
-    <os><type>hvm</type></os>
-    <devices>
-{disks}
-    </devices>
-  </domain>"""
-
-
-def file_disk(path: str | os.PathLike[str], dev: str, *, readonly: bool = False) -> str:
-    extra = "<readonly/>" if readonly else ""
-    return (
-        f"      <disk type='file' device='disk'><source file='{os.fspath(path)}'/>"
-        f"<target dev='{dev}'/>{extra}</disk>"
-    )
 
 
 @pytest.fixture

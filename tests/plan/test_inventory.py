@@ -24,11 +24,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import file_disk, validator
 from libvirt_static_ids import acl, inventory, plan
 from libvirt_static_ids.fleet import Domain, Host, Options
 from libvirt_static_ids.ids import IdPair
 from libvirt_static_ids.metadata import Metadata
+
+from .plan_support import file_disk, validator
 
 libvirt = pytest.importorskip("libvirt")
 SCHEMA = validator("inventory.schema.json")

@@ -18,17 +18,17 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import ldap
 import pytest
 
-from conftest import CONSOLE_SCRIPT, file_disk
 from libvirt_static_ids import agent, directory, record
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.simulated import SimulatedHost
+
+from .plan_support import command, file_disk
 
 pytest.importorskip("libvirt")
 testbed_module = pytest.importorskip("libvirt_static_ids_testbed")
@@ -101,14 +101,9 @@ def domain(testbed, tmp_path: Path, shared: Path, node):
     # static1 records through the command itself, with its own UCR and machine account.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LDAP", "UNIVENTION"))}
     env.update(LDAPCONF=os.devnull, LDAPRC=os.devnull, LDAPTLS_CACERT=testbed.ca_file)
-    command = (
-        [str(CONSOLE_SCRIPT)]
-        if CONSOLE_SCRIPT.exists()
-        else [sys.executable, "-m", "libvirt_static_ids"]
-    )
     done = subprocess.run(
         [
-            *command,
+            *command(),
             "--root",
             hosts["static1"].root,
             "--json",

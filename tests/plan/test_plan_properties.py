@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from domains import TARGET, build
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from libvirt_static_ids import plan, plan_check
 from libvirt_static_ids.fleet import Options
+
+from .plan_domains import TARGET, build
 
 SIZES = st.tuples(st.integers(1, 50), st.integers(0, 500))
 SEEDS = st.integers(0, 2**32 - 1)
