@@ -48,7 +48,7 @@ def _with_mode_bits(mode: int, user: int, group: int, other: int) -> int:
 
 
 def with_acl(before: Metadata, uid: int, gid: int) -> Metadata:
-    """``user:UID:rw``, ``group:GID:rw`` added (or OR-ed in) and the mask recalculated.
+    """``user:UID:rw``, ``group:GID:rw`` (and the current owner's) added, mask recalculated.
 
     The mask becomes the union of the group class, as ``setfacl -m`` makes it.
     """
@@ -58,6 +58,12 @@ def with_acl(before: Metadata, uid: int, gid: int) -> Metadata:
             merged[(tag, ident)] = perm
     merged[(acl.USER, uid)] = merged.get((acl.USER, uid), 0) | RW
     merged[(acl.GROUP, gid)] = merged.get((acl.GROUP, gid), 0) | RW
+    # The destination's libvirt may re-own the file mid-migration (dynamic_ownership, where
+    # root may chown): name today's owner and group too, so the source keeps its access.
+    if before.uid not in (0, uid):
+        merged[(acl.USER, before.uid)] = merged.get((acl.USER, before.uid), 0) | RW
+    if before.gid not in (0, gid):
+        merged[(acl.GROUP, before.gid)] = merged.get((acl.GROUP, before.gid), 0) | RW
     mask = 0
     for (tag, _), perm in merged.items():
         if tag in (acl.USER, GROUP_OBJ, acl.GROUP):

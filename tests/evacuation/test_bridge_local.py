@@ -7,13 +7,16 @@ mode and every xattr, the journal shared with rollback, TTLs, domains from libvi
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+import libvirt_static_ids
 from conftest import opens_as
 from libvirt_static_ids import bridge, bridge_timer
 from libvirt_static_ids.hostroot import HostRoot
@@ -64,12 +67,18 @@ def test_acl_bridge_opens_for_the_foreign_identity_and_closes_exactly(
     assert [f["via"] for f in data["files"]] == ["root", "root"]
     assert getfacl(first) == [
         "user::rw-",
+        f"user:{OWNER}:rw-",
         f"user:{FOREIGN}:rw-",
         "group::---",
+        f"group:{GROUP}:rw-",
         f"group:{FOREIGN}:rw-",
         "mask::rw-",
         "other::---",
     ]
+    # The destination's libvirt may re-own the image mid-migration: the source keeps access.
+    os.chown(first, int(FOREIGN), int(FOREIGN))
+    assert opens_as(first, OWNER, 9)
+    os.chown(first, int(OWNER), int(GROUP))
     # The kernel says yes to the foreign UID alone and to its GID alone; others stay out.
     for path in (first, second):
         assert opens_as(path, FOREIGN, 9)
@@ -419,3 +428,15 @@ def test_no_acl_support_falls_back_to_chmod_loudly(evac, root, tmp_path):
     assert data["files"][0]["mode"] == "chmod"
     assert any("takes no POSIX ACL" in w and "WORLD-WRITABLE" in w for w in data["warnings"])
     assert mode.strip() == "666"
+
+
+def test_the_journal_lists_a_bridge_run_as_the_cli_schema_says(evac, root, shared_dir, image):
+    """``journal --json`` after a bridge still validates against the host engine's schema."""
+    schema_path = Path(libvirt_static_ids.__file__).parent / "schemas" / "cli-output.schema.json"
+    validator = jsonschema.Draft202012Validator(json.loads(schema_path.read_text()))
+    path = image(shared_dir, "j.qcow2", OWNER, GROUP, 0o600)
+    opened = evac("bridge", "open", "--uid", FOREIGN, "--gid", FOREIGN, path, root=root)
+    listed = evac("journal", "--json", root=root, json=False)
+    data = json.loads(listed.out)
+    assert [(r["run_id"], r["kind"]) for r in data["runs"]] == [(opened.data["run_id"], "bridge")]
+    assert list(validator.iter_errors(data)) == []
