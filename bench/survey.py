@@ -135,7 +135,8 @@ def bench_survey(bed, secret: str, rounds: int) -> None:
     import ldap
     import ldap.filter
 
-    from libvirt_static_ids import cli_directory, directory
+    from libvirt_static_ids import directory
+    from libvirt_static_ids import survey as survey_module
 
     options = [
         "--ldap-uri",
@@ -199,7 +200,7 @@ def bench_survey(bed, secret: str, rounds: int) -> None:
             subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
 
     conn = bed.connect(bed.domain_admin.dn, bed.domain_admin.password)
-    survey = cli_directory.domain_survey(conn, bed.base)
+    survey = survey_module.collect(conn, bed.base)
     summary = survey.as_dict()["summary"]
     print(
         f"  survey: {summary['hosts']:,} hosts, {summary['classes']} classes, "
@@ -207,7 +208,7 @@ def bench_survey(bed, secret: str, rounds: int) -> None:
     )
 
     def ours_lib() -> None:
-        cli_directory.domain_survey(conn, bed.base).as_dict()
+        survey_module.collect(conn, bed.base).as_dict()
 
     def baseline_lib() -> None:
         conn.search_ext_s(bed.base, ldap.SCOPE_SUBTREE, host_filter, directory.HOST_ATTRIBUTES)

@@ -9,7 +9,6 @@ need no directory start fast.
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import ExitCode, PreflightRefused, UsageError
@@ -17,7 +16,7 @@ from .hostroot import HostRoot
 from .record import Request, State
 
 if TYPE_CHECKING:
-    from . import connection, survey
+    from . import connection
 
 COMMANDS = ("record", "request")
 
@@ -81,7 +80,8 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     add_connection_options(req)
 
 
-def _connect(args: argparse.Namespace, root: HostRoot) -> tuple[Any, connection.ConnectionParams]:
+def connect(args: argparse.Namespace, root: HostRoot) -> tuple[Any, connection.ConnectionParams]:
+    """The directory connection the connection options (or UCR and the machine account) name."""
     from . import connection, directory
 
     params = connection.resolve(
@@ -94,16 +94,6 @@ def _connect(args: argparse.Namespace, root: HostRoot) -> tuple[Any, connection.
     )
     conn = directory.connect(params.uri, params.binddn, params.password, starttls=params.starttls)
     return conn, params
-
-
-def domain_survey(conn: Any, base: str, now: datetime | None = None) -> survey.DomainSurvey:
-    """Two searches (host records, holders of the target) and the survey built from them."""
-    from . import directory, survey
-
-    settings = directory.read_settings(conn, base)
-    hosts = directory.list_hosts(conn, base)
-    holders = directory.holders(conn, base, settings.target)
-    return survey.build(base, settings, hosts, holders, now or datetime.now(UTC))
 
 
 def _record(
@@ -139,24 +129,21 @@ def _request(
     from . import directory
 
     request = Request(args.action)
-    # Resolve every host first: one bad name changes nothing.
-    targets = [(name, directory.find_host(conn, params.base, name)) for name in args.hosts]
-    hosts = []
-    for name, dn in targets:
-        written = directory.set_request(conn, dn, request)
-        hosts.append({"host": name, "dn": dn, "status": "requested" if written else "pending"})
+    hosts = directory.request_hosts(conn, params.base, args.hosts, request)
     return {"command": "request", "request": request.value, "hosts": hosts}, ExitCode.OK
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     """Carry out ``record``, ``request`` or ``survey --domain``."""
     root = HostRoot.open(args.root)
-    conn, params = _connect(args, root)
+    conn, params = connect(args, root)
     try:
         if args.command == "record":
             return _record(args, root, conn, params)
         if args.command == "request":
             return _request(args, conn, params)
-        return domain_survey(conn, params.base).as_dict(), ExitCode.OK
+        from . import survey
+
+        return survey.collect(conn, params.base).as_dict(), ExitCode.OK
     finally:
         conn.unbind_s()

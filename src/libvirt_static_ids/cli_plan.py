@@ -109,20 +109,12 @@ def report(
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
-    from . import connection, directory, plan, plan_check, plan_input, record
+    from . import directory, plan, plan_check, plan_input, record
     from .fleet import Options
 
     options = Options(args.server_honours_acls, _reserve(args.reserve_mib))
     root = HostRoot.open(args.root)
-    params = connection.resolve(
-        root,
-        uri=args.ldap_uri,
-        binddn=args.binddn,
-        bindpwdfile=args.bindpwdfile,
-        base=args.base,
-        starttls=args.starttls,
-    )
-    conn = directory.connect(params.uri, params.binddn, params.password, starttls=params.starttls)
+    conn, params = cli_directory.connect(args, root)
     try:
         settings = directory.read_settings(conn, params.base)
         records = directory.list_hosts(

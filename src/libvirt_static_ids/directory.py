@@ -352,6 +352,22 @@ def set_request(conn: Any, dn: str, request: record.Request) -> bool:
     return True
 
 
+def request_hosts(
+    conn: Any, base: str, names: Sequence[str], request: record.Request
+) -> list[dict[str, str]]:
+    """Set ``request`` on the named hosts; every name is resolved first, so one bad name
+    changes nothing. Each host's status is "requested", or "pending" if it already was."""
+    targets = [(name, find_host(conn, base, name)) for name in names]
+    return [
+        {
+            "host": name,
+            "dn": dn,
+            "status": "requested" if set_request(conn, dn, request) else "pending",
+        }
+        for name, dn in targets
+    ]
+
+
 def clear_request(conn: Any, dn: str, value: str) -> bool:
     """Delete exactly the request value handled; False if it changed or vanished meanwhile."""
     with ldap_errors(f"clearing request {value!r} on {dn}"):

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from . import directory
 from .directory import Holder, Settings
 from .ids import IdPair
 from .record import State, StoredRecord, iso
@@ -145,3 +146,11 @@ def build(
         )
     )
     return DomainSurvey(base, now, settings, views, classes, tuple(holders))
+
+
+def collect(conn: Any, base: str, now: datetime | None = None) -> DomainSurvey:
+    """Two searches (host records, holders of the target) and the survey built from them."""
+    settings = directory.read_settings(conn, base)
+    hosts = directory.list_hosts(conn, base)
+    holders = directory.holders(conn, base, settings.target)
+    return build(base, settings, hosts, holders, now or datetime.now(UTC))

@@ -25,7 +25,7 @@ from univention.management.console.modules.sanitizers import (
     StringSanitizer,
 )
 
-from libvirt_static_ids import agent, cli_directory, connection, convert, directory, ucr
+from libvirt_static_ids import agent, connection, convert, directory, survey, ucr
 from libvirt_static_ids import host as host_survey
 from libvirt_static_ids.errors import PreflightRefused, StaticIdsError
 from libvirt_static_ids.hostroot import HostRoot
@@ -95,7 +95,7 @@ class Instance(Base, ProgressMixin):
         """The domain survey (``survey --domain``), read as the logged-in user."""
         with umc_errors():
             conn, base = self._user_directory(request)
-            result = cli_directory.domain_survey(conn, base).as_dict()
+            result = survey.collect(conn, base).as_dict()
             result["this_host"] = self._this_host()
         return result
 
@@ -106,12 +106,12 @@ class Instance(Base, ProgressMixin):
             conn, base = self._user_directory(request)
             settings = directory.read_settings(conn, base)
             root = self._root()
-            survey = host_survey.survey(root, settings.target, self.proc)
+            here = host_survey.survey(root, settings.target, self.proc)
             held = agent.directory_blockers(conn, base, settings, root)
             return {
                 "host": self._this_host(),
                 "settings": settings.as_dict(),
-                "survey": survey.as_dict(),
+                "survey": here.as_dict(),
                 "directory_blockers": [blocker.as_dict() for blocker in held],
             }
 
@@ -231,16 +231,5 @@ class Instance(Base, ProgressMixin):
         with umc_errors():
             conn, base = self._user_directory(request, write=True)
             wanted = HostRequest(request.options["action"])
-            # Resolve every host first: one bad name changes nothing.
-            targets = [
-                (name, directory.find_host(conn, base, name)) for name in request.options["hosts"]
-            ]
-            hosts = [
-                {
-                    "host": name,
-                    "dn": dn,
-                    "status": "requested" if directory.set_request(conn, dn, wanted) else "pending",
-                }
-                for name, dn in targets
-            ]
+            hosts = directory.request_hosts(conn, base, request.options["hosts"], wanted)
         return {"request": wanted.value, "hosts": hosts}
