@@ -24,6 +24,7 @@ venv: deps
 demo: venv
 	$(BIN)/python demo/host.py
 	$(BIN)/python demo/domain.py
+	$(BIN)/python demo/rolling.py
 
 lint: venv
 	$(BIN)/ruff check .

@@ -73,10 +73,10 @@ def _bridge(result: dict[str, Any]) -> list[str]:
     lines = list(result["warnings"])
     heading = {
         "open": f"bridge {result['run_id']} open for {_identity(result['identity'])}, "
-        f"until {_when(result['expires'])}",
+        + (f"until {_when(result['expires'])}" if result["expires"] else "until closed (no TTL)"),
         "would-open": f"dry run: would open a bridge for {_identity(result['identity'])}",
         "failed": f"FAILED: bridge {result['run_id'] or ''} {action} did not complete",
-        "closed": f"bridge {result['run_id']} closed: images restored exactly",
+        "closed": f"bridge {result['run_id']} closed: each image's mode and ACL restored exactly",
         "closed-with-conflicts": f"bridge {result['run_id']} closed; files changed by others left",
         "already-closed": f"bridge {result['run_id']} was already closed",
     }[result["status"]]
