@@ -140,22 +140,47 @@ static void examine(Walk *self, Level *level, size_t begin, size_t end)
     }
 }
 
+/* Hand-offs happen once per chunk, thousands of times a second: each side first spins
+ * briefly on the flag (a futex sleep and wake-up would cost as much as examining the chunk),
+ * and only then sleeps on the condition variable. */
+#define SPINS 20000
+#if defined(__x86_64__) || defined(__i386__)
+#define CPU_RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define CPU_RELAX() __asm__ __volatile__("yield")
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+static int spin_until(int *flag, int value)
+{
+    for (int i = 0; i < SPINS; i++) {
+        if (__atomic_load_n(flag, __ATOMIC_ACQUIRE) == value)
+            return 1;
+        CPU_RELAX();
+    }
+    return 0;
+}
+
 static void *helper_main(void *argument)
 {
     Helper *helper = argument;
-    pthread_mutex_lock(&helper->lock);
     for (;;) {
-        while (!helper->busy && !helper->quit)
-            pthread_cond_wait(&helper->wake, &helper->lock);
-        if (helper->quit)
-            break;
-        pthread_mutex_unlock(&helper->lock);
+        if (!spin_until(&helper->busy, 1)) {
+            pthread_mutex_lock(&helper->lock);
+            while (!__atomic_load_n(&helper->busy, __ATOMIC_ACQUIRE) && !helper->quit)
+                pthread_cond_wait(&helper->wake, &helper->lock);
+            int quit = helper->quit;
+            pthread_mutex_unlock(&helper->lock);
+            if (quit)
+                break;
+        }
         examine(helper->walk, helper->level, helper->begin, helper->end);
+        __atomic_store_n(&helper->busy, 0, __ATOMIC_RELEASE);
         pthread_mutex_lock(&helper->lock);
-        helper->busy = 0;
         pthread_cond_signal(&helper->done);
+        pthread_mutex_unlock(&helper->lock);
     }
-    pthread_mutex_unlock(&helper->lock);
     return NULL;
 }
 
@@ -168,18 +193,20 @@ static void examine_chunk(Walk *self, Level *level)
         return;
     }
     size_t half = level->count / 2;
-    pthread_mutex_lock(&helper->lock);
     helper->level = level;
     helper->begin = half;
     helper->end = level->count;
-    helper->busy = 1;
+    pthread_mutex_lock(&helper->lock);
+    __atomic_store_n(&helper->busy, 1, __ATOMIC_RELEASE);
     pthread_cond_signal(&helper->wake);
     pthread_mutex_unlock(&helper->lock);
     examine(self, level, 0, half);
-    pthread_mutex_lock(&helper->lock);
-    while (helper->busy)
-        pthread_cond_wait(&helper->done, &helper->lock);
-    pthread_mutex_unlock(&helper->lock);
+    if (!spin_until(&helper->busy, 0)) {
+        pthread_mutex_lock(&helper->lock);
+        while (__atomic_load_n(&helper->busy, __ATOMIC_ACQUIRE))
+            pthread_cond_wait(&helper->done, &helper->lock);
+        pthread_mutex_unlock(&helper->lock);
+    }
 }
 
 static int set_path(Walk *self, size_t at, const char *name)

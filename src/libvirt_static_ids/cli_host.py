@@ -92,15 +92,17 @@ def _progress(enabled: bool):
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     """Carry out one host command; return its JSON-able result and exit code."""
-    from . import convert, host, rollback
-
     if args.command == "survey" and args.domain:
         return cli_directory.run(args)
     root = HostRoot.open(args.root)
     progress = _progress(not args.json and sys.stderr.isatty())
     if args.command == "survey":
+        from . import host
+
         return {"command": "survey", **host.survey(root, _target(args)).as_dict()}, ExitCode.OK
     if args.command == "convert":
+        from . import convert
+
         target = _target(args)
         stopper = cli_downtime.stopper(args)
         try:
@@ -124,6 +126,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     if args.command == "repair":
         return _repair(root, args, progress)
     if args.command == "rollback":
+        from . import rollback
+
         result = rollback.rollback(root, args.run_id, restart=not args.no_restart)
         return result.as_dict(), ExitCode.OK if result.clean else ExitCode.FAILED
     return _journal(root, args), ExitCode.OK
