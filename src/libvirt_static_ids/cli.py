@@ -67,6 +67,11 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     raise UsageError(f"unknown command {args.command!r}")
 
 
+def _json(data: Any) -> str:
+    """Indented for a person at a terminal; compact (and several times faster) for programs."""
+    return json.dumps(data, indent=2 if sys.stdout.isatty() else None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     json_output = "--json" in (argv if argv is not None else sys.argv[1:])
     try:
@@ -74,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result, code = run(args)
     except StaticIdsError as error:
         if json_output:
-            print(json.dumps({"error": error.as_dict(), "exit": int(error.exit_code)}, indent=2))
+            print(_json({"error": error.as_dict(), "exit": int(error.exit_code)}))
         else:
             print(render.error(error), file=sys.stderr)
         return int(error.exit_code)
@@ -82,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted: run the same command again to resume, or `rollback`", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     if json_output:
-        print(json.dumps(result, indent=2))
+        print(_json(result))
     else:
         print(render.human(result))
     return int(code)
