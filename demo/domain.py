@@ -43,20 +43,7 @@ class Demo:
         self.bed = bed
         self.workdir = workdir
         self.step = 0
-        secret = os.path.join(workdir, "administrator.secret")
-        fd = os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(bed.domain_admin.password)
-        self.admin = [
-            "--ldap-uri",
-            bed.uri,
-            "--base",
-            bed.base,
-            "--binddn",
-            bed.domain_admin.dn,
-            "--bindpwdfile",
-            secret,
-        ]
+        self.admin = bed.admin_options(workdir)
         env = {
             k: v for k, v in os.environ.items() if k not in ("LDAPNOINIT", "UNIVENTION_BASECONF")
         }

@@ -88,20 +88,7 @@ class Rolling:
         os.chmod(self.share, 0o755)  # noqa: S103 - a directory, not world-writable
         self.step = 0
         self.hosts: dict[str, SimHost] = {}
-        secret = os.path.join(workdir, "administrator.secret")
-        fd = os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(bed.domain_admin.password)
-        self.admin = [
-            "--ldap-uri",
-            bed.uri,
-            "--base",
-            bed.base,
-            "--binddn",
-            bed.domain_admin.dn,
-            "--bindpwdfile",
-            secret,
-        ]
+        self.admin = bed.admin_options(workdir)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LDAP", "UNIVENTION"))}
         # Trust the test server's certificate for StartTLS, read no system LDAP config.
         self.env = env | {

@@ -391,6 +391,23 @@ class Testbed:
     def settings_dn(self) -> str:
         return f"cn=libvirt-static-ids,cn=univention,{self.base}"
 
+    def admin_options(self, directory: str) -> list[str]:
+        """The CLI's connection options binding as the Domain Admin (password in a 0600 file)."""
+        secret = os.path.join(directory, "administrator.secret")
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(self.domain_admin.password)
+        return [
+            "--ldap-uri",
+            self.uri,
+            "--base",
+            self.base,
+            "--binddn",
+            self.domain_admin.dn,
+            "--bindpwdfile",
+            secret,
+        ]
+
     def set_target(self, uid: int, gid: int) -> None:
         """Create or change the settings object (as the join script / an admin would)."""
         values = {

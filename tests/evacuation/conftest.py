@@ -242,11 +242,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def nfs() -> Iterator[NfsServer]:
     missing = [tool for tool in _NEEDED if shutil.which(tool) is None]
     if missing:
-        pytest.skip(
-            f"needs {', '.join(missing)} (Debian: nfs-ganesha nfs-ganesha-vfs libnfs-utils rpcbind)"
-        )
+        packages = "nfs-ganesha nfs-ganesha-vfs libnfs-utils rpcbind"
+        pytest.skip(reason=f"needs {', '.join(missing)} (Debian: {packages})")
     if os.geteuid() != 0:
-        pytest.skip("the NFS server tests run as root")
+        pytest.skip(reason="the NFS server tests run as root")
     base = Path(tempfile.mkdtemp(prefix="evac-nfs-", dir="/tmp"))
     base.chmod(0o755)
     server = NfsServer(base, base / "squash", base / "nosquash", 0, base / "ganesha.log")

@@ -291,7 +291,7 @@ def test_all_or_nothing_when_one_file_cannot_be_changed(root, shared_dir, image)
     stuck = image(shared_dir, "s.qcow2", OWNER, GROUP, 0o600)
     before = state(good)
     if subprocess.run(["chattr", "+i", str(stuck)], check=False).returncode != 0:
-        pytest.skip("this file system has no immutable flag")
+        pytest.skip(reason="this file system has no immutable flag")
     try:
         report = bridge.open_bridge(
             HostRoot.open(str(root)), Identity(FOREIGN, FOREIGN), [str(good), str(stuck)]
