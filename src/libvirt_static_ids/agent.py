@@ -22,6 +22,7 @@ from .hostroot import HostRoot
 from .ids import Verdict
 from .journal import RunState, Store
 from .record import Change, HostRecord, Request, State
+from .repair import ProgressCallback
 
 UNIT_NAME = "libvirt-static-ids-convert"
 EXECUTABLE = "/usr/bin/libvirt-static-ids"
@@ -266,3 +267,40 @@ def convert_and_record(
         error = failure
     after = record_host(conn, dn, root, settings, error=error, proc=proc)
     return report, after
+
+
+def convert_here(
+    conn: Any,
+    machine: Any,
+    host_dn: str,
+    root: HostRoot,
+    settings: directory.Settings,
+    *,
+    paths: Sequence[str] = (),
+    restart: bool = True,
+    progress: ProgressCallback | None = None,
+    proc: str = "/proc",
+) -> tuple[convert.ConvertReport, RecordResult]:
+    """An administrator converts this host: the outcome is recorded as the host itself.
+
+    ``conn`` (the administrator's) looks for directory objects holding the target, which
+    usermod would meet through NSS; ``machine`` (this host's account) writes the record. A
+    refusal (PreflightRefused) changes nothing, the record included; a failure is recorded
+    (the journal says failed or running) and raised.
+    """
+    held = directory_blockers(conn, base_of(settings), settings, root)
+    if held:
+        raise PreflightRefused(
+            f"{len(held)} blocker(s) in the directory: nothing was changed",
+            blockers=[blocker.as_dict() for blocker in held],
+        )
+    try:
+        report = convert.convert(
+            root, settings.target, paths, restart=restart, progress=progress, proc=proc
+        )
+    except PreflightRefused:
+        raise
+    except StaticIdsError:
+        record_host(machine, host_dn, root, settings, proc=proc)
+        raise
+    return report, record_host(machine, host_dn, root, settings, proc=proc)

@@ -27,7 +27,7 @@ from univention.management.console.modules.sanitizers import (
 
 from libvirt_static_ids import agent, connection, convert, directory, survey, ucr
 from libvirt_static_ids import host as host_survey
-from libvirt_static_ids.errors import PreflightRefused, StaticIdsError
+from libvirt_static_ids.errors import PreflightRefused
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.record import Request as HostRequest
 from libvirt_static_ids.repair import RepairStats
@@ -155,9 +155,8 @@ class Instance(Base, ProgressMixin):
                 params.uri, params.binddn, params.password, starttls=params.starttls
             )
             try:
-                held = agent.directory_blockers(conn, base, settings, root)
                 return self._convert(
-                    root, machine, params, settings, held, paths, restart, progress
+                    root, conn, machine, params, settings, paths, restart, progress
                 )
             finally:
                 machine.unbind_s()
@@ -165,16 +164,17 @@ class Instance(Base, ProgressMixin):
     def _convert(  # noqa: PLR0917 - one call site
         self,
         root: HostRoot,
+        conn: Any,
         machine: Any,
         params: connection.ConnectionParams,
         settings: directory.Settings,
-        held: list[host_survey.Blocker],
         paths: list[str],
         restart: bool,
         progress: Progress,
     ) -> dict[str, Any]:
         host_dn = params.host_dn or params.binddn
         name = self._this_host()["name"] or host_dn
+        # Sizes the progress bar: the dry run plans exactly the changes the run will make.
         plan = convert.convert(
             root, settings.target, paths, restart=restart, dry_run=True, proc=self.proc
         )
@@ -191,13 +191,16 @@ class Instance(Base, ProgressMixin):
             }
 
         try:
-            if held:  # the directory's holders, which usermod would meet through NSS
-                raise PreflightRefused(
-                    f"{len(held)} blocker(s) in the directory: nothing was changed",
-                    blockers=[blocker.as_dict() for blocker in held],
-                )
-            report = convert.convert(
-                root, settings.target, paths, restart=restart, progress=repaired, proc=self.proc
+            report, after = agent.convert_here(
+                conn,
+                machine,
+                host_dn,
+                root,
+                settings,
+                paths=paths,
+                restart=restart,
+                progress=repaired,
+                proc=self.proc,
             )
         except PreflightRefused as refused:
             return {
@@ -206,14 +209,7 @@ class Instance(Base, ProgressMixin):
                 "blockers": refused.details.get("blockers", []),
                 "host": self._this_host(),
             }
-        except StaticIdsError:
-            # The record says what is (the journal knows a failed or running run); the
-            # error itself goes to the user.
-            agent.record_host(machine, host_dn, root, settings, proc=self.proc)
-            raise
         progress.current = progress.total
-        progress.message = _("Recording the new state in the directory")
-        after = agent.record_host(machine, host_dn, root, settings, proc=self.proc)
         result = _shown(report.as_dict())
         result["record"] = after.as_dict()
         result["host"] = self._this_host()
