@@ -15,6 +15,8 @@ Fixture names are a contract other test files rely on (they import nothing from 
                      JSON Schema shipped in the package; a traceback on stderr fails the test.
 - ``snapshot``       ``snapshot(tree, exclude=())`` -> {relative bytes path: Entry(uid, gid, mode,
                      xattrs)}, xattrs including ``system.posix_acl_*``, symlinks not followed.
+- ``testbed``        a started ``libvirt_static_ids_testbed.Testbed`` (throwaway slapd with our
+                     schema and ACL); ended by PID at teardown, and checked to be gone.
 - ``process_as``     ``process_as(uid, gid)`` starts ``setpriv ... sleep 300`` as that identity,
                      waits until /proc shows it, returns its PID; killed by PID at teardown
                      (or earlier with ``process_as.stop(pid)``).
@@ -30,7 +32,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -258,3 +260,19 @@ def process_as() -> Iterable[Callable[[int, int], int]]:
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
         process.wait()
+
+
+@pytest.fixture
+def testbed() -> Iterator[Any]:
+    from libvirt_static_ids_testbed import Testbed
+
+    bed = Testbed()
+    bed.start()
+    pid = bed.pid
+    try:
+        yield bed
+    finally:
+        bed.stop()
+    assert pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # slapd is gone (stop() waited for it)

@@ -2,8 +2,7 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """Fixtures for the directory tests: a real slapd per test, simulated hosts, the CLI, the listener.
 
-- ``testbed``     a started ``libvirt_static_ids_testbed.Testbed`` (schema and ACL from ldap/);
-                  its slapd is ended by PID at teardown, and the test checks it is gone.
+- ``testbed``     (tests/conftest.py) a started throwaway slapd with our schema and ACL.
 - ``hosts``       ``hosts({"kvm1": SimulatedHost(...), ...})`` -> [SimHost]: fake roots with
                   their own UCR and machine.secret, joined to the testbed.
 - ``dircli``      ``dircli(*args, env=None)`` runs the installed command (``--json`` output is
@@ -22,7 +21,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -88,20 +87,6 @@ class CliResult(NamedTuple):
 
 
 @pytest.fixture
-def testbed() -> Iterator[Testbed]:
-    bed = Testbed()
-    bed.start()
-    pid = bed.pid
-    try:
-        yield bed
-    finally:
-        bed.stop()
-    assert pid is not None
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)  # slapd is gone (stop() waited for it)
-
-
-@pytest.fixture
 def hosts(testbed: Testbed, tmp_path: Path) -> Callable[..., list[SimHost]]:
     def make(spec: Mapping[str, SimulatedHost | None]) -> list[SimHost]:
         directory = tmp_path / "hosts"
@@ -140,18 +125,7 @@ def dircli(testbed: Testbed) -> Callable[..., CliResult]:
 
 @pytest.fixture
 def admin_args(testbed: Testbed, tmp_path: Path) -> list[str]:
-    secret = tmp_path / "administrator.secret"
-    secret.write_text(testbed.domain_admin.password)
-    return [
-        "--ldap-uri",
-        testbed.uri,
-        "--base",
-        testbed.base,
-        "--binddn",
-        testbed.domain_admin.dn,
-        "--bindpwdfile",
-        str(secret),
-    ]
+    return testbed.admin_options(str(tmp_path))
 
 
 def encode_entry(entry: Mapping[str, Sequence[bytes]] | None) -> dict[str, list[str]]:

@@ -2,8 +2,6 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """Fixtures of the plan tests: the ``plan`` command against a real slapd, and libvirt nodes.
 
-- ``testbed``    a started ``libvirt_static_ids_testbed.Testbed`` (our schema and ACL); its
-                 slapd is ended by PID at teardown, and the test checks it is gone.
 - ``plan_cli``   ``plan_cli(*args)`` runs the installed command in its own process, with the
                  Domain Admin's connection options; ``--json`` output is validated against
                  the shipped ``plan-output.schema.json``.
@@ -16,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -38,34 +36,8 @@ class Result(NamedTuple):
 
 
 @pytest.fixture
-def testbed() -> Iterator[Any]:
-    testbed_module = pytest.importorskip("libvirt_static_ids_testbed")
-    bed = testbed_module.Testbed()
-    bed.start()
-    pid = bed.pid
-    try:
-        yield bed
-    finally:
-        bed.stop()
-    assert pid is not None
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
-
-
-@pytest.fixture
 def plan_cli(testbed: Any, tmp_path: Path) -> Callable[..., Result]:
-    secret = tmp_path / "administrator.secret"
-    secret.write_text(testbed.domain_admin.password)
-    connection = [
-        "--ldap-uri",
-        testbed.uri,
-        "--base",
-        testbed.base,
-        "--binddn",
-        testbed.domain_admin.dn,
-        "--bindpwdfile",
-        str(secret),
-    ]
+    connection = testbed.admin_options(str(tmp_path))
     root = tmp_path / "admin-root"
     root.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LDAP", "UNIVENTION"))}
