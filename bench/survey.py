@@ -157,37 +157,10 @@ def bench_survey(bed, secret: str, rounds: int) -> None:
     )
     holder_filter = "(|(uidNumber=64055)(gidNumber=64055))"
     ldapsearch = shutil.which("ldapsearch") or "/usr/bin/ldapsearch"
+    bind = [ldapsearch, "-LLL", "-x", "-H", bed.uri, "-D", bed.domain_admin.dn, "-y", secret]
     searches = [
-        [
-            ldapsearch,
-            "-LLL",
-            "-x",
-            "-H",
-            bed.uri,
-            "-D",
-            bed.domain_admin.dn,
-            "-y",
-            secret,
-            "-b",
-            bed.base,
-            host_filter,
-            *directory.HOST_ATTRIBUTES,
-        ],
-        [
-            ldapsearch,
-            "-LLL",
-            "-x",
-            "-H",
-            bed.uri,
-            "-D",
-            bed.domain_admin.dn,
-            "-y",
-            secret,
-            "-b",
-            bed.base,
-            holder_filter,
-            *directory.HOLDER_ATTRIBUTES,
-        ],
+        [*bind, "-b", bed.base, host_filter, *directory.HOST_ATTRIBUTES],
+        [*bind, "-b", bed.base, holder_filter, *directory.HOLDER_ATTRIBUTES],
     ]
 
     def ours_cli() -> None:

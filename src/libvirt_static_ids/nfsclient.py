@@ -206,6 +206,3 @@ def session(url: str) -> Iterator[_Session]:
             lib.nfs_destroy_url(parsed)
         lib.nfs_destroy_context(handle)
 
-
-def is_regular(st: NfsStat) -> bool:
-    return stat.S_ISREG(st.mode)
