@@ -205,4 +205,3 @@ def session(url: str) -> Iterator[_Session]:
         if parsed:
             lib.nfs_destroy_url(parsed)
         lib.nfs_destroy_context(handle)
-
