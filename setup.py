@@ -7,8 +7,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "libvirt_static_ids._walk",
-            sources=["src/libvirt_static_ids/_walk.c"],
+            "libvirt_static_ids.files._walk",
+            sources=["src/libvirt_static_ids/files/_walk.c"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror"],
         )
     ]

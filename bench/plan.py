@@ -24,10 +24,10 @@ import stat
 import statistics
 import time
 
-from libvirt_static_ids import plan, plan_check
-from libvirt_static_ids.fleet import Domain, Host, Image, Options, Vm
+from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.ids import IdPair
-from libvirt_static_ids.metadata import Metadata
+from libvirt_static_ids.plan import check, planner
+from libvirt_static_ids.plan.model import Domain, Host, Image, Options, Vm
 
 TARGET = IdPair(64055, 64055)
 HOST_MIB = 256 * 1024
@@ -62,15 +62,15 @@ def build(hosts: int, vms: int, *, static_share: float, fill: float, seed: int) 
 def run(label: str, domain: Domain, rounds: int) -> None:
     options = Options()
     planned, checked = [], []
-    made = plan.plan(domain, options)
+    made = planner.plan(domain, options)
     for _ in range(rounds):
-        plan.clear_caches()  # each round from cold: nothing memoized from the last
+        planner.clear_caches()  # each round from cold: nothing memoized from the last
         started = time.perf_counter()
-        made = plan.plan(domain, options)
+        made = planner.plan(domain, options)
         planned.append(time.perf_counter() - started)
-        plan.clear_caches()
+        planner.clear_caches()
         started = time.perf_counter()
-        report = plan_check.check(made.domain, options, made.steps)
+        report = check.check(made.domain, options, made.steps)
         checked.append(time.perf_counter() - started)
     stats = made.stats()
     vms = sum(len(h.vms) for h in domain.hosts)

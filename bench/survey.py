@@ -135,8 +135,8 @@ def bench_survey(bed, secret: str, rounds: int) -> None:
     import ldap
     import ldap.filter
 
-    from libvirt_static_ids import directory
-    from libvirt_static_ids import survey as survey_module
+    from libvirt_static_ids.directory import client as directory
+    from libvirt_static_ids.directory import domain_survey as survey_module
 
     options = [
         "--ldap-uri",
@@ -225,8 +225,8 @@ def bench_listener(bed, workdir: str, runs: int) -> None:
     """The listener module for an unchanged host: how many LDAP writes (must be 0)."""
     import ldap
 
-    from libvirt_static_ids.simulated import SimulatedHost
     from libvirt_static_ids_testbed import add_simulated_host
+    from libvirt_static_ids_testbed.simulated import SimulatedHost
 
     # Numbers nothing else on this machine runs processes as: the survey reads /proc.
     host = add_simulated_host(bed, "listener-host", workdir, SimulatedHost(uid=4109, gid=4114))

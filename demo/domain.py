@@ -25,10 +25,11 @@ from collections.abc import Sequence
 
 import ldap
 
-from libvirt_static_ids import agent, directory
+from libvirt_static_ids.directory import agent
+from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.simulated import SimulatedHost
 from libvirt_static_ids_testbed import SimHost, Testbed, build_domain
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 HOSTS = {
     "kvm1": SimulatedHost(uid=64055, gid=64055),

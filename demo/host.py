@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 
-from libvirt_static_ids import simulated
+from libvirt_static_ids_testbed import simulated
 
 STEPS = [
     ("What does this host look like?", ["survey"]),

@@ -38,10 +38,13 @@ from typing import Any
 
 import ldap
 
-from libvirt_static_ids import acl, bridge, hypervisor, record
+from libvirt_static_ids.directory import record
+from libvirt_static_ids.evacuation.bridge import runs as bridge
+from libvirt_static_ids.files import acl
+from libvirt_static_ids.host import hypervisor
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.simulated import SimulatedHost
 from libvirt_static_ids_testbed import SimHost, Testbed, add_simulated_host
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 TARGET = (64055, 64055)
 

@@ -8,7 +8,7 @@ name is also the module's name in the listener's interpreter, so it must not be
 
 It listens to two objects: this host's computer object (a request appeared) and the
 settings object (the target changed). Everything it decides is in the core
-(libvirt_static_ids.agent); it never writes a value that did not change and only reacts to
+(libvirt_static_ids.directory.agent); it never writes a value that did not change and only reacts to
 the request and target attributes, so its own writes never trigger it again.
 """
 
@@ -23,7 +23,8 @@ import ldap.filter
 import univention.uldap
 from univention.listener import ListenerModuleConfiguration, ListenerModuleHandler
 
-from libvirt_static_ids import agent, directory, record
+from libvirt_static_ids.directory import agent, record
+from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.errors import StaticIdsError
 from libvirt_static_ids.hostroot import HostRoot
 

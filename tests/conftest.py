@@ -40,7 +40,7 @@ import jsonschema
 import pytest
 
 import libvirt_static_ids
-from libvirt_static_ids import simulated
+from libvirt_static_ids_testbed import simulated
 
 PACKAGE_DIR = Path(libvirt_static_ids.__file__).resolve().parent
 SCHEMA_PATH = PACKAGE_DIR / "schemas" / "cli-output.schema.json"

@@ -10,7 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from libvirt_static_ids.simulated import SimulatedHost
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 STATE = b"var/lib/libvirt-static-ids"
 SCOPE = (b"var/lib/libvirt", b"var/cache/libvirt/qemu", b"var/log/libvirt/qemu")

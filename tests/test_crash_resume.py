@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import pytest
 
 import treegen
-from libvirt_static_ids import repair, simulated
+from libvirt_static_ids.files import repair
+from libvirt_static_ids_testbed import simulated
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="needs root: chown, trusted.* xattrs, mknod, usermod --prefix"

@@ -28,9 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import treegen
-from libvirt_static_ids import rollback, runner
+from libvirt_static_ids.files import repair_run
+from libvirt_static_ids.files.idmap import IdMap
+from libvirt_static_ids.host import rollback
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.remap import IdMap
 from treegen import DAC, DEFAULT, OLD_GID, OLD_UID, TARGET
 
 pytestmark = pytest.mark.skipif(
@@ -218,7 +219,7 @@ def run_repair(state_root: str, top: str, via_cli: bool) -> None:
         assert result.returncode == 0, (result.stdout, result.stderr)
         assert json.loads(result.stdout)["repair"]["problems"] == []
         return
-    report = runner.run_repair(
+    report = repair_run.run_repair(
         HostRoot.open(state_root),
         [os.fsencode(top)],
         IdMap.single(OLD_UID, OLD_GID, TARGET, TARGET),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from libvirt_static_ids.simulated import SimulatedHost
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 ALL_CODES = {
     "target-uid-taken",

@@ -7,7 +7,7 @@ account holding them would own every VM image on shared storage. Distributed wit
 ``ucs_registerLDAPExtension --udm_hook``; UDM executes it inside univention.admin.hook and
 runs ``LibvirtStaticIdsReserve`` for users/user, groups/group and computers/* through
 extended attributes naming ``hook=LibvirtStaticIdsReserve``. The rule is in the core
-(libvirt_static_ids.reservation); this file only asks it.
+(libvirt_static_ids.directory.reservation); this file only asks it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import ldap
 import univention.admin.uexceptions
 from univention.admin.hook import simpleHook
 
-from libvirt_static_ids import directory, reservation
+from libvirt_static_ids.directory import client as directory
+from libvirt_static_ids.directory import reservation
 
 
 class LibvirtStaticIdsReserve(simpleHook):

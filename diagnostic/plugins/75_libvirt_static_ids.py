@@ -15,7 +15,8 @@ from typing import Any
 from univention.lib.i18n import Translation
 from univention.management.console.modules.diagnostic import MODULE, Warning
 
-from libvirt_static_ids import connection, directory, survey
+from libvirt_static_ids.directory import client as directory
+from libvirt_static_ids.directory import connection, domain_survey
 from libvirt_static_ids.errors import StaticIdsError
 from libvirt_static_ids.hostroot import HostRoot
 
@@ -39,7 +40,7 @@ def read_survey(root: str = HOST_ROOT) -> dict[str, Any]:
     params = connection.resolve(HostRoot.open(root))
     conn = directory.connect(params.uri, params.binddn, params.password, starttls=params.starttls)
     try:
-        return survey.collect(conn, params.base).as_dict()
+        return domain_survey.collect(conn, params.base).as_dict()
     finally:
         conn.unbind_s()
 

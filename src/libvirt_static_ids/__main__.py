@@ -6,6 +6,6 @@ from __future__ import annotations
 
 import sys
 
-from .cli import main
+from libvirt_static_ids.cli.main import main
 
 sys.exit(main())

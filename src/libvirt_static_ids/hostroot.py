@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .errors import UsageError
+from libvirt_static_ids.errors import UsageError
 
 STATE_DIR = "var/lib/libvirt-static-ids"
 # What libvirt leaves owned by the QEMU user: images, nvram, save, snapshot, channel, logs.

@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-from .errors import UsageError
+from libvirt_static_ids.errors import UsageError
 
 ACCOUNT_NAME = "libvirt-qemu"
 MAX_ID = 4294967294
@@ -53,3 +54,30 @@ def parse_id(value: str | int, option: str) -> int:
             option=option,
         )
     return number
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Numeric credentials: UID, primary GID and supplementary GIDs (as NFS sees them)."""
+
+    uid: int
+    gid: int
+    groups: tuple[int, ...] = field(default=())
+
+    def __str__(self) -> str:
+        extra = f" groups {','.join(map(str, self.groups))}" if self.groups else ""
+        return f"uid {self.uid} gid {self.gid}{extra}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"uid": self.uid, "gid": self.gid, "groups": list(self.groups)}
+
+    @classmethod
+    def parse(cls, uid: str, gid: str, groups: str | None = None) -> Identity:
+        """From CLI text; a bad value raises UsageError naming it."""
+        extra: list[int] = []
+        for text in (groups or "").split(","):
+            if text.strip():
+                extra.append(parse_id(text, "--groups"))
+        if groups is not None and not extra:
+            raise UsageError(f"--groups {groups!r} names no group", option="--groups")
+        return cls(parse_id(uid, "--uid"), parse_id(gid, "--gid"), tuple(dict.fromkeys(extra)))

@@ -3,7 +3,7 @@
 """A simulated domain: KVM hosts, each a fake root with real account files and a machine account.
 
 Each host's root holds what a joined UCS host has for this project: etc/passwd and friends
-(libvirt_static_ids.simulated.build), etc/univention/base.conf and etc/machine.secret.
+(libvirt_static_ids_testbed.simulated.build), etc/univention/base.conf and etc/machine.secret.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from libvirt_static_ids.simulated import SimulatedHost, build
+from libvirt_static_ids_testbed.simulated import SimulatedHost, build
 
 from .slapd import Testbed
 

@@ -32,8 +32,8 @@ import pytest
 import referencing
 
 import libvirt_static_ids
-from libvirt_static_ids.simulated import SimulatedHost
 from libvirt_static_ids_testbed import SimHost, Testbed, build_domain
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -11,13 +11,15 @@ from pathlib import Path
 import ldap
 import pytest
 
-from libvirt_static_ids import agent, directory, host
+from libvirt_static_ids.directory import agent
+from libvirt_static_ids.directory import client as directory
+from libvirt_static_ids.directory.record import State
 from libvirt_static_ids.errors import OperationFailed
+from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import DEFAULT_TARGET
-from libvirt_static_ids.journal import RunState, Store
-from libvirt_static_ids.record import State
-from libvirt_static_ids.simulated import SimulatedHost
+from libvirt_static_ids.journal.store import RunState, Store
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def root(make_root):
 
 
 def _derive(root):
-    return agent.derive(host.survey(root, DEFAULT_TARGET), root)
+    return agent.derive(host_survey.survey(root, DEFAULT_TARGET), root)
 
 
 def test_state_follows_the_journal(root):

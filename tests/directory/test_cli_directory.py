@@ -11,10 +11,10 @@ import os
 import ldap
 import pytest
 
-from libvirt_static_ids import connection, ucr
+from libvirt_static_ids.directory import connection, ucr
 from libvirt_static_ids.errors import UsageError
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.simulated import SimulatedHost
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 
 def _host_args(testbed, host, tmp_path):

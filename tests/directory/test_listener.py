@@ -16,7 +16,7 @@ from pathlib import Path
 
 import ldap
 
-from libvirt_static_ids.simulated import SimulatedHost
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 SETTINGS_ATTRS = ["objectClass", "cn", "libvirtStaticIdsTargetUid", "libvirtStaticIdsTargetGid"]
 

@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 import ldap
 import pytest
 
-from libvirt_static_ids import directory, record
-from libvirt_static_ids.record import HostRecord, State
+from libvirt_static_ids.directory import client as directory
+from libvirt_static_ids.directory import record
+from libvirt_static_ids.directory.record import HostRecord, State
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 

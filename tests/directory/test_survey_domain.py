@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 import ldap
 import pytest
 
-from libvirt_static_ids import agent, directory, record
+from libvirt_static_ids.directory import agent, record
+from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.simulated import SimulatedHost
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 
 def _record_all(testbed, sim_hosts):

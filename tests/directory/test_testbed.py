@@ -16,10 +16,10 @@ import stat
 import ldap
 import pytest
 
-from libvirt_static_ids import ucr
+from libvirt_static_ids.directory import ucr
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.simulated import SimulatedHost
 from libvirt_static_ids_testbed import Testbed, build_domain
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 
 def test_start_stop_by_pid_and_cleanup():

@@ -188,7 +188,7 @@ class NfsServer:
         in a child with those numbers (the probe's own code path is tested against this)."""
         script = (
             "import os,sys\n"
-            "from libvirt_static_ids import nfsclient\n"
+            "from libvirt_static_ids.evacuation import nfsclient\n"
             f"os.setgroups([{gid}]); os.setresgid({gid}, {gid}, {gid})\n"
             f"os.setresuid({uid}, {uid}, {uid})\n"
             "try:\n"

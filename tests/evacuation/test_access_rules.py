@@ -11,8 +11,8 @@ import subprocess
 import pytest
 
 from conftest import opens_as
-from libvirt_static_ids import access, metadata
-from libvirt_static_ids.identity import Identity
+from libvirt_static_ids.files import access, metadata
+from libvirt_static_ids.ids import Identity
 
 ACLS = [None, "u:64055:rw", "g:64055:rw", "u:64055:r", "u:64055:rw,m::r", "g:1102:rw,g:64055:r"]
 IDENTITIES = [

@@ -18,9 +18,10 @@ import pytest
 
 import libvirt_static_ids
 from conftest import opens_as
-from libvirt_static_ids import bridge, bridge_timer
+from libvirt_static_ids.evacuation.bridge import runs as bridge
+from libvirt_static_ids.evacuation.bridge import timer
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.identity import Identity
+from libvirt_static_ids.ids import Identity
 
 OWNER, GROUP = 1101, 1102
 FOREIGN = 64055
@@ -236,7 +237,7 @@ def test_the_ttl_timer_is_a_transient_systemd_unit(monkeypatch, root, shared_dir
     """On a live host: ``systemd-run`` with exactly this argv (recorded, never run here)."""
     path = image(shared_dir, "t.qcow2", OWNER, GROUP, 0o600)
     host = HostRoot.open(str(root))
-    monkeypatch.setattr(bridge_timer, "systemd_available", lambda _root: True)
+    monkeypatch.setattr(timer, "systemd_available", lambda _root: True)
     calls: list[list[str]] = []
 
     def recorder(argv: list[str]) -> None:
@@ -247,7 +248,7 @@ def test_the_ttl_timer_is_a_transient_systemd_unit(monkeypatch, root, shared_dir
     )
     run_id = report.run_id
     assert report.status == "open"
-    program = bridge_timer.close_command(host, run_id)[:-5]
+    program = timer.close_command(host, run_id)[:-5]
     assert calls == [
         [
             "systemd-run",
@@ -271,7 +272,7 @@ def test_the_ttl_timer_is_a_transient_systemd_unit(monkeypatch, root, shared_dir
 def test_a_timer_that_does_not_start_undoes_the_bridge(monkeypatch, root, shared_dir, image):
     path = image(shared_dir, "u.qcow2", OWNER, GROUP, 0o600)
     before = state(path)
-    monkeypatch.setattr(bridge_timer, "systemd_available", lambda _root: True)
+    monkeypatch.setattr(timer, "systemd_available", lambda _root: True)
     report = bridge.open_bridge(
         HostRoot.open(str(root)),
         Identity(FOREIGN, FOREIGN),

@@ -26,13 +26,15 @@ from pathlib import Path
 import pytest
 
 from conftest import opens_as
-from libvirt_static_ids import accounts, cli, convert, downtime, hypervisor, libvirt_xattrs
-from libvirt_static_ids import rollback as rollback_module
+from libvirt_static_ids.cli import main
 from libvirt_static_ids.errors import OperationFailed, PreflightRefused
+from libvirt_static_ids.files import libvirt_xattrs
+from libvirt_static_ids.host import accounts, convert, downtime, hypervisor
+from libvirt_static_ids.host import rollback as rollback_module
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import IdPair
-from libvirt_static_ids.journal import RunState, Store
-from libvirt_static_ids.simulated import SimulatedHost
+from libvirt_static_ids.journal.store import RunState, Store
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 libvirt = pytest.importorskip("libvirt")
 
@@ -230,7 +232,7 @@ def test_a_vm_that_does_not_come_back_keeps_its_saved_state(host, monkeypatch, c
     shared = _Shared(host["conn"])
     monkeypatch.setattr(hypervisor, "connect", lambda uri: shared)
     argv = ["--root", host["root"].path, "--json", "convert", "--suspend-vms"]
-    code = cli.main([*argv, "--connect", host["uri"]])
+    code = main.main([*argv, "--connect", host["uri"]])
     data = json.loads(capsys.readouterr().out)
     assert code == 1
     assert data["status"] == "converted"  # the host is converted; one VM is not back

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from conftest import opens_as
-from libvirt_static_ids import evacuate, hypervisor
+from libvirt_static_ids.evacuation import evacuate
+from libvirt_static_ids.host import hypervisor
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.identity import Identity
-from libvirt_static_ids.journal import Store
+from libvirt_static_ids.ids import Identity
+from libvirt_static_ids.journal.store import Store
 
 libvirt = pytest.importorskip("libvirt")
 
@@ -159,7 +160,7 @@ def test_dry_run_lists_and_changes_nothing(world):
 
 def test_a_storage_that_ignores_the_bridge_stops_before_migrating(world, monkeypatch):
     """The probe (as the target's numbers) must pass before the VM moves."""
-    from libvirt_static_ids import probe
+    from libvirt_static_ids.evacuation import probe
 
     real = probe.probe
 

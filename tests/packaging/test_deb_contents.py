@@ -36,8 +36,9 @@ UNJOIN = "/usr/lib/univention-uninstall/50libvirt-static-ids.uinst"
 CORE_FILES = {
     "/usr/bin/libvirt-static-ids",
     f"{PY}/libvirt_static_ids/__init__.py",
-    f"{PY}/libvirt_static_ids/cli.py",
-    f"{PY}/libvirt_static_ids/survey.py",
+    f"{PY}/libvirt_static_ids/cli/main.py",
+    f"{PY}/libvirt_static_ids/directory/domain_survey.py",
+    f"{PY}/libvirt_static_ids/journal/store.py",
     f"{PY}/libvirt_static_ids/schemas/domain-survey.schema.json",
     "/usr/share/man/man1/libvirt-static-ids.1.gz",
 }
@@ -84,10 +85,12 @@ def test_core_package_contents(deb_files):
     files = deb_files[CORE]
     assert files >= CORE_FILES
     assert any(
-        re.fullmatch(rf"{PY}/libvirt_static_ids/_walk\.cpython-3\d+-.*\.so", f) for f in files
+        re.fullmatch(rf"{PY}/libvirt_static_ids/files/_walk\.cpython-3\d+-.*\.so", f) for f in files
     )
     # Test-only code and sources stay out.
-    assert not [f for f in files if "testbed" in f or "/tests/" in f or f.endswith(".c")]
+    assert not [
+        f for f in files if "testbed" in f or "simulated" in f or "/tests/" in f or f.endswith(".c")
+    ]
     assert not [f for f in files if "univention" in f]
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from libvirt_static_ids_testbed import simulated
+
 CORE = "python3-libvirt-static-ids"
 DEPENDENCIES = ("python3-ldap", "python3-jsonschema", "python3-libvirt", "acl", "passwd")
 SYSTEM_ENV = {
@@ -81,7 +83,7 @@ def _system_python(code: str, cwd: Path) -> str:
 def test_cli_runs_with_the_system_python(installed, tmp_path):
     assert installed.read_text().splitlines()[0].replace(" ", "") == "#!/usr/bin/python3"
     where = _system_python(
-        "import libvirt_static_ids, libvirt_static_ids._walk as w; "
+        "import libvirt_static_ids, libvirt_static_ids.files._walk as w; "
         "print(libvirt_static_ids.__file__); print(w.__file__)",
         tmp_path,
     ).split()
@@ -100,10 +102,8 @@ def test_cli_runs_with_the_system_python(installed, tmp_path):
 def test_survey_of_a_demo_root(installed, tmp_path):
     root = tmp_path / "host"
     root.mkdir()
-    # The demo host, built by the installed package itself (as `make demo` does).
-    _system_python(
-        f"from libvirt_static_ids import simulated; simulated.build({str(root)!r})", tmp_path
-    )
+    # The demo host, built by the test bed (never shipped), then surveyed by the installed package.
+    simulated.build(str(root))
     proc = subprocess.run(
         [str(installed), "--root", str(root), "--json", "survey"],
         env=SYSTEM_ENV,

@@ -23,10 +23,11 @@ from types import ModuleType
 import ldap
 import pytest
 
-from libvirt_static_ids import agent, directory, record
+from libvirt_static_ids.directory import agent, record
+from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.simulated import SimulatedHost
 from libvirt_static_ids_testbed import SimHost, Testbed, build_domain
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 REPO = Path(__file__).resolve().parents[2]
 STUBS = REPO / "tests" / "stubs"

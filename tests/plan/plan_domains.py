@@ -13,10 +13,10 @@ from __future__ import annotations
 import random
 import stat
 
-from libvirt_static_ids import acl, widen
-from libvirt_static_ids.fleet import Domain, Host, Image, Vm
+from libvirt_static_ids.files import acl, widen
+from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.ids import IdPair
-from libvirt_static_ids.metadata import Metadata
+from libvirt_static_ids.plan.model import Domain, Host, Image, Vm
 
 TARGET = IdPair(64055, 64055)
 CAPACITIES = (8192, 16384, 32768, 65536)

@@ -24,10 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from libvirt_static_ids import acl, inventory, plan
-from libvirt_static_ids.fleet import Domain, Host, Options
+from libvirt_static_ids.files import acl
+from libvirt_static_ids.files.metadata import Metadata
+from libvirt_static_ids.host import inventory
 from libvirt_static_ids.ids import IdPair
-from libvirt_static_ids.metadata import Metadata
+from libvirt_static_ids.plan import inventory as recorded
+from libvirt_static_ids.plan import planner
+from libvirt_static_ids.plan.model import Domain, Host, Options
 
 from .plan_support import file_disk, validator
 
@@ -107,7 +110,7 @@ def test_inventory_of_a_host(images: Path, node):
     assert gone == {"path": str(images / "gone.qcow2"), "readonly": False, "error": gone["error"]}
     assert gone["error"].startswith("ENOENT")
     # Encoded for LDAP and read back by the planner: the same numbers, mode and ACL.
-    free, vms = inventory.parse("kvm1", inventory.encode(taken))
+    free, vms = recorded.parse("kvm1", inventory.encode(taken))
     assert free == 0
     web_vm = next(vm for vm in vms if vm.name == "web")
     assert web_vm.key == by_name["web"]["uuid"] and web_vm.running
@@ -120,7 +123,7 @@ def test_inventory_of_a_host(images: Path, node):
     # Had db been running, its unreadable image would keep its host out of the plan.
     running_db = replace(db_vm, running=True)
     domain = Domain(IdPair(64055, 64055), (Host("kvm1", OLD, free, (running_db,)),))
-    made = plan.plan(domain, Options(honours_acls=True))
+    made = planner.plan(domain, Options(honours_acls=True))
     assert "gone.qcow2 was unreadable when recorded" in dict(made.domain.unplanned)["kvm1"]
 
 
@@ -128,8 +131,8 @@ def test_an_unreachable_libvirt_is_recorded_as_an_error():
     taken = inventory.collect_from("test:///nonexistent/node.xml")
     SCHEMA.validate(taken)
     assert set(taken) == {"version", "error"}
-    with pytest.raises(inventory.Unusable, match="could not take its inventory"):
-        inventory.parse("kvm1", inventory.encode(taken))
+    with pytest.raises(recorded.Unusable, match="could not take its inventory"):
+        recorded.parse("kvm1", inventory.encode(taken))
 
 
 @pytest.mark.parametrize(
@@ -159,8 +162,8 @@ def test_an_unreachable_libvirt_is_recorded_as_an_error():
     ],
 )
 def test_a_damaged_inventory_is_refused_with_the_reason(text, reason):
-    with pytest.raises(inventory.Unusable) as refused:
-        inventory.parse("kvm1", text)
+    with pytest.raises(recorded.Unusable) as refused:
+        recorded.parse("kvm1", text)
     assert reason in str(refused.value)
 
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import stat
 from dataclasses import replace
 
-from libvirt_static_ids import acl, plan, plan_check, widen
-from libvirt_static_ids.fleet import Domain, Host, Image, Options, Vm
+from libvirt_static_ids.files import acl, widen
+from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.ids import IdPair
-from libvirt_static_ids.metadata import Metadata
-from libvirt_static_ids.plan import Step
+from libvirt_static_ids.plan import check, planner
+from libvirt_static_ids.plan.model import Domain, Host, Image, Options, Vm
+from libvirt_static_ids.plan.planner import Step
 
 TARGET = IdPair(64055, 64055)
 OLD = IdPair(109, 114)
@@ -47,13 +48,13 @@ def _small() -> Domain:
 
 
 def _good(domain: Domain, options: Options | None = None) -> list[Step]:
-    made = plan.plan(domain, options or Options())
-    assert plan_check.check(made.domain, made.options, made.steps).ok
+    made = planner.plan(domain, options or Options())
+    assert check.check(made.domain, made.options, made.steps).ok
     return made.steps
 
 
 def _problems(domain: Domain, steps: list[Step], options: Options | None = None) -> list[str]:
-    report = plan_check.check(domain, options or Options(), steps)
+    report = check.check(domain, options or Options(), steps)
     assert not report.ok
     return report.problems
 
@@ -91,7 +92,7 @@ def test_an_acl_bridge_on_a_server_ignoring_acls_is_caught():
     problems = _problems(_small(), steps, Options(honours_acls=False))
     assert "while migrating, /img/kvm1-db does not open for both" in problems[0]
     # The same steps are proven where the server honours ACLs.
-    assert plan_check.check(_small(), Options(honours_acls=True), steps).ok
+    assert check.check(_small(), Options(honours_acls=True), steps).ok
 
 
 def test_an_acl_bridge_for_the_destination_keeps_the_source_through_a_relabel():
@@ -102,7 +103,7 @@ def test_an_acl_bridge_for_the_destination_keeps_the_source_through_a_relabel():
         replace(s, mode="acl", grants=(TARGET,)) if s.op == "bridge" else s
         for s in _good(_small(), Options(honours_acls=True))
     ]
-    assert plan_check.check(_small(), Options(honours_acls=True), steps).ok
+    assert check.check(_small(), Options(honours_acls=True), steps).ok
 
 
 def test_the_planner_grants_both_numbers_when_acls_are_honoured():
@@ -165,8 +166,8 @@ def test_short_capacity_parks_then_suspends():
             Host("kvm2", OTHER, 4096, (_vm("kvm2", "b", 4096, OTHER),)),
         ),
     )
-    made = plan.plan(parked)
-    assert plan_check.check(made.domain, made.options, made.steps).ok
+    made = planner.plan(parked)
+    assert check.check(made.domain, made.options, made.steps).ok
     assert made.stats()["extra_migrations"] == 1 and made.suspended == []
     assert any("capacity is short" in note for note in made.notes)
     full = Domain(
@@ -176,8 +177,8 @@ def test_short_capacity_parks_then_suspends():
             Host("kvm2", OTHER, 0, (_vm("kvm2", "b", 4096, OTHER),)),
         ),
     )
-    made = plan.plan(full)
-    assert plan_check.check(made.domain, made.options, made.steps).ok
+    made = planner.plan(full)
+    assert check.check(made.domain, made.options, made.steps).ok
     assert made.migrations == 0
     assert [name for _, name in made.suspended] == ["a", "b"]
     assert made.steps[0].text() == "on kvm1: convert --suspend-vms (saves and resumes a)"
@@ -189,8 +190,8 @@ def test_a_vm_no_bridge_can_hand_over_keeps_its_host_out():
     meta = Metadata(0, OLD.gid, stat.S_IFREG | 0o066)
     odd = Vm("kvm1/odd", "odd", 1024, True, (Image("/img/odd", meta),))
     domain = Domain(TARGET, (Host("static1", TARGET, 4096), Host("kvm1", OLD, 0, (odd,))))
-    made = plan.plan(domain)
-    assert plan_check.check(made.domain, made.options, made.steps).ok
+    made = planner.plan(domain)
+    assert check.check(made.domain, made.options, made.steps).ok
     assert made.steps == []
     assert dict(made.domain.unplanned)["kvm1"].startswith(
         "VM odd: no bridge makes its images open for 64055:64055 after the move (mode 0066)"
@@ -216,15 +217,15 @@ def test_hosts_the_plan_cannot_reason_about_are_left_out():
             Host("kvm2", OTHER, 0, (unknown,)),
         ),
     )
-    made = plan.plan(domain)  # ACLs not honoured: x's record contradicts its running
+    made = planner.plan(domain)  # ACLs not honoured: x's record contradicts its running
     assert dict(made.domain.unplanned) == {
         "kvm1": "VM x runs, yet by its mode bits image /img/x does not open for 109:114: the "
         "record is stale, or the server honours ACLs",
         "kvm2": "VM y: image /img/y was unreadable when recorded",
     }
     assert made.steps == [] and made.lower_bound == 0
-    honoured = plan.plan(domain, Options(honours_acls=True))
+    honoured = planner.plan(domain, Options(honours_acls=True))
     assert [name for name, _ in honoured.domain.unplanned] == ["kvm2"]
-    assert plan_check.check(honoured.domain, honoured.options, honoured.steps).ok
+    assert check.check(honoured.domain, honoured.options, honoured.steps).ok
     # The checker, given the unscreened domain, refuses it before the first step.
-    assert "before step 1" in plan_check.check(domain, Options(), []).problems[0]
+    assert "before step 1" in check.check(domain, Options(), []).problems[0]

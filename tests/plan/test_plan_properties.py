@@ -19,8 +19,8 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from libvirt_static_ids import plan, plan_check
-from libvirt_static_ids.fleet import Options
+from libvirt_static_ids.plan import check, planner
+from libvirt_static_ids.plan.model import Options
 
 from .plan_domains import TARGET, build
 
@@ -48,11 +48,11 @@ def test_the_checker_proves_every_plan(seed, sizes, shape):
         static_share=static_share,
     )
     options = Options(honours_acls=honours, reserve_mib=reserve)
-    made = plan.plan(domain, options)
+    made = planner.plan(domain, options)
     assert made.domain.unplanned == ()  # the generated records are consistent
-    report = plan_check.check(made.domain, options, made.steps)
+    report = check.check(made.domain, options, made.steps)
     assert report.ok, report.problems
-    assert made.lower_bound == plan.lower_bound(domain)
+    assert made.lower_bound == planner.lower_bound(domain)
     # Every VM running on a dynamic host leaves it, or is suspended while a host converts
     # (where capacity is short, a VM parked on another dynamic host may be suspended there).
     start = _start(domain)
@@ -75,8 +75,8 @@ def test_the_checker_proves_every_plan(seed, sizes, shape):
 def test_with_one_spare_host_migrations_equal_the_lower_bound(seed, sizes, honours, pairs):
     domain = build(seed, *sizes, spare=True, honours_acls=honours, dynamic_pairs=pairs)
     options = Options(honours_acls=honours)
-    made = plan.plan(domain, options)
-    report = plan_check.check(made.domain, options, made.steps)
+    made = planner.plan(domain, options)
+    report = check.check(made.domain, options, made.steps)
     assert report.ok, report.problems
     assert made.suspended == []
     assert made.migrations == made.lower_bound
@@ -91,6 +91,6 @@ def test_with_one_spare_host_migrations_equal_the_lower_bound(seed, sizes, honou
 @given(SEEDS)
 def test_the_largest_domains_too(seed):
     domain = build(seed, 50, 500, spare=True)
-    made = plan.plan(domain)
-    assert plan_check.check(made.domain, made.options, made.steps).ok
+    made = planner.plan(domain)
+    assert check.check(made.domain, made.options, made.steps).ok
     assert made.migrations == made.lower_bound

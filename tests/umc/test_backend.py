@@ -22,9 +22,9 @@ import ldap
 import ldap.ldapobject
 import pytest
 
-from libvirt_static_ids import record
+from libvirt_static_ids.directory import record
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.journal import Store
+from libvirt_static_ids.journal.store import Store
 
 from .hoststate import host_state
 from .umcsite import Site, umc_site

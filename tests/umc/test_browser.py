@@ -27,8 +27,8 @@ import pytest
 from playwright.sync_api import expect
 from umcdev.demo import record
 
-from libvirt_static_ids.simulated import SimulatedHost
 from libvirt_static_ids_testbed import add_simulated_host
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 from .conftest import ARTIFACTS
 from .hoststate import host_state

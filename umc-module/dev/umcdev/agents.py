@@ -3,7 +3,7 @@
 """The demo hosts' listeners: each host acts on the requests an admin writes to its object.
 
 On UCS, replication brings a request to the host's listener, which records a refresh or
-starts the conversion as a transient systemd unit (``libvirt_static_ids.agent``). Here one
+starts the conversion as a transient systemd unit (``libvirt_static_ids.directory.agent``). Here one
 thread looks at every demo host's object every ``interval`` seconds and calls the same
 ``agent.handle_request`` as that host; the "transient unit" is a thread running
 ``agent.convert_and_record``, what the unit runs.
@@ -16,7 +16,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from libvirt_static_ids import agent, directory, record
+from libvirt_static_ids.directory import agent, record
+from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.errors import StaticIdsError
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids_testbed import SimHost, Testbed

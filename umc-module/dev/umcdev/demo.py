@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 
 import ldap
 
-from libvirt_static_ids import agent, directory
+from libvirt_static_ids.directory import agent
+from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import DEFAULT_TARGET
-from libvirt_static_ids.simulated import SimulatedHost
 from libvirt_static_ids_testbed import Account, SimHost, Testbed, build_domain
+from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 HOSTS: dict[str, SimulatedHost] = {
     "kvm-static": SimulatedHost(uid=64055, gid=64055),

@@ -25,12 +25,14 @@ from univention.management.console.modules.sanitizers import (
     StringSanitizer,
 )
 
-from libvirt_static_ids import agent, connection, convert, directory, survey, ucr
-from libvirt_static_ids import host as host_survey
+from libvirt_static_ids.directory import agent, connection, domain_survey, ucr
+from libvirt_static_ids.directory import client as directory
+from libvirt_static_ids.directory.record import Request as HostRequest
 from libvirt_static_ids.errors import PreflightRefused
+from libvirt_static_ids.files.repair import RepairStats
+from libvirt_static_ids.host import convert
+from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.record import Request as HostRequest
-from libvirt_static_ids.repair import RepairStats
 
 from .umc_errors import umc_errors
 
@@ -95,7 +97,7 @@ class Instance(Base, ProgressMixin):
         """The domain survey (``survey --domain``), read as the logged-in user."""
         with umc_errors():
             conn, base = self._user_directory(request)
-            result = survey.collect(conn, base).as_dict()
+            result = domain_survey.collect(conn, base).as_dict()
             result["this_host"] = self._this_host()
         return result
 

@@ -21,7 +21,7 @@ from univention.management.console.error import (
     UnprocessableEntity,
 )
 
-from libvirt_static_ids.directory import DirectoryError
+from libvirt_static_ids.directory.client import DirectoryError
 from libvirt_static_ids.errors import (
     InterruptedRunExists,
     LockHeld,

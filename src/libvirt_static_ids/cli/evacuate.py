@@ -1,0 +1,166 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""The live-evacuation commands: ``probe-access``, ``bridge``, ``evacuate``.
+
+Kept out of cli.py (which calls ``add_commands``, ``handles`` and ``run``) so the host
+engine's command line stays as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from libvirt_static_ids.errors import ExitCode, UsageError
+from libvirt_static_ids.files.widen import Mode
+from libvirt_static_ids.host import hypervisor
+from libvirt_static_ids.hostroot import HostRoot
+from libvirt_static_ids.ids import Identity
+
+COMMANDS = ("probe-access", "bridge", "evacuate")
+
+
+def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    prb = commands.add_parser(
+        "probe-access",
+        parents=[common],
+        help="can a numeric identity open these files read-write? (exit 3 if not)",
+    )
+    _identity_options(prb)
+    prb.add_argument("--groups", metavar="G,...", help="supplementary GIDs")
+    prb.add_argument("paths", nargs="+", metavar="PATH", help="file, or nfs://SERVER/EXPORT/FILE")
+
+    brg = commands.add_parser(
+        "bridge", parents=[common], help="open, close or list migration bridges"
+    )
+    actions = brg.add_subparsers(dest="bridge_action", required=True, parser_class=type(brg))
+    opn = actions.add_parser("open", parents=[common], help="let UID/GID read and write images")
+    _identity_options(opn)
+    opn.add_argument(
+        "--mode",
+        choices=[m.value for m in Mode],
+        default=Mode.ACL.value,
+        help="acl (default): user:UID:rw and group:GID:rw entries; chmod: world-writable 666",
+    )
+    opn.add_argument("--ttl", metavar="SECONDS", help="close by itself after SECONDS")
+    opn.add_argument("--dry-run", action="store_true", help="show every change; change nothing")
+    opn.add_argument("--domain", metavar="NAME", help="the file disks of this libvirt domain")
+    opn.add_argument(
+        "--connect",
+        metavar="URI",
+        default=hypervisor.DEFAULT_URI,
+        help=f"libvirt URI for --domain (default {hypervisor.DEFAULT_URI})",
+    )
+    opn.add_argument("paths", nargs="*", metavar="PATH", help="image file or nfs:// URL")
+    cls = actions.add_parser("close", parents=[common], help="restore the images exactly")
+    cls.add_argument("run_id", nargs="?", metavar="RUN_ID")
+    cls.add_argument("--expired", action="store_true", help="close every bridge past its TTL")
+    cls.add_argument(
+        "--hand-over",
+        action="store_true",
+        help="first chown each image to the bridge's UID:GID (the migrated VM's numbers)",
+    )
+    actions.add_parser("status", parents=[common], help="list open bridges")
+
+    eva = commands.add_parser(
+        "evacuate", parents=[common], help="live-migrate every running VM of HOST to TARGET"
+    )
+    eva.add_argument("host", metavar="HOST", help="the host being emptied (journaled)")
+    eva.add_argument("--to", required=True, metavar="TARGET", help="destination host name")
+    _identity_options(eva)
+    eva.add_argument(
+        "--connect",
+        metavar="URI",
+        default=hypervisor.DEFAULT_URI,
+        help=f"libvirt URI of HOST (default {hypervisor.DEFAULT_URI})",
+    )
+    eva.add_argument("--dest-uri", metavar="URI", help="default qemu://TARGET/system")
+    eva.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.ACL.value)
+    eva.add_argument("--ttl", metavar="SECONDS", default="3600", help="bridge TTL (default 3600)")
+    eva.add_argument("--dry-run", action="store_true", help="list what would move; change nothing")
+
+
+def _identity_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--uid",
+        metavar="N",
+        required=True,
+        help="numeric UID (for evacuate: libvirt-qemu's on TARGET)",
+    )
+    parser.add_argument("--gid", metavar="N", required=True, help="numeric GID")
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
+    from libvirt_static_ids.evacuation import evacuate, probe
+    from libvirt_static_ids.evacuation.bridge import runs as bridge
+
+    if args.command == "probe-access":
+        identity = Identity.parse(args.uid, args.gid, args.groups)
+        report = probe.probe(identity, args.paths)
+        return report.as_dict(), ExitCode.OK if report.all_ok else ExitCode.REFUSED
+    root = HostRoot.open(args.root)
+    if args.command == "bridge":
+        return _bridge(root, args)
+    if args.command == "evacuate":
+        report = evacuate.evacuate(
+            root,
+            args.host,
+            args.to,
+            Identity.parse(args.uid, args.gid),
+            connect_uri=args.connect,
+            dest_uri=args.dest_uri,
+            mode=Mode(args.mode),
+            ttl=bridge.parse_ttl(args.ttl) or 3600,
+            dry_run=args.dry_run,
+        )
+        return report.as_dict(), ExitCode.FAILED if report.status == "failed" else ExitCode.OK
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def _bridge(root: HostRoot, args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
+    from libvirt_static_ids.evacuation.bridge import runs as bridge
+
+    if args.bridge_action == "open":
+        identity = Identity.parse(args.uid, args.gid)
+        ttl = bridge.parse_ttl(args.ttl)
+        paths = list(args.paths)
+        if args.domain and paths:
+            raise UsageError("give either --domain NAME or PATHs, not both", option="--domain")
+        if args.domain:
+            conn = hypervisor.connect(args.connect)
+            try:
+                paths = hypervisor.domain_images(conn, args.domain)
+            finally:
+                conn.close()
+            if not paths:
+                raise UsageError(
+                    f"--domain {args.domain!r} has no file disk images", option="--domain"
+                )
+        report = bridge.open_bridge(
+            root,
+            identity,
+            paths,
+            mode=Mode(args.mode),
+            ttl=ttl,
+            domain=args.domain,
+            dry_run=args.dry_run,
+        )
+        return report.as_dict(), ExitCode.OK if report.ok else ExitCode.FAILED
+    if args.bridge_action == "close":
+        if args.expired == bool(args.run_id):
+            raise UsageError("bridge close needs a RUN_ID or --expired (one of them)")
+        if args.expired:
+            reports = bridge.close_expired(root)
+            result = {
+                "command": "bridge",
+                "action": "close-expired",
+                "closed": [r.as_dict() for r in reports],
+            }
+            return result, ExitCode.OK if all(r.ok for r in reports) else ExitCode.FAILED
+        report = bridge.close_bridge(root, args.run_id, hand_over=args.hand_over)
+        return report.as_dict(), ExitCode.OK if report.ok else ExitCode.FAILED
+    return {
+        "command": "bridge",
+        "action": "status",
+        "bridges": bridge.open_bridges(root),
+    }, ExitCode.OK

@@ -1,0 +1,156 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""The domain survey: every KVM host's record, grouped into ID classes, with what blocks.
+
+Live migration over shared storage works only between hosts whose libvirt-qemu has the same
+UID and GID, so hosts with identical numbers form a class and a class migrates only within
+itself. Built from two LDAP searches (host records, holders of the target numbers); pure
+otherwise, so it is tested without a directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from libvirt_static_ids.directory import client as directory
+from libvirt_static_ids.directory.client import Holder, Settings
+from libvirt_static_ids.directory.record import State, StoredRecord, iso
+from libvirt_static_ids.ids import IdPair
+
+STALE_AFTER = timedelta(days=7)
+# Only these states carry numbers that describe what QEMU runs as right now (a failed
+# conversion records the numbers the host kept; a converting one is in flux).
+_CLASSIFIED = frozenset({State.STATIC, State.DYNAMIC, State.CONFLICT, State.FAILED})
+_DONE = frozenset({State.STATIC, State.ABSENT})
+
+
+@dataclass(frozen=True)
+class HostView:
+    record: StoredRecord
+    stale: bool
+    missing: bool
+    age_days: float | None
+    numbers: IdPair | None  # only states that say what QEMU runs as now
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.record
+        numbers = self.numbers
+        return {
+            "name": r.name,
+            "dn": r.dn,
+            "uid": r.uid,
+            "gid": r.gid,
+            "state": r.state,
+            "checked": iso(r.checked),
+            "age_days": self.age_days,
+            "stale": self.stale,
+            "missing": self.missing,
+            "class": str(numbers) if numbers else None,
+            "blockers": [dict(b) for b in r.blockers],
+            "request": r.request,
+            "problems": list(r.problems),
+        }
+
+
+def _numbers(r: StoredRecord) -> IdPair | None:
+    if r.state in _CLASSIFIED and r.uid is not None and r.gid is not None:
+        return IdPair(r.uid, r.gid)
+    return None
+
+
+@dataclass(frozen=True)
+class IdClass:
+    numbers: IdPair
+    static: bool
+    hosts: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.numbers),
+            "uid": self.numbers.uid,
+            "gid": self.numbers.gid,
+            "static": self.static,
+            "hosts": list(self.hosts),
+            # Same numbers only: a class migrates to itself and to no other class.
+            "migrates_to": [str(self.numbers)] if len(self.hosts) > 1 else [],
+        }
+
+
+@dataclass(frozen=True)
+class DomainSurvey:
+    base: str
+    now: datetime
+    settings: Settings
+    hosts: tuple[HostView, ...]
+    classes: tuple[IdClass, ...]
+    holders: tuple[Holder, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        states: dict[str, int] = {}
+        for host in self.hosts:
+            key = host.record.state or "unknown"
+            states[key] = states.get(key, 0) + 1
+        return {
+            "command": "domain-survey",
+            "base": self.base,
+            "surveyed_at": iso(self.now),
+            "settings": self.settings.as_dict(),
+            "hosts": [host.as_dict() for host in self.hosts],
+            "classes": [cls.as_dict() for cls in self.classes],
+            "holders": [holder.as_dict() for holder in self.holders],
+            "stale": [h.record.name for h in self.hosts if h.stale],
+            "missing": [h.record.name for h in self.hosts if h.missing],
+            "summary": {
+                "hosts": len(self.hosts),
+                "states": dict(sorted(states.items())),
+                "classes": len(self.classes),
+                "holders": len(self.holders),
+                "stale": sum(1 for h in self.hosts if h.stale),
+                "missing": sum(1 for h in self.hosts if h.missing),
+                # Every host that has libvirt-qemu runs it with the target, nothing else
+                # in the directory holds the target numbers.
+                "converged": not self.holders and all(h.record.state in _DONE for h in self.hosts),
+            },
+        }
+
+
+def _view(host: StoredRecord, now: datetime) -> HostView:
+    numbers = _numbers(host)
+    if host.checked is None:
+        return HostView(host, False, not host.recorded, None, numbers)
+    age = now - host.checked
+    days = round(age.total_seconds() / 86400, 2)
+    return HostView(host, age > STALE_AFTER, not host.recorded, days, numbers)
+
+
+def build(
+    base: str,
+    settings: Settings,
+    hosts: Sequence[StoredRecord],
+    holders: Sequence[Holder],
+    now: datetime,
+) -> DomainSurvey:
+    views = tuple(_view(host, now) for host in hosts)
+    members: dict[IdPair, list[str]] = {}
+    for view in views:
+        if view.numbers is not None:
+            members.setdefault(view.numbers, []).append(view.record.name)
+    target = settings.target
+    classes = tuple(
+        IdClass(numbers, numbers == target, tuple(names))
+        for numbers, names in sorted(
+            members.items(), key=lambda item: (item[0] != target, -len(item[1]), item[0])
+        )
+    )
+    return DomainSurvey(base, now, settings, views, classes, tuple(holders))
+
+
+def collect(conn: Any, base: str, now: datetime | None = None) -> DomainSurvey:
+    """Two searches (host records, holders of the target) and the survey built from them."""
+    settings = directory.read_settings(conn, base)
+    hosts = directory.list_hosts(conn, base)
+    holders = directory.holders(conn, base, settings.target)
+    return build(base, settings, hosts, holders, now or datetime.now(UTC))

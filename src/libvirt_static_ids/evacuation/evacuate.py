@@ -1,0 +1,269 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Move every running VM off a host, live: bridge, probe, migrate, close; one VM at a time.
+
+Each step is journaled before it is taken. The first failure stops the run with that VM still
+running where it was (its bridge closed again); running ``evacuate`` again resumes: VMs already
+gone are not running here any more, a bridge left open by a crash is closed first. After a
+migration the bridge is closed with hand-over: each image is given to the target's numbers
+(what libvirt's relabel on the destination does, and root_squash prevents) before its mode and
+ACL go back, so the migrated VM keeps its access; where that chown is refused the bridge stays
+open and the report says what to run on the NFS server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from libvirt_static_ids.errors import OperationFailed, UsageError
+from libvirt_static_ids.evacuation import probe
+from libvirt_static_ids.evacuation.bridge import runs as bridge
+from libvirt_static_ids.files import repair_run
+from libvirt_static_ids.files.widen import Mode
+from libvirt_static_ids.host import hypervisor
+from libvirt_static_ids.hostroot import HostRoot
+from libvirt_static_ids.ids import Identity
+from libvirt_static_ids.journal.store import Journal, RunState, Store
+
+KIND = "evacuate"
+
+
+@dataclass
+class DomainResult:
+    name: str
+    status: str  # migrated | would-migrate | failed | pending | skipped
+    images: list[str] = field(default_factory=list)
+    bridge: str | None = None
+    message: str | None = None
+    advice: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "images": self.images,
+            "bridge": self.bridge,
+            "message": self.message,
+            "advice": self.advice,
+        }
+
+
+@dataclass
+class EvacuateReport:
+    host: str
+    target: str
+    dest_uri: str
+    identity: Identity
+    dry_run: bool
+    flags: int
+    status: str = "evacuated"
+    run_id: str | None = None
+    resumed: bool = False
+    domains: list[DomainResult] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "command": "evacuate",
+            "host": self.host,
+            "target": self.target,
+            "dest_uri": self.dest_uri,
+            "identity": self.identity.as_dict(),
+            "dry_run": self.dry_run,
+            "run_id": self.run_id,
+            "resumed": self.resumed,
+            "status": self.status,
+            "flags": self.flags,
+            "domains": [d.as_dict() for d in self.domains],
+        }
+
+
+def default_dest_uri(target: str) -> str:
+    """The KB's ``--desturi qemu://$HOSTNAME.$DOMAINNAME/system``."""
+    return f"qemu://{target}/system"
+
+
+def _check_name(value: str, option: str) -> str:
+    if not value or any(c in value for c in "/ \t\n:@?#") or value.startswith("-"):
+        raise UsageError(f"{option} {value!r} is not a host name", option=option)
+    return value
+
+
+def evacuate(
+    root: HostRoot,
+    host: str,
+    target: str,
+    identity: Identity,
+    *,
+    connect_uri: str = hypervisor.DEFAULT_URI,
+    dest_uri: str | None = None,
+    mode: Mode = Mode.ACL,
+    ttl: int = 3600,
+    dry_run: bool = False,
+    migrate: hypervisor.Migrate = hypervisor.migrate,
+) -> EvacuateReport:
+    _check_name(host, "HOST")
+    _check_name(target, "--to")
+    if host == target:
+        raise UsageError(f"--to {target!r} is the host being evacuated", option="--to")
+    destination = dest_uri or default_dest_uri(target)
+    report = EvacuateReport(
+        host, target, destination, identity, dry_run, hypervisor.migrate_flags()
+    )
+    conn = hypervisor.connect(connect_uri)
+    try:
+        if dry_run:
+            for domain in hypervisor.running(conn):
+                images = hypervisor.images_of_xml(domain.XMLDesc(0))
+                report.domains.append(DomainResult(domain.name(), "would-migrate", images))
+            report.status = "would-evacuate" if report.domains else "nothing-to-do"
+            return report
+        store = Store(root)
+        params = {
+            "host": host,
+            "target": target,
+            "dest_uri": destination,
+            "uid": identity.uid,
+            "gid": identity.gid,
+            "mode": str(mode),
+        }
+        with store.locked():
+            journal, report.resumed = repair_run.begin(store, KIND, params)
+            report.run_id = journal.run_id
+            try:
+                _run(store, journal, conn, report, mode=mode, ttl=ttl, migrate=migrate)
+            finally:
+                store.active_run = journal.run_id
+                failed = report.status == "failed"
+                journal.set_state(
+                    RunState.FAILED if failed else RunState.COMPLETE,
+                    migrated=sum(d.status == "migrated" for d in report.domains),
+                )
+                journal.close()
+        return report
+    finally:
+        conn.close()
+
+
+def _vm_steps(journal: Journal) -> dict[str, dict[str, Any]]:
+    """The last journaled step of each VM."""
+    steps: dict[str, dict[str, Any]] = {}
+    for record in journal.records("vm"):
+        steps[record["name"]] = record
+    return steps
+
+
+def _run(
+    store: Store,
+    journal: Journal,
+    conn: Any,
+    report: EvacuateReport,
+    *,
+    mode: Mode,
+    ttl: int,
+    migrate: hypervisor.Migrate,
+) -> None:
+    # A crash may have left a bridge open: close it (with hand-over if the VM already left).
+    for name, record in _vm_steps(journal).items():
+        if record["step"] in ("bridge-open", "migrate") and record.get("bridge"):
+            gone = name not in {d.name() for d in hypervisor.running(conn)}
+            closed = bridge.close_locked(store, record["bridge"], hand_over=gone)
+            journal.record({"op": "vm", "name": name, "step": "closed", "bridge": record["bridge"]})
+            if not closed.ok:
+                report.status = "failed"
+                report.domains.append(
+                    DomainResult(
+                        name,
+                        "failed",
+                        [],
+                        record["bridge"],
+                        "its bridge did not close",
+                        [f.advice for f in closed.files if f.advice],
+                    )
+                )
+                return
+    domains = hypervisor.running(conn)
+    if not domains:
+        report.status = "nothing-to-do" if not report.resumed else "evacuated"
+        return
+    for index, domain in enumerate(domains):
+        result = DomainResult(domain.name(), "pending")
+        report.domains.append(result)
+        if not _one(store, journal, domain, result, report, mode=mode, ttl=ttl, migrate=migrate):
+            report.status = "failed"
+            report.domains += [DomainResult(d.name(), "pending") for d in domains[index + 1 :]]
+            return
+
+
+def _one(
+    store: Store,
+    journal: Journal,
+    domain: Any,
+    result: DomainResult,
+    report: EvacuateReport,
+    *,
+    mode: Mode,
+    ttl: int,
+    migrate: hypervisor.Migrate,
+) -> bool:
+    name = result.name
+    result.images = hypervisor.images_of_xml(domain.XMLDesc(0))
+    identity = report.identity
+    if result.images:
+        journal.record({"op": "vm", "name": name, "step": "bridge"})
+        opened, planned, names = bridge.prepare(
+            identity, result.images, mode=mode, ttl=ttl, domain=name
+        )
+        opened = bridge.open_locked(store, opened, planned, names)
+        store.active_run = journal.run_id
+        result.bridge = opened.run_id
+        if not opened.ok:
+            result.status, result.message = "failed", "the bridge did not open"
+            result.advice = [f.advice for f in opened.files if f.advice]
+            return False
+        journal.record({"op": "vm", "name": name, "step": "bridge-open", "bridge": opened.run_id})
+        # The QEMU process on the target runs with the group as its GID and in its groups.
+        verdicts = probe.probe(Identity(identity.uid, identity.gid, (identity.gid,)), names)
+        if not verdicts.all_ok:
+            denied = [f"{v.path}: {v.errno}" for v in verdicts.verdicts if not v.ok]
+            _close(store, journal, name, opened.run_id, hand_over=False)
+            result.status = "failed"
+            result.message = (
+                f"as {identity} the images do not open read-write even with the bridge "
+                f"({'; '.join(denied)}): the storage ignores it (an NFS server without ACL "
+                "support? try --mode chmod); the VM stays here"
+            )
+            return False
+    journal.record({"op": "vm", "name": name, "step": "migrate", "bridge": result.bridge})
+    try:
+        migrate(domain, report.dest_uri, report.flags)
+    except (OperationFailed, hypervisor.libvirt_error()) as error:
+        if result.bridge:
+            _close(store, journal, name, result.bridge, hand_over=False)
+        result.status = "failed"
+        result.message = f"migration failed: {getattr(error, 'message', error)}; the VM stays here"
+        return False
+    if result.bridge:
+        closed = _close(store, journal, name, result.bridge, hand_over=True)
+        if not closed.ok:
+            result.status = "failed"
+            result.message = (
+                f"migrated, but its images could not be handed over to {identity}: the bridge "
+                f"{result.bridge} stays open so the VM keeps running; then run "
+                f"`bridge close {result.bridge} --hand-over`"
+            )
+            result.advice = [f.advice for f in closed.files if f.advice]
+            return False
+    journal.record({"op": "vm", "name": name, "step": "done"})
+    result.status = "migrated"
+    return True
+
+
+def _close(
+    store: Store, journal: Journal, name: str, run_id: str, *, hand_over: bool
+) -> bridge.BridgeReport:
+    closed = bridge.close_locked(store, run_id, hand_over=hand_over)
+    store.active_run = journal.run_id
+    if closed.ok:
+        journal.record({"op": "vm", "name": name, "step": "closed", "bridge": run_id})
+    return closed

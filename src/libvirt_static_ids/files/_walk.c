@@ -1,0 +1,521 @@
+/*
+ * SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+ * SPDX-License-Identifier: AGPL-3.0-only
+ *
+ * The file tree walk of `repair`, in C because it touches every entry of trees with millions
+ * of them: per entry one fstatat() relative to its directory and, unless it is a symlink, one
+ * listxattrat() (llistxattr() on kernels before 6.13). Only entries that may need a change
+ * reach Python: owner or group among the given numbers, or an ACL or libvirt label xattr.
+ * Directories are read in chunks, and a second thread examines half of each chunk.
+ *
+ * Never follows a symlink, stays on the top's file system unless told otherwise, and keeps one
+ * open directory per level of depth, so memory does not grow with the size of the tree.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#ifndef __NR_listxattrat
+#define __NR_listxattrat 465 /* the same on every architecture's unified syscall table */
+#endif
+
+#define MAX_IDS 64
+#define CHUNK 256         /* directory entries read and examined at a time */
+#define PARALLEL_MIN 32   /* fewer than this are examined by one thread alone */
+
+/* One directory entry of the current chunk, examined by one of the two threads. */
+typedef struct {
+    size_t name;          /* offset into the level's names */
+    struct stat st;
+    int error;            /* errno of fstatat, or 0 */
+    int xattr;            /* carries an ACL or libvirt label xattr */
+} Item;
+
+typedef struct {
+    DIR *dir;
+    int fd;
+    size_t path_length;   /* length of this directory's path in the walk's buffer */
+    Item items[CHUNK];
+    size_t count, next;
+    char *names;
+    size_t names_used, names_capacity;
+    int end, error;       /* readdir reached the end, or failed with error */
+} Level;
+
+typedef struct Walk Walk;
+
+/* The second thread: examines the upper half of a chunk while the caller does the lower. */
+typedef struct {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake, done;
+    int started, busy, quit;
+    Walk *walk;
+    Level *level;
+    size_t begin, end;
+} Helper;
+
+struct Walk {
+    PyObject_HEAD
+    char *path;           /* the current path, grown as needed */
+    size_t capacity;
+    Level **levels;
+    size_t depth, max_depth;
+    dev_t device;
+    int cross_filesystems;
+    int all_entries;      /* yield every entry, not only candidates */
+    int top_pending;      /* the top itself is yielded first */
+    struct stat top_stat;
+    unsigned long long uids[MAX_IDS], gids[MAX_IDS];
+    size_t n_uids, n_gids;
+    unsigned long long scanned;
+    int have_listxattrat;
+    PyObject *pending_error; /* (path, None, errno) to yield after the entry it belongs to */
+    Helper helper;
+};
+
+static int has_id(const unsigned long long *ids, size_t count, unsigned long long id)
+{
+    for (size_t i = 0; i < count; i++)
+        if (ids[i] == id)
+            return 1;
+    return 0;
+}
+
+static int relevant_name(const char *name)
+{
+    return strncmp(name, "system.posix_acl_", 17) == 0 ||
+           strcmp(name, "trusted.libvirt.security.dac") == 0 ||
+           strcmp(name, "trusted.libvirt.security.ref_dac") == 0;
+}
+
+/* 1 when the entry carries an xattr we may remap (or too many to list: let Python look).
+ * `path` is the entry's full path, used only on kernels without listxattrat (< 6.13). */
+static int has_relevant_xattr(Walk *self, int dir_fd, const char *name, const char *path)
+{
+    char names[4096];
+    ssize_t size = -1;
+    if (self->have_listxattrat)
+        size = syscall(__NR_listxattrat, dir_fd, name, AT_SYMLINK_NOFOLLOW, names, sizeof names);
+    else
+        size = llistxattr(path, names, sizeof names);
+    if (size < 0)
+        return errno == ERANGE;
+    for (ssize_t at = 0; at < size; at += (ssize_t)strlen(names + at) + 1)
+        if (relevant_name(names + at))
+            return 1;
+    return 0;
+}
+
+/* fstatat and the xattr check for items [begin, end) of a chunk; no Python, no GIL. */
+static void examine(Walk *self, Level *level, size_t begin, size_t end)
+{
+    char path[PATH_MAX];
+    int have_path = level->path_length < PATH_MAX - NAME_MAX - 2;
+    if (have_path) {
+        memcpy(path, self->path, level->path_length);
+        path[level->path_length] = '/';
+    }
+    for (size_t i = begin; i < end; i++) {
+        Item *item = &level->items[i];
+        const char *name = level->names + item->name;
+        item->xattr = 0;
+        item->error = fstatat(level->fd, name, &item->st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+        if (item->error || S_ISLNK(item->st.st_mode))
+            continue;
+        if (have_path)
+            strcpy(path + level->path_length + 1, name);
+        item->xattr = has_relevant_xattr(self, level->fd, name, have_path ? path : name);
+    }
+}
+
+/* Hand-offs happen once per chunk, thousands of times a second: each side first spins
+ * briefly on the flag (a futex sleep and wake-up would cost as much as examining the chunk),
+ * and only then sleeps on the condition variable. */
+#define SPINS 20000
+#if defined(__x86_64__) || defined(__i386__)
+#define CPU_RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define CPU_RELAX() __asm__ __volatile__("yield")
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+static int spin_until(int *flag, int value)
+{
+    for (int i = 0; i < SPINS; i++) {
+        if (__atomic_load_n(flag, __ATOMIC_ACQUIRE) == value)
+            return 1;
+        CPU_RELAX();
+    }
+    return 0;
+}
+
+static void *helper_main(void *argument)
+{
+    Helper *helper = argument;
+    for (;;) {
+        if (!spin_until(&helper->busy, 1)) {
+            pthread_mutex_lock(&helper->lock);
+            while (!__atomic_load_n(&helper->busy, __ATOMIC_ACQUIRE) && !helper->quit)
+                pthread_cond_wait(&helper->wake, &helper->lock);
+            int quit = helper->quit;
+            pthread_mutex_unlock(&helper->lock);
+            if (quit)
+                break;
+        }
+        examine(helper->walk, helper->level, helper->begin, helper->end);
+        __atomic_store_n(&helper->busy, 0, __ATOMIC_RELEASE);
+        pthread_mutex_lock(&helper->lock);
+        pthread_cond_signal(&helper->done);
+        pthread_mutex_unlock(&helper->lock);
+    }
+    return NULL;
+}
+
+/* Examine a whole chunk, the upper half on the helper thread when it is worth it. */
+static void examine_chunk(Walk *self, Level *level)
+{
+    Helper *helper = &self->helper;
+    if (level->count < PARALLEL_MIN || !helper->started) {
+        examine(self, level, 0, level->count);
+        return;
+    }
+    size_t half = level->count / 2;
+    helper->level = level;
+    helper->begin = half;
+    helper->end = level->count;
+    pthread_mutex_lock(&helper->lock);
+    __atomic_store_n(&helper->busy, 1, __ATOMIC_RELEASE);
+    pthread_cond_signal(&helper->wake);
+    pthread_mutex_unlock(&helper->lock);
+    examine(self, level, 0, half);
+    if (!spin_until(&helper->busy, 0)) {
+        pthread_mutex_lock(&helper->lock);
+        while (__atomic_load_n(&helper->busy, __ATOMIC_ACQUIRE))
+            pthread_cond_wait(&helper->done, &helper->lock);
+        pthread_mutex_unlock(&helper->lock);
+    }
+}
+
+static int set_path(Walk *self, size_t at, const char *name)
+{
+    size_t length = strlen(name);
+    if (at + length + 2 > self->capacity) {
+        size_t capacity = (at + length + 2) * 2;
+        char *grown = PyMem_Realloc(self->path, capacity);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        self->path = grown;
+        self->capacity = capacity;
+    }
+    memcpy(self->path + at, name, length + 1);
+    return 0;
+}
+
+static PyObject *entry_tuple(Walk *self, const struct stat *st, int xattr)
+{
+    return Py_BuildValue(
+        "(y(KKIKII)O)", self->path, (unsigned long long)st->st_dev,
+        (unsigned long long)st->st_ino, (unsigned int)st->st_mode,
+        (unsigned long long)st->st_nlink, (unsigned int)st->st_uid, (unsigned int)st->st_gid,
+        xattr ? Py_True : Py_False);
+}
+
+static PyObject *error_tuple(Walk *self, int error)
+{
+    return Py_BuildValue("(yOi)", self->path, Py_None, error);
+}
+
+static void free_level(Level *level)
+{
+    closedir(level->dir);
+    PyMem_RawFree(level->names);
+    PyMem_RawFree(level);
+}
+
+static int push(Walk *self, int parent_fd, const char *name, size_t path_length)
+{
+    int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    Level *level = PyMem_RawCalloc(1, sizeof(Level));
+    DIR *dir = level ? fdopendir(fd) : NULL;
+    if (dir == NULL) {
+        int error = level ? errno : ENOMEM;
+        close(fd);
+        PyMem_RawFree(level);
+        errno = error;
+        return -1;
+    }
+    level->dir = dir;
+    level->fd = fd;
+    level->path_length = path_length;
+    if (self->depth == self->max_depth) {
+        size_t max_depth = self->max_depth ? self->max_depth * 2 : 16;
+        Level **grown = PyMem_Realloc(self->levels, max_depth * sizeof(Level *));
+        if (grown == NULL) {
+            free_level(level);
+            errno = ENOMEM;
+            return -1;
+        }
+        self->levels = grown;
+        self->max_depth = max_depth;
+    }
+    self->levels[self->depth++] = level;
+    return 0;
+}
+
+/* Read the next chunk of names from the level's directory. */
+static int read_chunk(Level *level)
+{
+    level->count = level->next = level->names_used = 0;
+    while (level->count < CHUNK) {
+        errno = 0;
+        struct dirent *item = readdir(level->dir);
+        if (item == NULL) {
+            level->end = 1;
+            level->error = errno;
+            break;
+        }
+        const char *name = item->d_name;
+        if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+            continue;
+        size_t length = strlen(name) + 1;
+        if (level->names_used + length > level->names_capacity) {
+            size_t capacity = (level->names_used + length) * 2 + 4096;
+            char *grown = PyMem_RawRealloc(level->names, capacity);
+            if (grown == NULL)
+                return -1;
+            level->names = grown;
+            level->names_capacity = capacity;
+        }
+        memcpy(level->names + level->names_used, name, length);
+        level->items[level->count++].name = level->names_used;
+        level->names_used += length;
+    }
+    return 0;
+}
+
+static PyObject *walk_next(Walk *self)
+{
+    if (self->pending_error != NULL) {
+        PyObject *error = self->pending_error;
+        self->pending_error = NULL;
+        return error;
+    }
+    if (self->top_pending) {
+        self->top_pending = 0;
+        self->scanned++;
+        int xattr = !S_ISLNK(self->top_stat.st_mode) &&
+                    has_relevant_xattr(self, AT_FDCWD, self->path, self->path);
+        PyObject *result = entry_tuple(self, &self->top_stat, xattr);
+        if (result != NULL && S_ISDIR(self->top_stat.st_mode) &&
+            push(self, AT_FDCWD, self->path, strlen(self->path)) < 0)
+            self->pending_error = error_tuple(self, errno);
+        return result;
+    }
+    while (self->depth > 0) {
+        Level *level = self->levels[self->depth - 1];
+        if (level->next == level->count) {
+            if (level->end) {
+                int error = level->error;
+                self->path[level->path_length] = '\0';
+                free_level(level);
+                self->depth--;
+                if (error)
+                    return error_tuple(self, error);
+                continue;
+            }
+            if (read_chunk(level) < 0)
+                return PyErr_NoMemory();
+            Py_BEGIN_ALLOW_THREADS
+            examine_chunk(self, level);
+            Py_END_ALLOW_THREADS
+            continue;
+        }
+        Item *item = &level->items[level->next++];
+        const char *name = level->names + item->name;
+        size_t at = level->path_length;
+        int needs_slash = at > 0 && self->path[at - 1] != '/';
+        if (needs_slash)
+            self->path[at] = '/';
+        if (set_path(self, at + needs_slash, name) < 0)
+            return NULL;
+        if (item->error)
+            return error_tuple(self, item->error);
+        const struct stat *st = &item->st;
+        if (st->st_dev != self->device && !self->cross_filesystems)
+            continue;
+        self->scanned++;
+        int wanted = self->all_entries || item->xattr ||
+                     has_id(self->uids, self->n_uids, st->st_uid) ||
+                     has_id(self->gids, self->n_gids, st->st_gid);
+        PyObject *result = wanted ? entry_tuple(self, st, item->xattr) : NULL;
+        if (wanted && result == NULL)
+            return NULL;
+        if (S_ISDIR(st->st_mode) && push(self, level->fd, name, strlen(self->path)) < 0) {
+            PyObject *error = error_tuple(self, errno);
+            if (result == NULL)
+                return error;
+            self->pending_error = error;
+        }
+        if (result != NULL)
+            return result;
+    }
+    return NULL; /* exhausted: StopIteration */
+}
+
+static int read_ids(PyObject *sequence, unsigned long long *ids, size_t *count)
+{
+    PyObject *fast = PySequence_Fast(sequence, "uids and gids must be sequences of ints");
+    if (fast == NULL)
+        return -1;
+    Py_ssize_t length = PySequence_Fast_GET_SIZE(fast);
+    if (length > MAX_IDS) {
+        Py_DECREF(fast);
+        PyErr_Format(PyExc_ValueError, "at most %d numbers per walk", MAX_IDS);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < length; i++) {
+        ids[i] = PyLong_AsUnsignedLongLong(PySequence_Fast_GET_ITEM(fast, i));
+        if (PyErr_Occurred()) {
+            Py_DECREF(fast);
+            return -1;
+        }
+    }
+    *count = (size_t)length;
+    Py_DECREF(fast);
+    return 0;
+}
+
+static PyObject *walk_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"top", "uids", "gids", "cross_filesystems", "all_entries", NULL};
+    const char *top;
+    Py_ssize_t top_length;
+    PyObject *uids, *gids;
+    int cross_filesystems = 0, all_entries = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y#OO|pp", keywords, &top, &top_length, &uids,
+                                     &gids, &cross_filesystems, &all_entries))
+        return NULL;
+    if ((size_t)top_length != strlen(top)) {
+        PyErr_SetString(PyExc_ValueError, "embedded NUL in path");
+        return NULL;
+    }
+    Walk *self = (Walk *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->cross_filesystems = cross_filesystems;
+    self->all_entries = all_entries;
+    /* Probe once, before the second thread reads the answer. */
+    self->have_listxattrat =
+        syscall(__NR_listxattrat, AT_FDCWD, top, AT_SYMLINK_NOFOLLOW, NULL, 0) >= 0 ||
+        errno != ENOSYS;
+    if (read_ids(uids, self->uids, &self->n_uids) < 0 ||
+        read_ids(gids, self->gids, &self->n_gids) < 0 || set_path(self, 0, top) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    if (lstat(top, &self->top_stat) < 0) {
+        int error = errno;
+        Py_DECREF(self);
+        errno = error;
+        return PyErr_SetFromErrnoWithFilenameObjects(PyExc_OSError, PyTuple_GET_ITEM(args, 0), NULL);
+    }
+    self->device = self->top_stat.st_dev;
+    self->top_pending = 1;
+    Helper *helper = &self->helper;
+    helper->walk = self;
+    pthread_mutex_init(&helper->lock, NULL);
+    pthread_cond_init(&helper->wake, NULL);
+    pthread_cond_init(&helper->done, NULL);
+    /* Without a second thread the walk still works, only slower. */
+    helper->started = pthread_create(&helper->thread, NULL, helper_main, helper) == 0;
+    return (PyObject *)self;
+}
+
+static void walk_dealloc(Walk *self)
+{
+    Helper *helper = &self->helper;
+    if (helper->started) {
+        pthread_mutex_lock(&helper->lock);
+        helper->quit = 1;
+        pthread_cond_signal(&helper->wake);
+        pthread_mutex_unlock(&helper->lock);
+        pthread_join(helper->thread, NULL);
+    }
+    if (helper->walk != NULL) {
+        pthread_mutex_destroy(&helper->lock);
+        pthread_cond_destroy(&helper->wake);
+        pthread_cond_destroy(&helper->done);
+    }
+    while (self->depth > 0)
+        free_level(self->levels[--self->depth]);
+    Py_XDECREF(self->pending_error);
+    PyMem_Free(self->levels);
+    PyMem_Free(self->path);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *walk_scanned(Walk *self, void *closure)
+{
+    return PyLong_FromUnsignedLongLong(self->scanned);
+}
+
+static PyGetSetDef walk_getset[] = {
+    {"scanned", (getter)walk_scanned, NULL, "entries looked at so far", NULL},
+    {NULL},
+};
+
+static PyTypeObject WalkType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "libvirt_static_ids.files._walk.Walk",
+    .tp_doc = PyDoc_STR(
+        "Walk(top, uids, gids, cross_filesystems=False, all_entries=False)\n\n"
+        "Iterate (path, (dev, ino, mode, nlink, uid, gid), has_relevant_xattr) for the\n"
+        "entries under top that may need a change (every entry with all_entries), and\n"
+        "(path, None, errno) for entries that could not be read."),
+    .tp_basicsize = sizeof(Walk),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = walk_new,
+    .tp_dealloc = (destructor)walk_dealloc,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)walk_next,
+    .tp_getset = walk_getset,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "libvirt_static_ids.files._walk",
+    .m_doc = "Fast file tree walk for repair.",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__walk(void)
+{
+    if (PyType_Ready(&WalkType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&WalkType);
+    if (PyModule_AddObject(m, "Walk", (PyObject *)&WalkType) < 0) {
+        Py_DECREF(&WalkType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,300 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Remap ownership under paths: plan, journal, apply; and bring journaled entries forward or back.
+
+Changes are journaled in batches (one fsync per batch) before any entry of the batch is
+touched, so the journal always knows more than the disk.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from libvirt_static_ids.files import metadata, walk
+from libvirt_static_ids.files.idmap import IdMap
+from libvirt_static_ids.files.metadata import Metadata
+from libvirt_static_ids.journal.store import Journal
+
+BATCH = 2048
+ProgressCallback = Callable[["RepairStats"], None]
+Selector = Callable[[walk.Entry], bool]
+
+
+@dataclass(frozen=True)
+class Change:
+    path: bytes
+    device: int
+    inode: int
+    before: Metadata
+    after: Metadata
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "op": "entry",
+            "path": os.fsdecode(self.path),
+            "dev": self.device,
+            "ino": self.inode,
+            "before": self.before.to_json(),
+            "after": self.after.to_json(),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": os.fsdecode(self.path),
+            "before": self.before.to_json(),
+            "after": self.after.to_json(),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Change:
+        return cls(
+            os.fsencode(record["path"]),
+            int(record["dev"]),
+            int(record["ino"]),
+            Metadata.from_json(record["before"]),
+            Metadata.from_json(record["after"]),
+        )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An entry that could not be changed (or restored), and why."""
+
+    path: bytes
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": os.fsdecode(self.path), "reason": self.reason}
+
+
+@dataclass
+class RepairStats:
+    scanned: int = 0
+    changed: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scanned": self.scanned,
+            "changed": self.changed,
+            "problems": [problem.as_dict() for problem in self.problems],
+        }
+
+
+def _physical(path: bytes) -> bytes:
+    """Where the entry ``path`` itself lives: its parents resolved, its last name not followed."""
+    head, tail = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(head), tail) if tail else head
+
+
+def _walk_reaches(outer: bytes, inner: bytes, cross_filesystems: bool) -> bool:
+    """True when walking ``outer`` yields the entry ``inner`` (so it need not be walked again).
+
+    A walk never enters a symlink and, unless ``cross_filesystems``, never leaves the file
+    system of its top: a path beneath a symlink's target or on another mount is not reached.
+    """
+    try:
+        top = os.lstat(outer)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(top.st_mode):
+        return False
+    base, target = _physical(outer), _physical(inner)
+    prefix = base.rstrip(b"/") + b"/"
+    if not target.startswith(prefix):
+        return False
+    if cross_filesystems:
+        return True
+    path = base
+    for name in target[len(prefix) :].split(b"/"):
+        path = os.path.join(path, name)
+        try:
+            if os.lstat(path).st_dev != top.st_dev:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def independent_tops(paths: Iterable[bytes], *, cross_filesystems: bool = False) -> list[bytes]:
+    """The paths, order kept, without duplicates and without those another path's walk reaches."""
+    tops = list(paths)
+    kept: list[bytes] = []
+    seen: set[bytes] = set()
+    for path in tops:
+        physical = _physical(path)
+        if physical in seen:
+            continue
+        if any(_walk_reaches(other, path, cross_filesystems) for other in tops if other != path):
+            continue
+        seen.add(physical)
+        kept.append(path)
+    return kept
+
+
+def plan(
+    tops: Iterable[bytes],
+    idmap: IdMap,
+    stats: RepairStats,
+    *,
+    cross_filesystems: bool = False,
+    select: Selector | None = None,
+) -> Iterator[Change]:
+    """Every change ``idmap`` makes under ``tops``, streamed, each inode once.
+
+    ``select`` narrows the entries considered (``repair --orphans`` uses it) and then sees
+    every entry, not only those the walk finds interesting.
+    """
+    hard_links: set[tuple[int, int]] = set()
+
+    def on_error(path: bytes, error: OSError) -> None:
+        stats.problems.append(Problem(path, error.strerror or str(error)))
+
+    for top in independent_tops(tops, cross_filesystems=cross_filesystems):
+        scanned_before = stats.scanned
+        tree = walk.TreeWalk(
+            top,
+            uids=idmap.uids.keys(),
+            gids=idmap.gids.keys(),
+            every_entry=select is not None,
+            cross_filesystems=cross_filesystems,
+            on_error=on_error,
+        )
+        for entry in tree:
+            stats.scanned = scanned_before + tree.scanned
+            if select is not None and not select(entry):
+                continue
+            try:
+                # A chown drops security.capability, which the walk does not flag: read the
+                # xattrs of every entry to chown, so the capability is journaled and set again.
+                chown = entry.uid in idmap.uids or entry.gid in idmap.gids
+                names = (
+                    metadata.relevant_xattr_names(entry.path, entry.mode)
+                    if entry.has_xattrs or chown
+                    else []
+                )
+                before = metadata.read_with(entry.path, entry.uid, entry.gid, entry.mode, names)
+            except OSError as error:
+                on_error(entry.path, error)
+                continue
+            after = idmap.apply(before)
+            if after is None:
+                continue
+            if entry.nlink > 1 and not stat.S_ISDIR(entry.mode):
+                if (entry.device, entry.inode) in hard_links:
+                    continue
+                hard_links.add((entry.device, entry.inode))
+            yield Change(entry.path, entry.device, entry.inode, before, after)
+        stats.scanned = scanned_before + tree.scanned
+
+
+def apply(
+    changes: Iterable[Change],
+    journal: Journal,
+    stats: RepairStats,
+    progress: ProgressCallback | None = None,
+) -> None:
+    """Journal each batch of changes (fsync), then make them."""
+    batch: list[Change] = []
+    for change in changes:
+        batch.append(change)
+        if len(batch) >= BATCH:
+            _apply_batch(batch, journal, stats, progress)
+            batch = []
+    _apply_batch(batch, journal, stats, progress)
+
+
+def _apply_batch(
+    batch: list[Change], journal: Journal, stats: RepairStats, progress: ProgressCallback | None
+) -> None:
+    if not batch:
+        return
+    journal.record_many(change.record() for change in batch)
+    for change in batch:
+        try:
+            metadata.write(change.path, change.before, change.after)
+            stats.changed += 1
+        except OSError as error:
+            stats.problems.append(Problem(change.path, error.strerror or str(error)))
+    if progress:
+        progress(stats)
+
+
+def _components(meta: Metadata) -> dict[str, Any]:
+    parts: dict[str, Any] = {"uid": meta.uid, "gid": meta.gid, "mode": meta.mode}
+    parts.update({f"xattr:{name}": value for name, value in meta.xattrs})
+    return parts
+
+
+def _between(current: Metadata, before: Metadata, after: Metadata) -> bool:
+    """True when every part of ``current`` equals its ``before`` or its ``after`` value.
+
+    That is the footprint of our own interrupted write (chown may also have cleared setuid,
+    setgid or both, and dropped the file capability); anything else means someone changed the
+    entry since.
+    """
+    now, old, new = _components(current), _components(before), _components(after)
+    special = stat.S_ISUID | stat.S_ISGID
+    for key in now.keys() | old.keys() | new.keys():
+        value = now.get(key)
+        if value in (old.get(key), new.get(key)):
+            continue
+        # Only special bits gone, nothing added: what chown does to the mode.
+        if key == "mode" and not value & ~before.mode and not before.mode & ~value & ~special:
+            continue
+        if key == f"xattr:{metadata.CAPABILITY}" and value is None:
+            continue
+        return False
+    return True
+
+
+def _current(change: Change) -> Metadata | str:
+    """The entry's metadata now, or why it is no longer the entry we journaled."""
+    try:
+        st = os.lstat(change.path)
+    except FileNotFoundError:
+        return "removed since"
+    if (st.st_dev, st.st_ino) != (change.device, change.inode):
+        return "replaced by another file since"
+    return metadata.read(change.path, st)
+
+
+def _move(change: Change, source: Metadata, target: Metadata, stats: RepairStats) -> None:
+    current = _current(change)
+    if isinstance(current, str):
+        stats.problems.append(Problem(change.path, current))
+        return
+    if current == target:
+        return
+    if not _between(current, source, target):
+        stats.problems.append(
+            Problem(
+                change.path,
+                "changed by someone else since (now "
+                f"{current.uid}:{current.gid} mode {current.mode:o}); left as it is",
+            )
+        )
+        return
+    try:
+        metadata.write(change.path, current, target)
+        stats.changed += 1
+    except OSError as error:
+        stats.problems.append(Problem(change.path, error.strerror or str(error)))
+
+
+def replay(journal: Journal, stats: RepairStats) -> None:
+    """Finish every journaled change of an interrupted run (idempotent)."""
+    for record in journal.records("entry"):
+        change = Change.from_record(record)
+        _move(change, change.before, change.after, stats)
+
+
+def undo(journal: Journal, stats: RepairStats) -> None:
+    """Restore every journaled entry exactly; entries changed by others since are listed."""
+    for record in journal.records("entry"):
+        change = Change.from_record(record)
+        _move(change, change.after, change.before, stats)

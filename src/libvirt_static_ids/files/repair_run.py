@@ -1,0 +1,145 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Start or resume a journaled run, and remap paths within it.
+
+One run at a time per root: an interrupted run is resumed by the same command with the same
+parameters, and refuses every other run until it is resumed or rolled back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from libvirt_static_ids.errors import InterruptedRunExists
+from libvirt_static_ids.files import repair
+from libvirt_static_ids.files.idmap import IdMap
+from libvirt_static_ids.hostroot import HostRoot
+from libvirt_static_ids.journal.store import Journal, RunInfo, RunState, Store
+
+
+def interrupted_message(run: RunInfo) -> str:
+    if run.interrupted_while == RunState.ROLLING_BACK:
+        return (
+            f"the rollback of run {run.run_id} was interrupted: run `rollback {run.run_id}` again"
+        )
+    return (
+        f"run {run.run_id} ({run.kind}) was interrupted: run the same `{run.kind}` again to "
+        f"resume it, or `rollback {run.run_id}`"
+    )
+
+
+def begin(store: Store, kind: str, params: dict[str, Any]) -> tuple[Journal, bool]:
+    """A new run, or the interrupted one with the same kind and parameters (resumed=True).
+
+    Call while holding the store's lock.
+    """
+    interrupted = store.interrupted()
+    if interrupted is None:
+        return store.create(kind, params), False
+    resumable = (
+        interrupted.kind == kind
+        and interrupted.params == params
+        and interrupted.interrupted_while == RunState.RUNNING
+    )
+    if not resumable:
+        raise InterruptedRunExists(interrupted_message(interrupted), run_id=interrupted.run_id)
+    journal = store.open(interrupted.run_id)
+    journal.set_state(RunState.RUNNING)
+    store.active_run = journal.run_id
+    return journal, True
+
+
+def remap_paths(
+    journal: Journal,
+    tops: Iterable[bytes],
+    idmap: IdMap,
+    *,
+    resumed: bool,
+    cross_filesystems: bool = False,
+    select: repair.Selector | None = None,
+    progress: repair.ProgressCallback | None = None,
+) -> repair.RepairStats:
+    """Finish what an interrupted run had journaled, then remap everything still old."""
+    stats = repair.RepairStats()
+    if resumed:
+        repair.replay(journal, stats)
+    changes = repair.plan(tops, idmap, stats, cross_filesystems=cross_filesystems, select=select)
+    repair.apply(changes, journal, stats, progress)
+    return stats
+
+
+def finish(journal: Journal, stats: repair.RepairStats, **summary: Any) -> RunState:
+    state = RunState.FAILED if stats.problems else RunState.COMPLETE
+    journal.set_state(
+        state,
+        scanned=stats.scanned,
+        changed=stats.changed,
+        problems=len(stats.problems),
+        **summary,
+    )
+    journal.close()
+    return state
+
+
+@dataclass
+class RepairReport:
+    dry_run: bool
+    idmap: IdMap
+    run_id: str | None = None
+    resumed: bool = False
+    changes: list[repair.Change] = field(default_factory=list)
+    stats: repair.RepairStats = field(default_factory=repair.RepairStats)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "command": "repair",
+            "mode": "remap",
+            "dry_run": self.dry_run,
+            "run_id": self.run_id,
+            "resumed": self.resumed,
+            "uids": {str(k): v for k, v in self.idmap.uids.items()},
+            "gids": {str(k): v for k, v in self.idmap.gids.items()},
+            "changes": [change.as_dict() for change in self.changes],
+            "repair": self.stats.as_dict(),
+        }
+
+
+def run_repair(
+    root: HostRoot,
+    tops: Sequence[bytes],
+    idmap: IdMap,
+    *,
+    dry_run: bool = False,
+    cross_filesystems: bool = False,
+    progress: repair.ProgressCallback | None = None,
+) -> RepairReport:
+    """``repair``: remap ``idmap`` under ``tops`` in a journaled run (or only list it)."""
+    report = RepairReport(dry_run, idmap)
+    if dry_run:
+        report.changes = list(
+            repair.plan(tops, idmap, report.stats, cross_filesystems=cross_filesystems)
+        )
+        return report
+    store = Store(root)
+    params = {
+        "uids": {str(k): v for k, v in idmap.uids.items()},
+        "gids": {str(k): v for k, v in idmap.gids.items()},
+        "paths": [os.fsdecode(os.path.abspath(top)) for top in tops],
+        "cross_filesystems": cross_filesystems,
+    }
+    with store.locked():
+        journal, report.resumed = begin(store, "repair", params)
+        report.run_id = journal.run_id
+        report.stats = remap_paths(
+            journal,
+            tops,
+            idmap,
+            resumed=report.resumed,
+            cross_filesystems=cross_filesystems,
+            progress=progress,
+        )
+        finish(journal, report.stats)
+    return report

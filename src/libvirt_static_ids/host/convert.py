@@ -1,0 +1,297 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Convert one host: preflight, renumber, flush caches, restart libvirtd, repair, verify.
+
+Every step is idempotent and journaled, so a run killed anywhere is finished by running
+``convert`` again, or undone by ``rollback``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from libvirt_static_ids.errors import (
+    InterruptedRunExists,
+    OperationFailed,
+    PreflightRefused,
+    UsageError,
+)
+from libvirt_static_ids.files import repair, repair_run
+from libvirt_static_ids.files.idmap import IdMap
+from libvirt_static_ids.host import accounts, downtime, services
+from libvirt_static_ids.host import survey as host_survey
+from libvirt_static_ids.hostroot import CONVERT_SCOPE, HostRoot
+from libvirt_static_ids.ids import ACCOUNT_NAME, IdPair, Verdict
+from libvirt_static_ids.journal.store import Journal, RunInfo, Store
+
+
+@dataclass
+class ConvertReport:
+    status: str  # converted | already-static | absent | would-convert | would-resume | failed
+    survey: host_survey.HostSurvey
+    dry_run: bool
+    steps: list[str] = field(default_factory=list)
+    run_id: str | None = None
+    resumed: bool = False
+    changes: list[repair.Change] = field(default_factory=list)
+    stats: repair.RepairStats = field(default_factory=repair.RepairStats)
+    downtime: dict[str, Any] | None = None  # with --suspend-vms / --shutdown-vms
+
+    def as_dict(self) -> dict[str, Any]:
+        extra = {"downtime": self.downtime} if self.downtime is not None else {}
+        return {
+            "command": "convert",
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "run_id": self.run_id,
+            "resumed": self.resumed,
+            "survey": self.survey.as_dict(),
+            "steps": self.steps,
+            "changes": [change.as_dict() for change in self.changes],
+            "repair": self.stats.as_dict(),
+            **extra,
+        }
+
+
+def scope(root: HostRoot, extra_paths: Sequence[str]) -> list[bytes]:
+    """The trees a conversion repairs: libvirt's own plus every ``--path``."""
+    tops = [root.join_bytes(relative) for relative in CONVERT_SCOPE]
+    # Absolute, as journaled: a rollback may run from another working directory.
+    extra = [os.fsencode(os.path.abspath(p)) for p in extra_paths]
+    return [top for top in tops if os.path.lexists(top)] + extra
+
+
+def _steps(root: HostRoot, source: IdPair, target: IdPair, tops: list[bytes], restart: bool):
+    steps = []
+    if source.uid != target.uid:
+        steps.append(" ".join(accounts.renumber_user_command(root, ACCOUNT_NAME, target.uid)))
+    if source.gid != target.gid:
+        steps.append(" ".join(accounts.renumber_group_command(root, ACCOUNT_NAME, target.gid)))
+    if root.is_live:
+        steps.append("nscd -i passwd; nscd -i group (when nscd runs)")
+    if restart and root.is_live:
+        steps.append(" ".join(services.RESTART_LIBVIRTD))
+    shown = ", ".join(os.fsdecode(t) for t in tops) or "(no paths exist)"
+    steps.append(f"repair {source} -> {target} under {shown}")
+    steps.append(f"verify {ACCOUNT_NAME} is {target}")
+    return steps
+
+
+def convert(
+    root: HostRoot,
+    target: IdPair,
+    extra_paths: Sequence[str] = (),
+    *,
+    restart: bool = True,
+    dry_run: bool = False,
+    progress: repair.ProgressCallback | None = None,
+    proc: str = "/proc",
+    stopper: downtime.Stopper | None = None,
+) -> ConvertReport:
+    """``stopper``: stop the running VMs first and start them again after (downtime.py)."""
+    for path in extra_paths:
+        if not os.path.lexists(path):
+            raise UsageError(f"--path {path!r} does not exist", option="--path")
+    store = Store(root)
+    survey = host_survey.survey(root, target, proc)
+    tops = scope(root, extra_paths)
+    if dry_run:
+        return _dry_run(
+            root,
+            store=store,
+            survey=survey,
+            target=target,
+            tops=tops,
+            extra_paths=extra_paths,
+            restart=restart,
+            stopper=stopper,
+        )
+    with store.locked():
+        interrupted = store.interrupted()
+        if interrupted is not None:
+            params = _resumable(interrupted, target, extra_paths, restart)
+            stopper = stopper or downtime.Stopper.from_params(params.get("downtime"))
+            # A VM may have started (or the target been taken) since the run was killed, and
+            # usermod/groupmod --prefix skip their own checks: the preflight holds for resumes.
+            if survey.verdict != Verdict.STATIC and _blocking(survey, stopper):
+                raise PreflightRefused(
+                    f"{len(survey.blockers)} blocker(s) before resuming run "
+                    f"{interrupted.run_id}: nothing was changed",
+                    blockers=[b.as_dict() for b in survey.blockers],
+                    run_id=interrupted.run_id,
+                )
+        else:
+            if survey.verdict in (Verdict.STATIC, Verdict.ABSENT):
+                status = "already-static" if survey.verdict == Verdict.STATIC else "absent"
+                return ConvertReport(status, survey, dry_run=False)
+            if _blocking(survey, stopper):
+                raise PreflightRefused(
+                    f"{len(survey.blockers)} blocker(s): nothing was changed",
+                    blockers=[b.as_dict() for b in survey.blockers],
+                )
+            params = _params(survey, target, extra_paths, restart)
+            if stopper is not None:
+                params["downtime"] = stopper.params()
+        journal, resumed = repair_run.begin(store, "convert", params)
+        source = IdPair(params["from_uid"], params["from_gid"])
+        if stopper is not None:
+            stopper.stop(journal, source, proc)
+        report = ConvertReport(
+            "converted",
+            survey,
+            dry_run=False,
+            steps=_steps(root, source, target, tops, restart),
+            run_id=journal.run_id,
+            resumed=resumed,
+        )
+        try:
+            _renumber(root, journal, source, target)
+            accounts.flush_name_caches(root)
+            problems = []
+            if restart and root.is_live:
+                journal.record({"op": "step", "name": "restart-libvirtd"})
+                failure = services.restart_libvirtd()
+                if failure:
+                    problems.append(repair.Problem(b"libvirtd", failure))
+            idmap = IdMap.single(source.uid, source.gid, target.uid, target.gid)
+            report.stats = repair_run.remap_paths(
+                journal, tops, idmap, resumed=resumed, progress=progress
+            )
+            report.stats.problems += problems + _verify(root, target)
+        except OperationFailed as error:
+            report.stats.problems.append(repair.Problem(b"accounts", error.message))
+        if stopper is not None:
+            stopper.finish(journal, root, source, target, report.stats)
+            report.steps, report.downtime = stopper.steps(report.steps), stopper.report()
+        state = repair_run.finish(journal, report.stats, source=str(source), target=str(target))
+        report.status = "converted" if state == "complete" else "failed"
+        return report
+
+
+def _blocking(
+    survey: host_survey.HostSurvey, stopper: downtime.Stopper | None
+) -> list[host_survey.Blocker]:
+    """The survey's blockers, less those the stopper resolves by stopping the VMs."""
+    return stopper.blocking(survey.blockers) if stopper else list(survey.blockers)
+
+
+def _params(
+    survey: host_survey.HostSurvey, target: IdPair, extra_paths: Sequence[str], restart: bool
+) -> dict[str, Any]:
+    assert survey.current is not None
+    return {
+        "from_uid": survey.current.uid,
+        "from_gid": survey.current.gid,
+        "to_uid": target.uid,
+        "to_gid": target.gid,
+        "paths": [os.path.abspath(p) for p in extra_paths],
+        "restart": restart,
+    }
+
+
+def _resumable(
+    interrupted: RunInfo, target: IdPair, extra_paths: Sequence[str], restart: bool
+) -> dict[str, Any]:
+    """The interrupted run's parameters, if this request is the same conversion."""
+    requested = {
+        "to_uid": target.uid,
+        "to_gid": target.gid,
+        "paths": [os.path.abspath(p) for p in extra_paths],
+        "restart": restart,
+    }
+    params = interrupted.params
+    if interrupted.kind != "convert" or any(params.get(k) != v for k, v in requested.items()):
+        raise InterruptedRunExists(
+            repair_run.interrupted_message(interrupted), run_id=interrupted.run_id
+        )
+    return params
+
+
+def _renumber(root: HostRoot, journal: Journal, source: IdPair, target: IdPair) -> None:
+    """Renumber user then group, each journaled first; a step already done is skipped."""
+    user = accounts.find_user(root, ACCOUNT_NAME)
+    if user is None:
+        raise OperationFailed(f"user {ACCOUNT_NAME} vanished from {root.join('etc/passwd')}")
+    if user.uid == source.uid and source.uid != target.uid:
+        journal.record(
+            {
+                "op": "account",
+                "kind": "user",
+                "name": ACCOUNT_NAME,
+                "old": source.uid,
+                "new": target.uid,
+            }
+        )
+        accounts.renumber_user(root, ACCOUNT_NAME, target.uid)
+    elif user.uid != target.uid:
+        raise OperationFailed(
+            f"{ACCOUNT_NAME} has UID {user.uid}, neither {source.uid} nor {target.uid}"
+        )
+    group = accounts.find_group(root, ACCOUNT_NAME)
+    if group is None:
+        raise OperationFailed(f"group {ACCOUNT_NAME} vanished from {root.join('etc/group')}")
+    if group.gid == source.gid and source.gid != target.gid:
+        journal.record(
+            {
+                "op": "account",
+                "kind": "group",
+                "name": ACCOUNT_NAME,
+                "old": source.gid,
+                "new": target.gid,
+            }
+        )
+        accounts.renumber_group(root, ACCOUNT_NAME, target.gid)
+    elif group.gid != target.gid:
+        raise OperationFailed(
+            f"group {ACCOUNT_NAME} has GID {group.gid}, neither {source.gid} nor {target.gid}"
+        )
+
+
+def _verify(root: HostRoot, target: IdPair) -> list[repair.Problem]:
+    user = accounts.find_user(root, ACCOUNT_NAME)
+    group = accounts.find_group(root, ACCOUNT_NAME)
+    if user and group and IdPair(user.uid, group.gid) == target:
+        return []
+    found = f"{user.uid if user else '-'}:{group.gid if group else '-'}"
+    return [
+        repair.Problem(b"accounts", f"{ACCOUNT_NAME} is {found} after conversion, not {target}")
+    ]
+
+
+def _dry_run(
+    root: HostRoot,
+    *,
+    store: Store,
+    survey: host_survey.HostSurvey,
+    target: IdPair,
+    tops: list[bytes],
+    extra_paths: Sequence[str],
+    restart: bool,
+    stopper: downtime.Stopper | None,
+) -> ConvertReport:
+    interrupted = store.interrupted()
+    if interrupted is not None:
+        params = _resumable(interrupted, target, extra_paths, restart)
+        source, status = IdPair(params["from_uid"], params["from_gid"]), "would-resume"
+    elif survey.verdict in (Verdict.STATIC, Verdict.ABSENT):
+        status = "already-static" if survey.verdict == Verdict.STATIC else "absent"
+        return ConvertReport(status, survey, dry_run=True)
+    else:
+        assert survey.current is not None
+        source, status = survey.current, "would-convert"
+    report = ConvertReport(
+        status,
+        survey,
+        dry_run=True,
+        steps=_steps(root, source, target, tops, restart),
+        run_id=interrupted.run_id if interrupted else None,
+    )
+    idmap = IdMap.single(source.uid, source.gid, target.uid, target.gid)
+    report.changes = list(repair.plan(tops, idmap, report.stats))
+    if stopper is not None:
+        stopper.preview()
+        report.steps, report.downtime = stopper.steps(report.steps), stopper.report()
+    return report

@@ -1,0 +1,219 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Survey of one host: libvirt-qemu's numbers, the verdict, and what blocks the fix."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+from dataclasses import dataclass, field
+from typing import Any
+
+from libvirt_static_ids.host import accounts, libvirt_config, processes
+from libvirt_static_ids.hostroot import HostRoot
+from libvirt_static_ids.ids import ACCOUNT_NAME, IdPair, Verdict
+
+# shadow < 4.7 chowns the home tree on ``usermod -u`` whoever owns the home directory.
+_SHADOW_CHOWNS_ANY_HOME = (4, 7)
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """Something that must be resolved before this host can be converted."""
+
+    code: str
+    message: str
+    pids: tuple[int, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.pids:
+            data["pids"] = list(self.pids)
+        return data
+
+
+@dataclass(frozen=True)
+class HostSurvey:
+    root: str
+    target: IdPair
+    user: accounts.User | None
+    group: accounts.Group | None
+    primary_group: accounts.Group | None
+    verdict: Verdict
+    blockers: tuple[Blocker, ...] = field(default=())
+
+    @property
+    def current(self) -> IdPair | None:
+        if self.user is None or self.group is None:
+            return None
+        return IdPair(self.user.uid, self.group.gid)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "account": ACCOUNT_NAME,
+            "uid": self.user.uid if self.user else None,
+            "gid": self.group.gid if self.group else None,
+            "primary_gid": self.user.gid if self.user else None,
+            "primary_group": self.primary_group.name if self.primary_group else None,
+            "target": self.target.as_dict(),
+            "verdict": str(self.verdict),
+            "blockers": [blocker.as_dict() for blocker in self.blockers],
+        }
+
+
+def survey(root: HostRoot, target: IdPair, proc: str = "/proc") -> HostSurvey:
+    user = accounts.find_user(root, ACCOUNT_NAME)
+    group = accounts.find_group(root, ACCOUNT_NAME)
+    primary = None
+    if user is not None:
+        primary = next((g for g in accounts.groups(root) if g.gid == user.gid), None)
+    if user is None:
+        return HostSurvey(root.path, target, None, group, None, Verdict.ABSENT)
+    if group is not None and IdPair(user.uid, group.gid) == target:
+        return HostSurvey(root.path, target, user, group, primary, Verdict.STATIC)
+    blockers = tuple(_blockers(root, target, user, group, proc))
+    taken = {"target-uid-taken", "target-gid-taken"} & {b.code for b in blockers}
+    verdict = Verdict.CONFLICT if taken else Verdict.DYNAMIC
+    return HostSurvey(root.path, target, user, group, primary, verdict, blockers)
+
+
+def _blockers(
+    root: HostRoot,
+    target: IdPair,
+    user: accounts.User,
+    group: accounts.Group | None,
+    proc: str,
+) -> list[Blocker]:
+    found: list[Blocker] = []
+    found += _taken_locally(root, target, user)
+    if root.is_live:
+        found += _taken_in_nss(root, target)
+    if group is None:
+        found.append(
+            Blocker(
+                "group-missing", f"group {ACCOUNT_NAME} does not exist; QEMU's group is unknown"
+            )
+        )
+    busy = processes.running_as(user.uid, proc)
+    if busy:
+        listed = ", ".join(f"{p.pid} ({p.name})" for p in busy)
+        found.append(
+            Blocker(
+                "processes-running",
+                f"{len(busy)} process(es) run as UID {user.uid}: {listed}; "
+                "migrate, save or shut down the VMs first",
+                tuple(p.pid for p in busy),
+            )
+        )
+    for identity in libvirt_config.configured_identities(root):
+        if libvirt_config.names_other_user(identity, ACCOUNT_NAME, user.uid):
+            found.append(
+                Blocker(
+                    "qemu-runs-as-other-user",
+                    f"{identity.source} runs QEMU as user {identity.user!r}, not {ACCOUNT_NAME}: "
+                    "renumbering libvirt-qemu would not change what QEMU runs as",
+                )
+            )
+    old = {user.uid} | ({group.gid} if group else set())
+    for pinned in libvirt_config.pinned_dac_labels(root):
+        if set(libvirt_config.label_numbers(pinned.label)) & old:
+            found.append(
+                Blocker(
+                    "dac-label-pinned",
+                    f"domain {pinned.domain!r} pins QEMU to {pinned.label} with a static DAC "
+                    "seclabel; change the label to the target numbers first",
+                )
+            )
+    found += _home_trap(root, user)
+    return found
+
+
+def _taken_locally(root: HostRoot, target: IdPair, user: accounts.User) -> list[Blocker]:
+    found = []
+    holder = next((u for u in accounts.users(root) if u.uid == target.uid and u != user), None)
+    if holder is not None:
+        found.append(
+            Blocker(
+                "target-uid-taken",
+                f"target UID {target.uid} belongs to local account {holder.name!r}",
+            )
+        )
+    taker = next(
+        (g for g in accounts.groups(root) if g.gid == target.gid and g.name != ACCOUNT_NAME), None
+    )
+    if taker is not None:
+        found.append(
+            Blocker(
+                "target-gid-taken",
+                f"target GID {target.gid} belongs to local group {taker.name!r}",
+            )
+        )
+    return found
+
+
+def _taken_in_nss(root: HostRoot, target: IdPair) -> list[Blocker]:
+    """usermod/groupmod ask NSS too: an LDAP user holding the target blocks them."""
+    local_users = {u.name for u in accounts.users(root)}
+    local_groups = {g.name for g in accounts.groups(root)}
+    found = []
+    try:
+        name = pwd.getpwuid(target.uid).pw_name
+        if name not in local_users:
+            found.append(
+                Blocker(
+                    "target-uid-taken",
+                    f"target UID {target.uid} belongs to {name!r} in the directory (NSS); "
+                    "usermod refuses it",
+                )
+            )
+    except KeyError:
+        pass
+    try:
+        name = grp.getgrgid(target.gid).gr_name
+        if name not in local_groups:
+            found.append(
+                Blocker(
+                    "target-gid-taken",
+                    f"target GID {target.gid} belongs to group {name!r} in the directory (NSS); "
+                    "groupmod refuses it",
+                )
+            )
+    except KeyError:
+        pass
+    return found
+
+
+def _home_trap(root: HostRoot, user: accounts.User) -> list[Blocker]:
+    """``usermod -u`` chowns the home tree by itself, unjournaled, maybe across NFS."""
+    home = root.join(user.home)
+    try:
+        owner = os.lstat(home).st_uid
+    except OSError:
+        return []
+    if owner == user.uid:
+        return [
+            Blocker(
+                "home-owned-by-user",
+                f"home {user.home} is owned by UID {user.uid}, so usermod would chown the whole "
+                "tree itself, unjournaled (also into NFS-mounted images); "
+                f"chown root {user.home} first, this tool then repairs the tree",
+            )
+        ]
+    version = accounts.installed_version(root, "passwd")
+    if version and _shadow_tuple(version) < _SHADOW_CHOWNS_ANY_HOME:
+        return [
+            Blocker(
+                "shadow-chowns-home",
+                f"shadow {version} (< 4.7) makes usermod chown the home tree {user.home} "
+                "whoever owns it; upgrade passwd first",
+            )
+        ]
+    return []
+
+
+def _shadow_tuple(version: str) -> tuple[int, int]:
+    upstream = version.split(":", 1)[-1].split("-", 1)[0].split("+", 1)[0]
+    major, minor, *_ = [*(int(p) for p in upstream.split(".")[:2] if p.isdigit()), 0, 0]
+    return major, minor

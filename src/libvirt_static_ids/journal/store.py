@@ -1,0 +1,321 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Write-ahead journal of runs: every change is on disk (fsynced) before it is made.
+
+Layout under ``<root>/var/lib/libvirt-static-ids``::
+
+    lock                       one run at a time per root (flock; holds the PID)
+    runs/<RUN_ID>/run.json     kind, parameters, start time (written once)
+    runs/<RUN_ID>/state.json   current state, replaced atomically
+    runs/<RUN_ID>/journal.jsonl  one record per line, appended and fsynced before acting
+
+A record torn by a crash can only be the last line, and what it announced was never done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from libvirt_static_ids.errors import JournalError, LockHeld, UsageError
+from libvirt_static_ids.hostroot import STATE_DIR, HostRoot
+
+_RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[a-z]+-[0-9a-f]{6}$")
+
+
+class RunState(StrEnum):
+    RUNNING = "running"
+    COMPLETE = "complete"
+    FAILED = "failed"
+    ROLLING_BACK = "rolling back"
+    ROLLED_BACK = "rolled back"
+    INTERRUPTED = "interrupted"
+
+
+ACTIVE_STATES = (RunState.RUNNING, RunState.ROLLING_BACK)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    kind: str
+    params: dict[str, Any]
+    started: str
+    state: RunState
+    interrupted_while: RunState | None
+    summary: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {
+            "run_id": self.run_id,
+            "kind": self.kind,
+            "params": self.params,
+            "started": self.started,
+            "state": str(self.state),
+            "summary": self.summary,
+        }
+        if self.interrupted_while:
+            data["interrupted_while"] = str(self.interrupted_while)
+        return data
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(path: str, data: dict[str, Any]) -> None:
+    temporary = path + ".new"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    _fsync_dir(os.path.dirname(path))
+
+
+def _drop_torn_tail(fd: int) -> None:
+    """Cut a record torn by a crash off the journal's end before appending to it.
+
+    The torn record was never acted upon; left in place, the next record appended would
+    merge with it into one corrupt line in the middle of the journal.
+    """
+    end = size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    chunk = 65536
+    while end > 0:
+        start = max(0, end - chunk)
+        newline = os.pread(fd, end - start, start).rfind(b"\n")
+        if newline >= 0:
+            end = start + newline + 1
+            break
+        end = start
+    os.ftruncate(fd, end)
+    os.fsync(fd)
+
+
+def _remove_staging_leftovers(runs_dir: str) -> None:
+    """Remove runs a kill left half-made (only ever created under the lock, so none is live)."""
+    try:
+        names = os.listdir(runs_dir)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if name.startswith(".") and name.endswith(".new"):
+            shutil.rmtree(os.path.join(runs_dir, name), ignore_errors=True)
+
+
+class Journal:
+    """One run's journal."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.run_id = os.path.basename(directory)
+        self._fd: int | None = None
+
+    @property
+    def _journal_path(self) -> str:
+        return os.path.join(self.directory, "journal.jsonl")
+
+    def meta(self) -> dict[str, Any]:
+        try:
+            with open(os.path.join(self.directory, "run.json"), encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, ValueError) as error:
+            raise JournalError(f"run {self.run_id}: run.json unreadable: {error}") from error
+
+    def stored_state(self) -> dict[str, Any]:
+        try:
+            with open(os.path.join(self.directory, "state.json"), encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, ValueError) as error:
+            raise JournalError(f"run {self.run_id}: state.json unreadable: {error}") from error
+
+    def set_state(self, state: RunState, **summary: Any) -> None:
+        _write_atomically(
+            os.path.join(self.directory, "state.json"),
+            {"state": str(state), "time": _now(), "summary": summary},
+        )
+
+    def record(self, record: dict[str, Any]) -> None:
+        self.record_many([record])
+
+    def record_many(self, records: Iterable[dict[str, Any]]) -> None:
+        """Append records and fsync them: only then may the changes they announce be made."""
+        data = b"".join(
+            json.dumps(record, separators=(",", ":")).encode() + b"\n" for record in records
+        )
+        if not data:
+            return
+        if self._fd is None:
+            self._fd = os.open(self._journal_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            _drop_torn_tail(self._fd)
+        view = memoryview(data)
+        while view:  # a short write must not leave records unjournaled
+            view = view[os.write(self._fd, view) :]
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def records(self, op: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every complete record, in order; a torn last line is skipped."""
+        try:
+            handle = open(self._journal_path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            return
+        with handle:
+            pending: bytes | None = None
+            for line in handle:
+                if pending is not None:
+                    raise JournalError(
+                        f"run {self.run_id}: corrupt journal record {pending[:80]!r}"
+                    )
+                if not line.endswith(b"\n"):
+                    return  # torn by a crash: never acted upon
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    pending = line
+                    continue
+                if op is None or record.get("op") == op:
+                    yield record
+
+
+class Store:
+    """All runs under one root, and the root's run lock."""
+
+    def __init__(self, root: HostRoot) -> None:
+        self.root = root
+        self.base = root.join(STATE_DIR)
+        self.runs_dir = os.path.join(self.base, "runs")
+        self._lock_fd: int | None = None
+        self.active_run: str | None = None
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the root's lock; a second run gets LockHeld naming the holder's PID."""
+        os.makedirs(self.base, mode=0o700, exist_ok=True)
+        fd = os.open(os.path.join(self.base, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise LockHeld(
+                f"another run (PID {holder}) holds {os.path.join(self.base, 'lock')}",
+                pid=int(holder) if holder.isdigit() else None,
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+        try:
+            yield
+        finally:
+            self._lock_fd = None
+            self.active_run = None
+            os.ftruncate(fd, 0)
+            os.close(fd)
+
+    def _someone_holds_lock(self) -> bool:
+        if self._lock_fd is not None:
+            return False
+        try:
+            fd = os.open(os.path.join(self.base, "lock"), os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def create(self, kind: str, params: dict[str, Any]) -> Journal:
+        if self._lock_fd is None:
+            raise RuntimeError("create a run only while holding the lock")
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        run_id = f"{stamp}-{kind}-{secrets.token_hex(3)}"
+        directory = os.path.join(self.runs_dir, run_id)
+        # Make the run under a name runs() ignores, then rename it into place: a kill leaves
+        # no run or a whole one (run.json and state.json), never one that every command trips on.
+        staging = os.path.join(self.runs_dir, f".{run_id}.new")
+        _remove_staging_leftovers(self.runs_dir)
+        os.makedirs(staging, mode=0o700)
+        _write_atomically(
+            os.path.join(staging, "run.json"),
+            {
+                "run_id": run_id,
+                "kind": kind,
+                "params": params,
+                "started": _now(),
+                "pid": os.getpid(),
+            },
+        )
+        Journal(staging).set_state(RunState.RUNNING)
+        os.rename(staging, directory)
+        _fsync_dir(self.runs_dir)
+        journal = Journal(directory)
+        self.active_run = run_id
+        return journal
+
+    def open(self, run_id: str) -> Journal:
+        if not _RUN_ID.match(run_id):
+            raise UsageError(f"run ID {run_id!r} is not of the form 20260101T000000Z-kind-abcdef")
+        directory = os.path.join(self.runs_dir, run_id)
+        if not os.path.isdir(directory):
+            raise UsageError(f"no run {run_id!r} in {self.runs_dir}")
+        return Journal(directory)
+
+    def info(self, journal: Journal) -> RunInfo:
+        meta, stored = journal.meta(), journal.stored_state()
+        try:
+            state = RunState(stored["state"])
+            kind = str(meta["kind"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise JournalError(f"run {journal.run_id}: state or kind missing or unknown") from error
+        interrupted_while = None
+        if state in ACTIVE_STATES and journal.run_id != self.active_run:
+            live = self._lock_fd is None and self._someone_holds_lock()
+            if not live:
+                state, interrupted_while = RunState.INTERRUPTED, state
+        return RunInfo(
+            journal.run_id,
+            kind,
+            meta.get("params", {}),
+            meta.get("started", ""),
+            state,
+            interrupted_while,
+            stored.get("summary", {}),
+        )
+
+    def runs(self) -> list[RunInfo]:
+        try:
+            names = sorted(os.listdir(self.runs_dir))
+        except FileNotFoundError:
+            return []
+        return [self.info(self.open(name)) for name in names if _RUN_ID.match(name)]
+
+    def interrupted(self) -> RunInfo | None:
+        return next((r for r in reversed(self.runs()) if r.state == RunState.INTERRUPTED), None)

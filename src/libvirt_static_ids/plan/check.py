@@ -1,0 +1,237 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""Prove a rolling plan step by step, on the domain as recorded; trust nothing in it.
+
+The plan is replayed with the tools' own effects (effects.py) and after every step the
+checker demands:
+
+- every running VM's images open (read-write; read-only disks: read) for the numbers of the
+  host it runs on now, in every world, under the NFS rules given (numeric UID, GID and
+  supplementary group, mode bits, and ACLs only if the server honours them); during a
+  migration, for the numbers of both hosts;
+- no host is over-committed: a VM moves only to a host with its memory free;
+- every step is possible: the VM runs where the step says, a bridge closes only when open,
+  a host converts only when no VM runs on it but those the step suspends;
+- at the end every planned host is at the target numbers and no bridge is open.
+
+A step changes only the images of its VM (and of VMs sharing a file with it) and the numbers
+of an empty host, so after each step exactly those VMs are checked; all of them at the start
+and at the end.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from libvirt_static_ids.ids import IdPair
+from libvirt_static_ids.plan import effects
+from libvirt_static_ids.plan.model import Domain, Options, Vm
+from libvirt_static_ids.plan.planner import Step
+
+MAX_PROBLEMS = 50
+
+
+@dataclass
+class CheckReport:
+    problems: list[str] = field(default_factory=list)
+    more_problems: int = 0
+    steps: int = 0
+    migrations: int = 0
+    max_moves: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "problems": self.problems,
+            "more_problems": self.more_problems,
+            "steps_checked": self.steps,
+            "migrations": self.migrations,
+            "max_moves_per_vm": self.max_moves,
+        }
+
+
+def check(domain: Domain, options: Options, steps: Sequence[Step]) -> CheckReport:
+    return _Checker(domain, options).run(steps)
+
+
+class _Refused(Exception):
+    """A step that cannot be carried out as written."""
+
+
+class _Checker:
+    def __init__(self, domain: Domain, options: Options) -> None:
+        self.target = domain.target
+        self.honours = options.honours_acls
+        self.ids: dict[str, IdPair] = {host.name: host.ids for host in domain.hosts}
+        self.free = {host.name: host.free_mib - options.reserve_mib for host in domain.hosts}
+        self.vms: dict[str, Vm] = {}
+        self.where: dict[str, str] = {}
+        self.worlds: dict[str, effects.Worlds] = {}
+        self.users: dict[str, set[str]] = {}
+        self.report = CheckReport()
+        for host in domain.hosts:
+            for vm in host.vms:
+                if not vm.running:
+                    continue
+                self.vms[vm.key] = vm
+                self.where[vm.key] = host.name
+                for image in vm.images:
+                    self.users.setdefault(image.path, set()).add(vm.key)
+                    if image.meta is None:
+                        self._problem(f"before step 1: {vm.name}: {image.path} is unknown")
+                    else:
+                        self.worlds.setdefault(image.path, effects.initial(image.meta))
+        self.bridges: dict[str, str] = {}  # VM key -> the host its bridge was opened for
+        self.moves: Counter[str] = Counter()
+
+    def _problem(self, message: str) -> None:
+        if len(self.report.problems) < MAX_PROBLEMS:
+            self.report.problems.append(message)
+        else:
+            self.report.more_problems += 1
+
+    # -- access --------------------------------------------------------------------------------
+
+    def _opens(self, key: str, hosts: Iterable[str], worlds: dict[str, Any] | None = None) -> str:
+        """'' when the VM's images open for each host's numbers now; else what does not."""
+        pairs = [self.ids[host] for host in hosts]
+        for image in self.vms[key].images:
+            state = (worlds or self.worlds).get(image.path)
+            if state is None:
+                return f"{image.path} is unknown"
+            if not effects.opens(state, pairs, image.readonly, self.honours):
+                named = " and ".join(f"{h} ({self.ids[h]})" for h in hosts)
+                both = "both " if len(pairs) > 1 else ""
+                return f"{image.path} does not open for {both}{named}"
+        return ""
+
+    def _verify(self, keys: Iterable[str], label: str) -> None:
+        for key in sorted(keys):
+            denied = self._opens(key, [self.where[key]])
+            if denied:
+                self._problem(f"{label}: running VM {self.vms[key].name}: {denied}")
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _vm_on(self, step: Step) -> Vm:
+        if step.vm not in self.vms:
+            raise _Refused(f"no running VM {step.vm!r}")
+        if self.where[step.vm] != step.host:
+            raise _Refused(f"{step.name} runs on {self.where[step.vm]}, not on {step.host}")
+        return self.vms[step.vm]
+
+    def _destination(self, step: Step) -> str:
+        if step.to not in self.ids:
+            raise _Refused(f"no planned host {step.to!r}")
+        if step.to == step.host:
+            raise _Refused("source and destination are the same host")
+        return step.to
+
+    def _bridge(self, step: Step) -> set[str]:
+        vm = self._vm_on(step)
+        self._destination(step)
+        if vm.key in self.bridges:
+            raise _Refused(f"{vm.name}'s bridge is already open")
+        if step.mode not in ("acl", "chmod") or (step.mode == "acl" and not step.grants):
+            raise _Refused(f"bridge mode {step.mode!r} with grants {list(step.grants)}")
+        self.bridges[vm.key] = step.to or ""
+        return self._change(vm, lambda w: effects.bridged(w, step.mode or "", step.grants))
+
+    def _migrate(self, step: Step) -> set[str]:
+        vm = self._vm_on(step)
+        destination = self._destination(step)
+        if self.free[destination] < vm.memory_mib:
+            raise _Refused(
+                f"{destination} has {self.free[destination]} MiB free, {vm.name} needs "
+                f"{vm.memory_mib} MiB: over-committed"
+            )
+        to = self.ids[destination]
+        during = {
+            image.path: effects.migrated(self.worlds[image.path], to)
+            for image in vm.images
+            if image.path in self.worlds
+        }
+        denied = self._opens(vm.key, [step.host, destination], during)
+        if denied:
+            self._problem(f"step {self.report.steps} ({step.text()}): while migrating, {denied}")
+        self.free[step.host] += vm.memory_mib
+        self.free[destination] -= vm.memory_mib
+        self.where[vm.key] = destination
+        self.moves[vm.key] += 1
+        self.report.migrations += 1
+        return self._change(vm, lambda w: effects.migrated(w, to))
+
+    def _close(self, step: Step) -> set[str]:
+        if step.vm not in self.bridges:
+            raise _Refused(f"no bridge is open for {step.name}")
+        vm = self.vms[step.vm]
+        if self.bridges.pop(vm.key) != step.to:
+            raise _Refused(f"{vm.name}'s bridge was opened for another host")
+        heir = self.ids[self._destination(step)]
+        return self._change(vm, lambda w: effects.closed(w, heir))
+
+    def _convert(self, step: Step) -> set[str]:
+        host = step.host
+        if host not in self.ids:
+            raise _Refused(f"no planned host {host!r}")
+        if self.ids[host] == self.target:
+            raise _Refused(f"{host} is already at {self.target}")
+        suspend = {key for key, _ in step.suspend}
+        running = {key for key, where in self.where.items() if where == host}
+        if running != suspend:
+            names = sorted(self.vms[k].name for k in running ^ suspend)
+            raise _Refused(f"VMs running on {host} and VMs suspended differ: {', '.join(names)}")
+        old = self.ids[host]
+        self.ids[host] = self.target
+        touched: set[str] = set()
+        for key in sorted(suspend):
+            touched |= self._change(
+                self.vms[key],
+                lambda w: effects.migrated(effects.remapped(w, old, self.target), self.target),
+            )
+        return touched
+
+    def _change(self, vm: Vm, effect: Any) -> set[str]:
+        """Apply ``effect`` to the VM's images; the running VMs using them."""
+        touched = {vm.key}
+        for image in vm.images:
+            if image.path in self.worlds:
+                self.worlds[image.path] = effect(self.worlds[image.path])
+                touched |= self.users[image.path] & self.where.keys()
+        return touched
+
+    def run(self, steps: Sequence[Step]) -> CheckReport:
+        self._verify(self.where, "before step 1")
+        handlers = {
+            "bridge": self._bridge,
+            "migrate": self._migrate,
+            "close": self._close,
+            "convert": self._convert,
+        }
+        for step in steps:
+            self.report.steps += 1
+            label = f"step {self.report.steps} ({step.text()})"
+            handler = handlers.get(step.op)
+            try:
+                if handler is None:
+                    raise _Refused(f"unknown step {step.op!r}")
+                touched = handler(step)
+            except _Refused as refused:
+                self._problem(f"{label}: {refused}")
+                continue
+            self._verify(touched, f"after {label}")
+        for host, ids in sorted(self.ids.items()):
+            if ids != self.target:
+                self._problem(f"at the end: {host} is still at {ids}, not converted")
+        for key in sorted(self.bridges):
+            self._problem(f"at the end: the bridge of {self.vms[key].name} is still open")
+        self._verify(self.where, "at the end")
+        self.report.max_moves = max(self.moves.values(), default=0)
+        return self.report

@@ -1,0 +1,132 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""What each step of a rolling plan does to an image's metadata, and who may then open it.
+
+The effects are those of the real tools, computed by their own code: a bridge widens as
+widen.py does, closing restores exactly and hands the image over (chown to the destination's
+numbers) as ``evacuate`` does, the downtime path remaps the old numbers as repair does.
+
+What the plan cannot know is kept as alternatives (a "world" each): during an incoming
+migration libvirt on the destination may relabel the image to its numbers (dynamic_ownership
+with no root_squash) or may not (root_squash refuses root's chown); likewise when it starts a
+VM. A step is proven only if access holds in every world. Access is decided as NFS decides
+with ``sec=sys``: by the numbers QEMU carries (libvirt-qemu's UID, its group as GID and
+supplementary group), on mode bits and, only if the server honours them, POSIX ACLs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from libvirt_static_ids.files import access, acl, widen
+from libvirt_static_ids.files.idmap import IdMap
+from libvirt_static_ids.files.metadata import Metadata
+from libvirt_static_ids.ids import Identity, IdPair
+
+READ = 0o4
+
+
+def qemu_identity(ids: IdPair) -> Identity:
+    """The credentials QEMU runs with on a host whose libvirt-qemu has ``ids``."""
+    return Identity(ids.uid, ids.gid, (ids.gid,))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def allows(meta: Metadata, ids: IdPair, readonly: bool, honours_acls: bool) -> bool:
+    """Would the NFS server let QEMU with ``ids`` read (and, unless readonly, write) it?
+
+    A server that ignores ACLs decides by the mode bits alone; with an ACL present the
+    group bits of the mode are the ACL's mask, as the kernel stores them.
+    """
+    seen = meta
+    if not honours_acls and meta.xattr(acl.ACCESS) is not None:
+        seen = replace(meta, xattrs=tuple(x for x in meta.xattrs if x[0] != acl.ACCESS))
+    wanted = READ if readonly else access.READ_WRITE
+    return access.allows(seen, qemu_identity(ids), wanted)
+
+
+@dataclass(frozen=True)
+class World:
+    """One possible state of an image: its metadata, and what an open bridge saved of it."""
+
+    meta: Metadata
+    saved: Metadata | None = None  # the metadata before the open bridge; None: no bridge
+
+
+Worlds = frozenset[World]
+
+
+def initial(meta: Metadata) -> Worlds:
+    return frozenset({World(meta)})
+
+
+# The effects on one file's metadata are memoized: a domain's images share a handful of
+# owner/mode/ACL combinations, and a plan applies the same few effects thousands of times.
+_CACHE = 1 << 16
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def owned_by(meta: Metadata, ids: IdPair) -> Metadata:
+    return Metadata(ids.uid, ids.gid, meta.mode, meta.xattrs)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _widened(meta: Metadata, mode: str, grants: tuple[IdPair, ...]) -> Metadata:
+    if mode != widen.Mode.ACL:
+        return widen.with_chmod(meta)
+    for pair in grants:
+        meta = widen.with_acl(meta, pair.uid, pair.gid)
+    return meta
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _handed_over(meta: Metadata, before: Metadata, heir: IdPair) -> Metadata:
+    return owned_by(widen.restored(meta, before), heir)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _remapped(meta: Metadata, source: IdPair, target: IdPair) -> Metadata:
+    idmap = IdMap.single(source.uid, source.gid, target.uid, target.gid)
+    return idmap.apply(meta) or meta
+
+
+def clear_caches() -> None:
+    """Forget every memoized effect (benchmarks measure a cold start)."""
+    for cached in (allows, owned_by, _widened, _handed_over, _remapped):
+        cached.cache_clear()
+
+
+def bridged(worlds: Worlds, mode: str, grants: Iterable[IdPair]) -> Worlds:
+    """``bridge open``: ACL entries rw for each granted pair, or ``chmod a+rw``."""
+    pairs = tuple(grants)
+    return frozenset(World(_widened(w.meta, mode, pairs), w.meta) for w in worlds)
+
+
+def migrated(worlds: Worlds, destination: IdPair) -> Worlds:
+    """The destination's libvirt relabels the image to its numbers, or cannot."""
+    found = set(worlds)
+    found.update(World(owned_by(w.meta, destination), w.saved) for w in worlds)
+    return frozenset(found)
+
+
+def closed(worlds: Worlds, heir: IdPair) -> Worlds:
+    """``bridge close --hand-over``: the image given to ``heir``, mode and ACL as before."""
+    return frozenset(
+        World(_handed_over(w.meta, w.saved if w.saved is not None else w.meta, heir))
+        for w in worlds
+    )
+
+
+def remapped(worlds: Worlds, source: IdPair, target: IdPair) -> Worlds:
+    """``convert --suspend-vms`` remaps a stopped VM's images from the old numbers."""
+    return frozenset(World(_remapped(w.meta, source, target), w.saved) for w in worlds)
+
+
+def opens(worlds: Worlds, ids: Iterable[IdPair], readonly: bool, honours_acls: bool) -> bool:
+    """True when every pair may open the image (rw, or r if readonly) in every world."""
+    pairs = tuple(ids)
+    return all(
+        allows(world.meta, pair, readonly, honours_acls) for world in worlds for pair in pairs
+    )

@@ -1,0 +1,429 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""The rolling conversion of a whole domain: which VM moves where, and when each host converts.
+
+A host can be renumbered only when no VM runs on it, so every VM running on a dynamic host
+has to leave it at least once: that count is the lower bound. The plan empties one dynamic
+host at a time onto hosts already at the target numbers, converts it, and so gains a static
+destination for the next one. Hosts go largest first and each VM to the tightest static host
+it fits (best fit, biggest VMs first): with one host's worth of spare capacity that chain
+moves every VM exactly once (the converted host always has room for the next host's VMs).
+
+When no dynamic host's VMs fit on the static hosts, the host leaving the fewest VMs over is
+emptied anyway: the rest are parked on dynamic hosts converted last (they will move again),
+and what fits nowhere is suspended (managed save) while its host converts, as
+``convert --suspend-vms`` does. A migration gets a bridge only when its images do not already
+open for both hosts in every world (effects.py); a VM that even a bridge cannot prove is
+suspended instead of moved.
+
+Pure: a fleet.Domain in, steps and figures out. plan_check.py proves the result.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from libvirt_static_ids.ids import IdPair
+from libvirt_static_ids.plan import effects
+from libvirt_static_ids.plan.model import Domain, Host, Image, Options, Vm
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action on one host: bridge, migrate, close (with hand-over) or convert."""
+
+    op: str
+    host: str  # where it runs: the source of a move, or the host converted
+    vm: str | None = None  # the VM's key
+    name: str | None = None  # the VM's name
+    to: str | None = None
+    mode: str | None = None  # bridge: acl | chmod
+    grants: tuple[IdPair, ...] = ()  # bridge: the numbers given rw access
+    suspend: tuple[tuple[str, str], ...] = ()  # convert: (key, name) saved and resumed
+
+    def text(self) -> str:
+        if self.op == "bridge":
+            who = ", ".join(str(pair) for pair in self.grants)
+            how = f"ACL entries rw for {who}" if self.mode == "acl" else "chmod a+rw"
+            return f"on {self.host}: open a bridge for {self.name}'s images ({how})"
+        if self.op == "migrate":
+            return f"on {self.host}: live-migrate {self.name} to {self.to}"
+        if self.op == "close":
+            return (
+                f"on {self.host}: close {self.name}'s bridge, handing its images over to "
+                f"{self.to}'s numbers"
+            )
+        if self.suspend:
+            names = ", ".join(name for _, name in self.suspend)
+            return f"on {self.host}: convert --suspend-vms (saves and resumes {names})"
+        return f"on {self.host}: convert"
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"op": self.op, "host": self.host, "text": self.text()}
+        if self.vm is not None:
+            data.update(vm=self.vm, name=self.name, to=self.to)
+        if self.op == "bridge":
+            data.update(mode=self.mode, grants=[pair.as_dict() for pair in self.grants])
+        if self.op == "convert":
+            data["suspend"] = [{"vm": key, "name": name} for key, name in self.suspend]
+        return data
+
+
+@dataclass
+class Plan:
+    domain: Domain  # as planned: unusable hosts moved to ``unplanned``
+    options: Options
+    steps: list[Step] = field(default_factory=list)
+    lower_bound: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def migrations(self) -> int:
+        return sum(step.op == "migrate" for step in self.steps)
+
+    @property
+    def suspended(self) -> list[tuple[str, str]]:
+        return [pair for step in self.steps for pair in step.suspend]
+
+    def stats(self) -> dict[str, Any]:
+        moves = Counter(step.vm for step in self.steps if step.op == "migrate")
+        return {
+            "lower_bound": self.lower_bound,
+            "migrations": self.migrations,
+            "extra_migrations": sum(count - 1 for count in moves.values()),
+            "suspended": len(self.suspended),
+            "bridges": sum(step.op == "bridge" for step in self.steps),
+            "max_moves_per_vm": max(moves.values(), default=0),
+            "hosts_converted": sum(step.op == "convert" for step in self.steps),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def route(
+    images: list[tuple[Image, effects.Worlds]],
+    source: IdPair,
+    destination: IdPair,
+    options: Options,
+) -> bool | None:
+    """How a VM with these images may move: None: not provably; False: with no bridge (they
+    open for both hosts in every world already); True: with a bridge, then handed over.
+
+    In ACL mode the bridge names both hosts' numbers: once the destination relabels an
+    image, the source is no longer its owner and needs an entry of its own.
+    """
+    states = tuple((image.readonly, worlds) for image, worlds in images)
+    return _route(states, source, destination, options.bridge_mode, options.honours_acls)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _route(
+    states: tuple[tuple[bool, effects.Worlds], ...],
+    source: IdPair,
+    destination: IdPair,
+    mode: str,
+    honours: bool,
+) -> bool | None:
+    """``route`` on (readonly, worlds) per image: thousands of VMs share a few of those."""
+    both = (source, destination)
+    if all(
+        effects.opens(effects.migrated(w, destination), both, readonly, honours)
+        for readonly, w in states
+    ):
+        return False
+    grants = grants_for(source, destination)
+    for readonly, worlds in states:
+        during = effects.migrated(effects.bridged(worlds, mode, grants), destination)
+        after = effects.closed(during, destination)
+        if not (
+            effects.opens(during, both, readonly, honours)
+            and effects.opens(after, (destination,), readonly, honours)
+        ):
+            return None
+    return True
+
+
+def grants_for(source: IdPair, destination: IdPair) -> tuple[IdPair, ...]:
+    """Whose numbers an ACL bridge names: the destination's, and the source's."""
+    return tuple(dict.fromkeys((destination, source)))
+
+
+def _unusable(host: Host, vm: Vm, target: IdPair, options: Options) -> str | None:
+    """Why the plan cannot reason about this running VM, if it cannot.
+
+    An image unreadable when recorded, or not opening for its own host's numbers under the
+    given NFS rules, means the record (or ``honours_acls``) is wrong; on a host to convert,
+    an image no bridge can hand over to the target numbers (its owner bits lack what the
+    VM needs) would stop the VM wherever it goes.
+    """
+    for image in vm.images:
+        if image.meta is None:
+            return f"VM {vm.name}: image {image.path} was unreadable when recorded"
+        if not effects.allows(image.meta, host.ids, image.readonly, options.honours_acls):
+            rules = "mode bits and ACLs" if options.honours_acls else "mode bits"
+            return (
+                f"VM {vm.name} runs, yet by its {rules} image {image.path} does not open for "
+                f"{host.ids}: the record is stale"
+                + ("" if options.honours_acls else ", or the server honours ACLs")
+            )
+    if host.ids != target:
+        images = [(i, effects.initial(i.meta)) for i in vm.images if i.meta is not None]
+        if route(images, host.ids, target, options) is None:
+            return (
+                f"VM {vm.name}: no bridge makes its images open for {target} after the move "
+                f"(mode {', '.join(f'{i.meta.mode & 0o7777:04o}' for i, _ in images)}): "
+                "give the owner read-write first"
+            )
+    return None
+
+
+def screen(domain: Domain, options: Options) -> Domain:
+    """The domain without hosts the plan cannot reason about, each with the reason."""
+    kept: list[Host] = []
+    unplanned = list(domain.unplanned)
+    seen_hosts: set[str] = set()
+    running_on: dict[str, str] = {}
+    for host in domain.hosts:
+        reason = None
+        if host.name in seen_hosts:
+            reason = "listed twice"
+        for vm in host.vms:
+            if reason is not None or not vm.running:
+                continue
+            if vm.key in running_on:
+                reason = f"VM {vm.name} is recorded running on {running_on[vm.key]} as well"
+            else:
+                reason = _unusable(host, vm, domain.target, options)
+        seen_hosts.add(host.name)
+        if reason is not None:
+            unplanned.append((host.name, reason))
+            continue
+        kept.append(host)
+        running_on.update((vm.key, host.name) for vm in host.vms if vm.running)
+    return Domain(domain.target, tuple(kept), tuple(unplanned))
+
+
+def plan(domain: Domain, options: Options | None = None) -> Plan:
+    """The rolling conversion of ``domain`` (screened first)."""
+    options = options or Options()
+    started = time.perf_counter()
+    screened = screen(domain, options)
+    planner = _Planner(screened, options)
+    planner.run()
+    result = Plan(screened, options, planner.steps, planner.lower_bound, notes=planner.notes)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def clear_caches() -> None:
+    """Forget every memoized route and effect (benchmarks measure a cold start)."""
+    _route.cache_clear()
+    effects.clear_caches()
+
+
+def _best_fit(
+    frees: list[tuple[int, str]], items: list[tuple[int, str]]
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Each item (memory, key), biggest first, to the host with the least free memory that
+    takes it. ``frees`` (sorted free, host) is not changed. -> ([(key, host)], [unplaced key])
+    """
+    free = list(frees)
+    placed, unplaced = [], []
+    for memory, key in sorted(items, key=lambda item: (-item[0], item[1])):
+        index = bisect.bisect_left(free, (memory, ""))
+        if index == len(free):
+            unplaced.append(key)
+            continue
+        room, host = free.pop(index)
+        bisect.insort(free, (room - memory, host))
+        placed.append((key, host))
+    return placed, unplaced
+
+
+@dataclass
+class _Choice:
+    """The next host to empty: VMs placed on static hosts, VMs left over (to park or
+    suspend), VMs no migration can be proven for (to suspend)."""
+
+    host: str
+    placed: list[tuple[str, str]]
+    unplaced: list[str]
+    stuck: list[str]
+
+
+class _Planner:
+    def __init__(self, domain: Domain, options: Options) -> None:
+        self.target = domain.target
+        self.options = options
+        self.hosts = {host.name: host for host in domain.hosts}
+        self.ids = {host.name: host.ids for host in domain.hosts}
+        self.free = {host.name: host.free_mib - options.reserve_mib for host in domain.hosts}
+        self.capacity = {host.name: self.free[host.name] + host.used_mib for host in domain.hosts}
+        self.running: dict[str, list[str]] = {
+            host.name: [vm.key for vm in host.vms if vm.running] for host in domain.hosts
+        }
+        self.vms: dict[str, Vm] = {
+            vm.key: vm for host in domain.hosts for vm in host.vms if vm.running
+        }
+        self.worlds: dict[str, effects.Worlds] = {}
+        for vm in self.vms.values():
+            for image in vm.images:
+                assert image.meta is not None  # screened
+                self.worlds.setdefault(image.path, effects.initial(image.meta))
+        self.static = {name for name, ids in self.ids.items() if ids == self.target}
+        self.dynamic = set(self.ids) - self.static
+        self.lower_bound = sum(len(self.running[name]) for name in self.dynamic)
+        self.steps: list[Step] = []
+        self.notes: list[str] = []
+        idle = sum(1 for name in self.dynamic for vm in self.hosts[name].vms if not vm.running)
+        if idle:
+            self.notes.append(
+                f"{idle} VM(s) defined but not running on hosts to convert stay where they are; "
+                "libvirt relabels their images when they start"
+            )
+
+    # -- access ------------------------------------------------------------------------------
+
+    def _route(self, vm: Vm, source: IdPair, destination: IdPair) -> bool | None:
+        images = [(image, self.worlds[image.path]) for image in vm.images]
+        return route(images, source, destination, self.options)
+
+    def _split(self, host: str) -> tuple[list[tuple[int, str]], list[str]]:
+        """(memory, key) of the VMs that can move to a static host, and keys of those that
+        cannot be proven to (they will be suspended)."""
+        movable, stuck = [], []
+        for key in self.running[host]:
+            vm = self.vms[key]
+            if self._route(vm, self.ids[host], self.target) is None:
+                stuck.append(key)
+            else:
+                movable.append((vm.memory_mib, key))
+        return movable, stuck
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _move(self, key: str, source: str, destination: str) -> None:
+        vm = self.vms[key]
+        to = self.ids[destination]
+        route = self._route(vm, self.ids[source], to)
+        assert route is not None, "placed VMs are provable"
+        if route:
+            grants = grants_for(self.ids[source], to)
+            self.steps.append(
+                Step("bridge", source, key, vm.name, destination, self.options.bridge_mode, grants)
+            )
+            for image in vm.images:
+                self.worlds[image.path] = effects.bridged(
+                    self.worlds[image.path], self.options.bridge_mode, grants
+                )
+        self.steps.append(Step("migrate", source, key, vm.name, destination))
+        for image in vm.images:
+            after = effects.migrated(self.worlds[image.path], to)
+            self.worlds[image.path] = effects.closed(after, to) if route else after
+        if route:
+            self.steps.append(Step("close", source, key, vm.name, destination))
+        self.running[source].remove(key)
+        self.running[destination].append(key)
+        self.free[source] += vm.memory_mib
+        self.free[destination] -= vm.memory_mib
+
+    def _convert(self, host: str, suspend: list[str]) -> None:
+        old = self.ids[host]
+        pairs = tuple((key, self.vms[key].name) for key in suspend)
+        self.steps.append(Step("convert", host, suspend=pairs))
+        for key in suspend:
+            for image in self.vms[key].images:
+                worlds = effects.remapped(self.worlds[image.path], old, self.target)
+                self.worlds[image.path] = effects.migrated(worlds, self.target)
+        self.ids[host] = self.target
+        self.dynamic.discard(host)
+        self.static.add(host)
+
+    # -- the order ---------------------------------------------------------------------------
+
+    def _frees(self) -> list[tuple[int, str]]:
+        return sorted((self.free[name], name) for name in self.static)
+
+    def _fitting(self, remaining: list[str]) -> _Choice | None:
+        """The first host (largest first) whose movable VMs all fit on static hosts."""
+        frees = self._frees()
+        total = sum(free for free, _ in frees if free > 0)
+        biggest = frees[-1][0] if frees else -1
+        for host in remaining:
+            movable, stuck = self._split(host)
+            if sum(m for m, _ in movable) > total or any(m > biggest for m, _ in movable):
+                continue
+            placed, unplaced = _best_fit(frees, movable)
+            if not unplaced:
+                return _Choice(host, placed, [], stuck)
+        return None
+
+    def _least_short(self, remaining: list[str]) -> _Choice:
+        """No host fits: the one leaving the fewest VMs over (then the largest)."""
+        frees = self._frees()
+        best: tuple[tuple[int, int, str], _Choice] | None = None
+        for host in remaining:
+            movable, stuck = self._split(host)
+            placed, unplaced = _best_fit(frees, movable)
+            score = (len(unplaced) + len(stuck), -self.capacity[host], host)
+            if best is None or score < best[0]:
+                best = (score, _Choice(host, placed, unplaced, stuck))
+        assert best is not None
+        return best[1]
+
+    def _park_or_suspend(self, host: str, left: list[str], remaining: list[str]) -> list[str]:
+        """Park what the static hosts cannot take on dynamic hosts converted last; the rest
+        (no room, or no provable route) is suspended. -> keys to suspend."""
+        suspend: list[str] = []
+        parking = list(reversed(remaining))
+        for key in sorted(left, key=lambda k: (-self.vms[k].memory_mib, k)):
+            vm = self.vms[key]
+            spot = next(
+                (
+                    other
+                    for other in parking
+                    if self.free[other] >= vm.memory_mib
+                    and self._route(vm, self.ids[host], self.ids[other]) is not None
+                ),
+                None,
+            )
+            if spot is None:
+                suspend.append(key)
+            else:
+                self._move(key, host, spot)
+        return suspend
+
+    def run(self) -> None:
+        for name in sorted(self.dynamic):
+            if not self.running[name]:
+                self._convert(name, [])
+        remaining = sorted(self.dynamic, key=lambda name: (-self.capacity[name], name))
+        short: list[str] = []
+        while remaining:
+            chosen = self._fitting(remaining)
+            if chosen is None:
+                chosen = self._least_short(remaining)
+                short.append(chosen.host)
+            remaining.remove(chosen.host)
+            for key, destination in chosen.placed:
+                self._move(key, chosen.host, destination)
+            suspend = self._park_or_suspend(chosen.host, chosen.unplaced, remaining)
+            self._convert(chosen.host, suspend + chosen.stuck)
+        if short:
+            self.notes.append(
+                f"capacity is short when emptying {', '.join(short)}: the static hosts cannot "
+                "take all their VMs, so some are parked on hosts converted later (they move "
+                "twice) or suspended while their host converts"
+            )
+
+
+def lower_bound(domain: Domain) -> int:
+    """Running VMs on hosts not yet at the target numbers: each must leave its host once."""
+    return sum(
+        sum(vm.running for vm in host.vms) for host in domain.hosts if host.ids != domain.target
+    )
