@@ -70,3 +70,10 @@ class JournalError(StaticIdsError):
     """A journal is missing or unreadable."""
 
     code = "journal"
+
+
+class UnknownJournalFormat(StaticIdsError):
+    """A run written in a newer journal format: refused, never misread. Nothing was changed."""
+
+    code = "journal-format"
+    exit_code = ExitCode.USAGE

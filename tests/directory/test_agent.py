@@ -18,7 +18,8 @@ from libvirt_static_ids.errors import OperationFailed
 from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import DEFAULT_TARGET
-from libvirt_static_ids.journal.store import RunState, Store
+from libvirt_static_ids.journal.runs import RunKind, RunState
+from libvirt_static_ids.journal.store import Store
 from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 
@@ -35,8 +36,7 @@ def test_state_follows_the_journal(root):
     assert _derive(root).state == State.DYNAMIC
     assert "run" not in _derive(root).detail
     store = Store(root)
-    with store.locked():
-        journal = store.create("convert", {"to_uid": 64055})
+    with store.locked(), store.run(RunKind.CONVERT, {"to_uid": 64055}) as journal:
         # Another reader (the listener, the daily timer) sees a live run.
         live = _derive(root)
         assert live.state == State.CONVERTING

@@ -349,7 +349,7 @@ def test_domain_bridges_only_its_file_disks(evac, root, shared_dir, image):
         FOREIGN,
         "--connect",
         uri,
-        "--domain",
+        "--vm",
         "web",
         root=root,
     )
@@ -360,6 +360,7 @@ def test_domain_bridges_only_its_file_disks(evac, root, shared_dir, image):
     assert opens_as(disk, FOREIGN, FOREIGN)
     evac("bridge", "close", result.data["run_id"], root=root)
 
+    # --domain, libvirt's word and 0.1.0's spelling, still works.
     none = evac(
         "bridge",
         "open",

@@ -33,7 +33,9 @@ from libvirt_static_ids.host import accounts, convert, downtime, hypervisor
 from libvirt_static_ids.host import rollback as rollback_module
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import IdPair
-from libvirt_static_ids.journal.store import RunState, Store
+from libvirt_static_ids.journal.records import AccountRecord, DowntimeRecord
+from libvirt_static_ids.journal.runs import RunState
+from libvirt_static_ids.journal.store import Store
 from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 libvirt = pytest.importorskip("libvirt")
@@ -167,7 +169,7 @@ def test_suspend_converts_with_the_vms_saved_and_resumes_them(host, monkeypatch)
     assert os.getxattr(host["save"], libvirt_xattrs.DAC) == b"+64055:+64055"
     # The journal says which domains were stopped and started, in order.
     journal = Store(host["root"]).open(report.run_id)
-    steps = [(r["name"], r["step"]) for r in journal.records("domain")]
+    steps = [(r.name, r.step) for r in journal.records_of(DowntimeRecord)]
     assert steps == [
         ("alpha", "stop"),
         ("alpha", "stopped"),
@@ -216,7 +218,7 @@ def test_a_vm_ignoring_acpi_is_never_destroyed_and_nothing_is_converted(host, mo
     assert store.interrupted() is None
     (run,) = store.runs()
     assert run.state == RunState.ROLLED_BACK
-    assert not list(store.open(run.run_id).records("account"))
+    assert not list(store.open(run.run_id).records_of(AccountRecord))
 
 
 def test_a_vm_that_does_not_come_back_keeps_its_saved_state(host, monkeypatch, capsys):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import stat
 
-from libvirt_static_ids.files import acl, widen
+from libvirt_static_ids.files import acl
 from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.ids import IdPair
 from libvirt_static_ids.plan.model import Domain, Host, Image, Vm
@@ -34,11 +34,11 @@ def _meta(rng: random.Random, ids: IdPair, honours_acls: bool) -> tuple[Metadata
         return Metadata(0, 0, stat.S_IFREG | 0o666), False
     if kind == 3 and honours_acls:  # a past ACL bridge, honoured by the server
         entries = [
-            (widen.USER_OBJ, 6, widen.UNDEFINED_ID),
+            (acl.USER_OBJ, 6, acl.UNDEFINED_ID),
             (acl.USER, 6, ids.uid),
-            (widen.GROUP_OBJ, 0, widen.UNDEFINED_ID),
-            (widen.MASK, 6, widen.UNDEFINED_ID),
-            (widen.OTHER, 0, widen.UNDEFINED_ID),
+            (acl.GROUP_OBJ, 0, acl.UNDEFINED_ID),
+            (acl.MASK, 6, acl.UNDEFINED_ID),
+            (acl.OTHER, 0, acl.UNDEFINED_ID),
         ]
         return Metadata(0, 0, stat.S_IFREG | 0o660, ((acl.ACCESS, acl.encode(entries)),)), False
     mode = rng.choice((0o600, 0o640, 0o660, 0o644, 0o664))

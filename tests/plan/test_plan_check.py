@@ -19,7 +19,7 @@ from __future__ import annotations
 import stat
 from dataclasses import replace
 
-from libvirt_static_ids.files import acl, widen
+from libvirt_static_ids.files import acl
 from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.ids import IdPair
 from libvirt_static_ids.plan import check, planner
@@ -200,11 +200,11 @@ def test_a_vm_no_bridge_can_hand_over_keeps_its_host_out():
 
 def test_hosts_the_plan_cannot_reason_about_are_left_out():
     entries = [
-        (widen.USER_OBJ, 6, widen.UNDEFINED_ID),
+        (acl.USER_OBJ, 6, acl.UNDEFINED_ID),
         (acl.USER, 6, OLD.uid),
-        (widen.GROUP_OBJ, 0, widen.UNDEFINED_ID),
-        (widen.MASK, 6, widen.UNDEFINED_ID),
-        (widen.OTHER, 0, widen.UNDEFINED_ID),
+        (acl.GROUP_OBJ, 0, acl.UNDEFINED_ID),
+        (acl.MASK, 6, acl.UNDEFINED_ID),
+        (acl.OTHER, 0, acl.UNDEFINED_ID),
     ]
     via_acl = Metadata(0, 0, stat.S_IFREG | 0o660, ((acl.ACCESS, acl.encode(entries)),))
     acl_vm = Vm("kvm1/x", "x", 1024, True, (Image("/img/x", via_acl),))

@@ -44,12 +44,18 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     opn.add_argument("--ttl", metavar="SECONDS", help="close by itself after SECONDS")
     opn.add_argument("--dry-run", action="store_true", help="show every change; change nothing")
-    opn.add_argument("--domain", metavar="NAME", help="the file disks of this libvirt domain")
+    opn.add_argument(
+        "--vm",
+        "--domain",
+        dest="domain",
+        metavar="NAME",
+        help="the file disks of this VM (--domain: the same, its libvirt name)",
+    )
     opn.add_argument(
         "--connect",
         metavar="URI",
         default=hypervisor.DEFAULT_URI,
-        help=f"libvirt URI for --domain (default {hypervisor.DEFAULT_URI})",
+        help=f"libvirt URI for --vm (default {hypervisor.DEFAULT_URI})",
     )
     opn.add_argument("paths", nargs="*", metavar="PATH", help="image file or nfs:// URL")
     cls = actions.add_parser("close", parents=[common], help="restore the images exactly")
@@ -125,17 +131,15 @@ def _bridge(root: HostRoot, args: argparse.Namespace) -> tuple[dict[str, Any], E
         ttl = bridge.parse_ttl(args.ttl)
         paths = list(args.paths)
         if args.domain and paths:
-            raise UsageError("give either --domain NAME or PATHs, not both", option="--domain")
+            raise UsageError("give either --vm NAME or PATHs, not both", option="--vm")
         if args.domain:
             conn = hypervisor.connect(args.connect)
             try:
-                paths = hypervisor.domain_images(conn, args.domain)
+                paths = hypervisor.vm_images(conn, args.domain)
             finally:
                 conn.close()
             if not paths:
-                raise UsageError(
-                    f"--domain {args.domain!r} has no file disk images", option="--domain"
-                )
+                raise UsageError(f"--vm {args.domain!r} has no file disk images", option="--vm")
         report = bridge.open_bridge(
             root,
             identity,

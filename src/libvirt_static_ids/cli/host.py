@@ -191,7 +191,7 @@ def _journal(root: HostRoot, args: argparse.Namespace) -> dict[str, Any]:
         return {
             "command": "journal",
             "run": info.as_dict(),
-            "records": list(run_journal.records()),
+            "records": [record.encode() for record in run_journal.records()],
         }
     if args.run_id:
         raise UsageError(f"unexpected {args.run_id!r}: did you mean `journal show {args.run_id}`?")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from libvirt_static_ids.directory import client as directory
-from libvirt_static_ids.directory.record import Change, HostRecord, Request, State
+from libvirt_static_ids.directory.record import HostRecord, RecordUpdate, Request, State
 from libvirt_static_ids.errors import (
     JournalError,
     OperationFailed,
@@ -29,7 +29,8 @@ from libvirt_static_ids.host import convert, hypervisor, inventory
 from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import Verdict
-from libvirt_static_ids.journal.store import RunState, Store
+from libvirt_static_ids.journal.runs import RunKind, RunState
+from libvirt_static_ids.journal.store import Store
 
 UNIT_NAME = "libvirt-static-ids-convert"
 EXECUTABLE = "/usr/bin/libvirt-static-ids"
@@ -38,7 +39,7 @@ Launcher = Callable[[Sequence[str]], None]
 
 def _last_convert_run(root: HostRoot) -> dict[str, Any] | None:
     try:
-        runs = [run for run in Store(root).runs() if run.kind == "convert"]
+        runs = [run for run in Store(root).runs() if run.kind == RunKind.CONVERT]
     except (OSError, JournalError) as error:
         return {"state": "unreadable", "error": str(error)}
     if not runs:
@@ -123,7 +124,7 @@ class RecordResult:
     dn: str
     target: str
     record: HostRecord
-    change: Change
+    change: RecordUpdate
     survey: host_survey.HostSurvey
     extra_blockers: tuple[host_survey.Blocker, ...] = ()
 

@@ -187,7 +187,7 @@ def read_settings(conn: Any, base: str) -> Settings:
 
 def write_record(
     conn: Any, dn: str, host_record: record.HostRecord, now: datetime
-) -> record.Change:
+) -> record.RecordUpdate:
     """Make the host object at ``dn`` hold ``host_record``; one modify at most, none if equal."""
     extra = [record.INVENTORY] if host_record.inventory is not None else []
     stored = read_entry(conn, dn, ["objectClass", *record.RECORD_ATTRIBUTES, *extra])

@@ -114,7 +114,7 @@ class HostRecord:
 
 
 @dataclass(frozen=True)
-class Change:
+class RecordUpdate:
     """One LDAP modify, or nothing: (attribute, new values) pairs; [] deletes."""
 
     replace: tuple[tuple[str, tuple[bytes, ...]], ...] = ()
@@ -143,7 +143,7 @@ def has_object_class(entry: Mapping[str, Sequence[bytes]], name: str = OBJECT_CL
     return any(value.lower() == wanted for value in _values(entry, "objectClass"))
 
 
-def plan(stored: Mapping[str, Sequence[bytes]], record: HostRecord, now: datetime) -> Change:
+def plan(stored: Mapping[str, Sequence[bytes]], record: HostRecord, now: datetime) -> RecordUpdate:
     """The smallest modify that makes ``stored`` (the entry as read) hold ``record``.
 
     The check time is written with any other change, or alone when it is missing, unreadable,
@@ -158,7 +158,7 @@ def plan(stored: Mapping[str, Sequence[bytes]], record: HostRecord, now: datetim
     fresh = checked is not None and abs(now - checked) < CHECK_REFRESH
     if changed or not fresh:
         changed.append((CHECKED, (format_time(now).encode(),)))
-    return Change(tuple(changed), add_object_class=not has_object_class(stored))
+    return RecordUpdate(tuple(changed), add_object_class=not has_object_class(stored))
 
 
 @dataclass(frozen=True)

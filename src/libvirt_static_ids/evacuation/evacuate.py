@@ -19,18 +19,19 @@ from typing import Any
 from libvirt_static_ids.errors import OperationFailed, UsageError
 from libvirt_static_ids.evacuation import probe
 from libvirt_static_ids.evacuation.bridge import runs as bridge
-from libvirt_static_ids.files import repair_run
 from libvirt_static_ids.files.widen import Mode
 from libvirt_static_ids.host import hypervisor
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import Identity
-from libvirt_static_ids.journal.store import Journal, RunState, Store
+from libvirt_static_ids.journal.records import EvacuationRecord, EvacuationStep
+from libvirt_static_ids.journal.runs import RunKind, RunState
+from libvirt_static_ids.journal.store import Journal, Store
 
-KIND = "evacuate"
+_BRIDGE_MAY_BE_OPEN = (EvacuationStep.BRIDGE_OPEN, EvacuationStep.MIGRATE)
 
 
 @dataclass
-class DomainResult:
+class VmResult:
     name: str
     status: str  # migrated | would-migrate | failed | pending | skipped
     images: list[str] = field(default_factory=list)
@@ -60,7 +61,7 @@ class EvacuateReport:
     status: str = "evacuated"
     run_id: str | None = None
     resumed: bool = False
-    domains: list[DomainResult] = field(default_factory=list)
+    domains: list[VmResult] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -115,7 +116,7 @@ def evacuate(
         if dry_run:
             for domain in hypervisor.running(conn):
                 images = hypervisor.images_of_xml(domain.XMLDesc(0))
-                report.domains.append(DomainResult(domain.name(), "would-migrate", images))
+                report.domains.append(VmResult(domain.name(), "would-migrate", images))
             report.status = "would-evacuate" if report.domains else "nothing-to-do"
             return report
         store = Store(root)
@@ -127,30 +128,24 @@ def evacuate(
             "gid": identity.gid,
             "mode": str(mode),
         }
-        with store.locked():
-            journal, report.resumed = repair_run.begin(store, KIND, params)
-            report.run_id = journal.run_id
+        with store.locked(), store.run(RunKind.EVACUATE, params) as journal:
+            report.run_id, report.resumed = journal.run_id, journal.resumed
             try:
                 _run(store, journal, conn, report, mode=mode, ttl=ttl, migrate=migrate)
             finally:
-                store.active_run = journal.run_id
                 failed = report.status == "failed"
                 journal.set_state(
                     RunState.FAILED if failed else RunState.COMPLETE,
                     migrated=sum(d.status == "migrated" for d in report.domains),
                 )
-                journal.close()
         return report
     finally:
         conn.close()
 
 
-def _vm_steps(journal: Journal) -> dict[str, dict[str, Any]]:
+def _vm_steps(journal: Journal) -> dict[str, EvacuationRecord]:
     """The last journaled step of each VM."""
-    steps: dict[str, dict[str, Any]] = {}
-    for record in journal.records("vm"):
-        steps[record["name"]] = record
-    return steps
+    return {record.name: record for record in journal.records_of(EvacuationRecord)}
 
 
 def _run(
@@ -165,18 +160,18 @@ def _run(
 ) -> None:
     # A crash may have left a bridge open: close it (with hand-over if the VM already left).
     for name, record in _vm_steps(journal).items():
-        if record["step"] in ("bridge-open", "migrate") and record.get("bridge"):
+        if record.step in _BRIDGE_MAY_BE_OPEN and record.bridge:
             gone = name not in {d.name() for d in hypervisor.running(conn)}
-            closed = bridge.close_locked(store, record["bridge"], hand_over=gone)
-            journal.record({"op": "vm", "name": name, "step": "closed", "bridge": record["bridge"]})
+            closed = bridge.close_locked(store, record.bridge, hand_over=gone)
+            journal.record(EvacuationRecord(EvacuationStep.CLOSED, name, record.bridge))
             if not closed.ok:
                 report.status = "failed"
                 report.domains.append(
-                    DomainResult(
+                    VmResult(
                         name,
                         "failed",
                         [],
-                        record["bridge"],
+                        record.bridge,
                         "its bridge did not close",
                         [f.advice for f in closed.files if f.advice],
                     )
@@ -187,11 +182,11 @@ def _run(
         report.status = "nothing-to-do" if not report.resumed else "evacuated"
         return
     for index, domain in enumerate(domains):
-        result = DomainResult(domain.name(), "pending")
+        result = VmResult(domain.name(), "pending")
         report.domains.append(result)
         if not _one(store, journal, domain, result, report, mode=mode, ttl=ttl, migrate=migrate):
             report.status = "failed"
-            report.domains += [DomainResult(d.name(), "pending") for d in domains[index + 1 :]]
+            report.domains += [VmResult(d.name(), "pending") for d in domains[index + 1 :]]
             return
 
 
@@ -199,7 +194,7 @@ def _one(
     store: Store,
     journal: Journal,
     domain: Any,
-    result: DomainResult,
+    result: VmResult,
     report: EvacuateReport,
     *,
     mode: Mode,
@@ -210,18 +205,17 @@ def _one(
     result.images = hypervisor.images_of_xml(domain.XMLDesc(0))
     identity = report.identity
     if result.images:
-        journal.record({"op": "vm", "name": name, "step": "bridge"})
+        journal.record(EvacuationRecord(EvacuationStep.BRIDGE, name))
         opened, planned, names = bridge.prepare(
             identity, result.images, mode=mode, ttl=ttl, domain=name
         )
         opened = bridge.open_locked(store, opened, planned, names)
-        store.active_run = journal.run_id
         result.bridge = opened.run_id
         if not opened.ok:
             result.status, result.message = "failed", "the bridge did not open"
             result.advice = [f.advice for f in opened.files if f.advice]
             return False
-        journal.record({"op": "vm", "name": name, "step": "bridge-open", "bridge": opened.run_id})
+        journal.record(EvacuationRecord(EvacuationStep.BRIDGE_OPEN, name, opened.run_id))
         # The QEMU process on the target runs with the group as its GID and in its groups.
         verdicts = probe.probe(Identity(identity.uid, identity.gid, (identity.gid,)), names)
         if not verdicts.all_ok:
@@ -234,7 +228,7 @@ def _one(
                 "support? try --mode chmod); the VM stays here"
             )
             return False
-    journal.record({"op": "vm", "name": name, "step": "migrate", "bridge": result.bridge})
+    journal.record(EvacuationRecord(EvacuationStep.MIGRATE, name, result.bridge))
     try:
         migrate(domain, report.dest_uri, report.flags)
     except (OperationFailed, hypervisor.libvirt_error()) as error:
@@ -254,7 +248,7 @@ def _one(
             )
             result.advice = [f.advice for f in closed.files if f.advice]
             return False
-    journal.record({"op": "vm", "name": name, "step": "done"})
+    journal.record(EvacuationRecord(EvacuationStep.DONE, name))
     result.status = "migrated"
     return True
 
@@ -263,7 +257,6 @@ def _close(
     store: Store, journal: Journal, name: str, run_id: str, *, hand_over: bool
 ) -> bridge.BridgeReport:
     closed = bridge.close_locked(store, run_id, hand_over=hand_over)
-    store.active_run = journal.run_id
     if closed.ok:
-        journal.record({"op": "vm", "name": name, "step": "closed", "bridge": run_id})
+        journal.record(EvacuationRecord(EvacuationStep.CLOSED, name, run_id))
     return closed

@@ -9,7 +9,7 @@ groups, masked; granted when one matching entry grants it all), then others.
 
 from __future__ import annotations
 
-from libvirt_static_ids.files import acl, widen
+from libvirt_static_ids.files import acl
 from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.ids import Identity
 
@@ -18,27 +18,19 @@ READ_WRITE = 0o6
 
 def allows(meta: Metadata, identity: Identity, wanted: int = READ_WRITE) -> bool:
     """True when ``identity`` gets every bit of ``wanted`` on a file with ``meta``."""
-    value = meta.xattr(acl.ACCESS)
-    if value is None:
-        entries = [
-            (widen.USER_OBJ, (meta.mode >> 6) & 7, widen.UNDEFINED_ID),
-            (widen.GROUP_OBJ, (meta.mode >> 3) & 7, widen.UNDEFINED_ID),
-            (widen.OTHER, meta.mode & 7, widen.UNDEFINED_ID),
-        ]
-    else:
-        entries = acl.entries(value)
+    entries = acl.access_entries(meta.xattr(acl.ACCESS), meta.mode)
     perms = {(tag, ident): perm for tag, perm, ident in entries}
-    mask = perms.get((widen.MASK, widen.UNDEFINED_ID), 7)
+    mask = perms.get((acl.MASK, acl.UNDEFINED_ID), 7)
     if identity.uid == meta.uid:
-        return perms.get((widen.USER_OBJ, widen.UNDEFINED_ID), 0) & wanted == wanted
+        return perms.get((acl.USER_OBJ, acl.UNDEFINED_ID), 0) & wanted == wanted
     if (acl.USER, identity.uid) in perms:
         return perms[(acl.USER, identity.uid)] & mask & wanted == wanted
     groups = {identity.gid, *identity.groups}
     matching = [
         perm
         for (tag, ident), perm in perms.items()
-        if (tag == widen.GROUP_OBJ and meta.gid in groups) or (tag == acl.GROUP and ident in groups)
+        if (tag == acl.GROUP_OBJ and meta.gid in groups) or (tag == acl.GROUP and ident in groups)
     ]
     if matching:
         return any(perm & mask & wanted == wanted for perm in matching)
-    return perms.get((widen.OTHER, widen.UNDEFINED_ID), 0) & wanted == wanted
+    return perms.get((acl.OTHER, acl.UNDEFINED_ID), 0) & wanted == wanted

@@ -19,8 +19,14 @@ NAMES = (ACCESS, DEFAULT)
 _HEADER = struct.Struct("<I")
 _ENTRY = struct.Struct("<HHI")
 _VERSION = 2
+# Entry tags (linux/posix_acl.h); the owner, owning group, mask and other entries carry no ID.
+USER_OBJ = 0x01
 USER = 0x02
+GROUP_OBJ = 0x04
 GROUP = 0x08
+MASK = 0x10
+OTHER = 0x20
+UNDEFINED_ID = 0xFFFFFFFF
 
 
 def entries(value: bytes) -> list[tuple[int, int, int]]:
@@ -31,6 +37,17 @@ def entries(value: bytes) -> list[tuple[int, int, int]]:
     if version != _VERSION:
         raise ValueError(f"unknown POSIX ACL xattr version {version}")
     return list(_ENTRY.iter_unpack(value[_HEADER.size :]))
+
+
+def access_entries(value: bytes | None, mode: int) -> list[tuple[int, int, int]]:
+    """The access ACL ``value``, or without one the three entries the mode bits stand for."""
+    if value is not None:
+        return entries(value)
+    return [
+        (USER_OBJ, (mode >> 6) & 7, UNDEFINED_ID),
+        (GROUP_OBJ, (mode >> 3) & 7, UNDEFINED_ID),
+        (OTHER, mode & 7, UNDEFINED_ID),
+    ]
 
 
 def encode(items: list[tuple[int, int, int]]) -> bytes:

@@ -8,6 +8,7 @@ import base64
 import errno
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -41,7 +42,7 @@ class Metadata:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Metadata:
+    def from_json(cls, data: Mapping[str, Any]) -> Metadata:
         xattrs = {n: base64.b64decode(v) for n, v in data.get("xattrs", {}).items()}
         return cls(
             int(data["uid"]), int(data["gid"]), int(data["mode"]), tuple(sorted(xattrs.items()))

@@ -17,6 +17,7 @@ from typing import Any
 from libvirt_static_ids.files import metadata, walk
 from libvirt_static_ids.files.idmap import IdMap
 from libvirt_static_ids.files.metadata import Metadata
+from libvirt_static_ids.journal.records import EntryRecord
 from libvirt_static_ids.journal.store import Journal
 
 BATCH = 2048
@@ -25,22 +26,22 @@ Selector = Callable[[walk.Entry], bool]
 
 
 @dataclass(frozen=True)
-class Change:
+class EntryChange:
     path: bytes
     device: int
     inode: int
     before: Metadata
     after: Metadata
 
-    def record(self) -> dict[str, Any]:
-        return {
-            "op": "entry",
-            "path": os.fsdecode(self.path),
-            "dev": self.device,
-            "ino": self.inode,
-            "before": self.before.to_json(),
-            "after": self.after.to_json(),
-        }
+    def record(self, bridge_mode: str | None = None) -> EntryRecord:
+        return EntryRecord(
+            os.fsdecode(self.path),
+            self.device,
+            self.inode,
+            self.before.to_json(),
+            self.after.to_json(),
+            bridge_mode,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,13 +51,13 @@ class Change:
         }
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> Change:
+    def from_record(cls, record: EntryRecord) -> EntryChange:
         return cls(
-            os.fsencode(record["path"]),
-            int(record["dev"]),
-            int(record["ino"]),
-            Metadata.from_json(record["before"]),
-            Metadata.from_json(record["after"]),
+            os.fsencode(record.path),
+            record.dev,
+            record.ino,
+            Metadata.from_json(record.before),
+            Metadata.from_json(record.after),
         )
 
 
@@ -143,7 +144,7 @@ def plan(
     *,
     cross_filesystems: bool = False,
     select: Selector | None = None,
-) -> Iterator[Change]:
+) -> Iterator[EntryChange]:
     """Every change ``idmap`` makes under ``tops``, streamed, each inode once.
 
     ``select`` narrows the entries considered (``repair --orphans`` uses it) and then sees
@@ -188,18 +189,18 @@ def plan(
                 if (entry.device, entry.inode) in hard_links:
                     continue
                 hard_links.add((entry.device, entry.inode))
-            yield Change(entry.path, entry.device, entry.inode, before, after)
+            yield EntryChange(entry.path, entry.device, entry.inode, before, after)
         stats.scanned = scanned_before + tree.scanned
 
 
 def apply(
-    changes: Iterable[Change],
+    changes: Iterable[EntryChange],
     journal: Journal,
     stats: RepairStats,
     progress: ProgressCallback | None = None,
 ) -> None:
     """Journal each batch of changes (fsync), then make them."""
-    batch: list[Change] = []
+    batch: list[EntryChange] = []
     for change in changes:
         batch.append(change)
         if len(batch) >= BATCH:
@@ -209,7 +210,10 @@ def apply(
 
 
 def _apply_batch(
-    batch: list[Change], journal: Journal, stats: RepairStats, progress: ProgressCallback | None
+    batch: list[EntryChange],
+    journal: Journal,
+    stats: RepairStats,
+    progress: ProgressCallback | None,
 ) -> None:
     if not batch:
         return
@@ -252,7 +256,7 @@ def _between(current: Metadata, before: Metadata, after: Metadata) -> bool:
     return True
 
 
-def _current(change: Change) -> Metadata | str:
+def _current(change: EntryChange) -> Metadata | str:
     """The entry's metadata now, or why it is no longer the entry we journaled."""
     try:
         st = os.lstat(change.path)
@@ -263,7 +267,7 @@ def _current(change: Change) -> Metadata | str:
     return metadata.read(change.path, st)
 
 
-def _move(change: Change, source: Metadata, target: Metadata, stats: RepairStats) -> None:
+def _move(change: EntryChange, source: Metadata, target: Metadata, stats: RepairStats) -> None:
     current = _current(change)
     if isinstance(current, str):
         stats.problems.append(Problem(change.path, current))
@@ -288,13 +292,13 @@ def _move(change: Change, source: Metadata, target: Metadata, stats: RepairStats
 
 def replay(journal: Journal, stats: RepairStats) -> None:
     """Finish every journaled change of an interrupted run (idempotent)."""
-    for record in journal.records("entry"):
-        change = Change.from_record(record)
+    for record in journal.records_of(EntryRecord):
+        change = EntryChange.from_record(record)
         _move(change, change.before, change.after, stats)
 
 
 def undo(journal: Journal, stats: RepairStats) -> None:
     """Restore every journaled entry exactly; entries changed by others since are listed."""
-    for record in journal.records("entry"):
-        change = Change.from_record(record)
+    for record in journal.records_of(EntryRecord):
+        change = EntryChange.from_record(record)
         _move(change, change.after, change.before, stats)

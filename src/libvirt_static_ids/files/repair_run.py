@@ -1,10 +1,6 @@
 # SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 # SPDX-License-Identifier: AGPL-3.0-only
-"""Start or resume a journaled run, and remap paths within it.
-
-One run at a time per root: an interrupted run is resumed by the same command with the same
-parameters, and refuses every other run until it is resumed or rolled back.
-"""
+"""Remap paths within a journaled run, and ``repair``, the command that does only that."""
 
 from __future__ import annotations
 
@@ -13,43 +9,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from libvirt_static_ids.errors import InterruptedRunExists
 from libvirt_static_ids.files import repair
 from libvirt_static_ids.files.idmap import IdMap
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.journal.store import Journal, RunInfo, RunState, Store
-
-
-def interrupted_message(run: RunInfo) -> str:
-    if run.interrupted_while == RunState.ROLLING_BACK:
-        return (
-            f"the rollback of run {run.run_id} was interrupted: run `rollback {run.run_id}` again"
-        )
-    return (
-        f"run {run.run_id} ({run.kind}) was interrupted: run the same `{run.kind}` again to "
-        f"resume it, or `rollback {run.run_id}`"
-    )
-
-
-def begin(store: Store, kind: str, params: dict[str, Any]) -> tuple[Journal, bool]:
-    """A new run, or the interrupted one with the same kind and parameters (resumed=True).
-
-    Call while holding the store's lock.
-    """
-    interrupted = store.interrupted()
-    if interrupted is None:
-        return store.create(kind, params), False
-    resumable = (
-        interrupted.kind == kind
-        and interrupted.params == params
-        and interrupted.interrupted_while == RunState.RUNNING
-    )
-    if not resumable:
-        raise InterruptedRunExists(interrupted_message(interrupted), run_id=interrupted.run_id)
-    journal = store.open(interrupted.run_id)
-    journal.set_state(RunState.RUNNING)
-    store.active_run = journal.run_id
-    return journal, True
+from libvirt_static_ids.journal.runs import RunKind, RunState
+from libvirt_static_ids.journal.store import Journal, Store
 
 
 def remap_paths(
@@ -72,6 +36,7 @@ def remap_paths(
 
 
 def finish(journal: Journal, stats: repair.RepairStats, **summary: Any) -> RunState:
+    """End a run that remapped files: complete, or failed when an entry had a problem."""
     state = RunState.FAILED if stats.problems else RunState.COMPLETE
     journal.set_state(
         state,
@@ -80,7 +45,6 @@ def finish(journal: Journal, stats: repair.RepairStats, **summary: Any) -> RunSt
         problems=len(stats.problems),
         **summary,
     )
-    journal.close()
     return state
 
 
@@ -90,7 +54,7 @@ class RepairReport:
     idmap: IdMap
     run_id: str | None = None
     resumed: bool = False
-    changes: list[repair.Change] = field(default_factory=list)
+    changes: list[repair.EntryChange] = field(default_factory=list)
     stats: repair.RepairStats = field(default_factory=repair.RepairStats)
 
     def as_dict(self) -> dict[str, Any]:
@@ -130,9 +94,8 @@ def run_repair(
         "paths": [os.fsdecode(os.path.abspath(top)) for top in tops],
         "cross_filesystems": cross_filesystems,
     }
-    with store.locked():
-        journal, report.resumed = begin(store, "repair", params)
-        report.run_id = journal.run_id
+    with store.locked(), store.run(RunKind.REPAIR, params) as journal:
+        report.run_id, report.resumed = journal.run_id, journal.resumed
         report.stats = remap_paths(
             journal,
             tops,

@@ -16,11 +16,6 @@ from enum import StrEnum
 from libvirt_static_ids.files import acl
 from libvirt_static_ids.files.metadata import Metadata
 
-USER_OBJ = 0x01
-GROUP_OBJ = 0x04
-MASK = 0x10
-OTHER = 0x20
-UNDEFINED_ID = 0xFFFFFFFF
 RW = 0o6
 _PERMS = 0o777
 
@@ -28,19 +23,6 @@ _PERMS = 0o777
 class Mode(StrEnum):
     ACL = "acl"
     CHMOD = "chmod"
-
-
-def _access_entries(before: Metadata) -> list[tuple[int, int, int]]:
-    """The file's access ACL, or the three entries its mode bits stand for."""
-    value = before.xattr(acl.ACCESS)
-    if value is not None:
-        return acl.entries(value)
-    mode = before.mode
-    return [
-        (USER_OBJ, (mode >> 6) & 7, UNDEFINED_ID),
-        (GROUP_OBJ, (mode >> 3) & 7, UNDEFINED_ID),
-        (OTHER, mode & 7, UNDEFINED_ID),
-    ]
 
 
 def _with_mode_bits(mode: int, user: int, group: int, other: int) -> int:
@@ -53,8 +35,8 @@ def with_acl(before: Metadata, uid: int, gid: int) -> Metadata:
     The mask becomes the union of the group class, as ``setfacl -m`` makes it.
     """
     merged: dict[tuple[int, int], int] = {}
-    for tag, perm, ident in _access_entries(before):
-        if tag != MASK:
+    for tag, perm, ident in acl.access_entries(before.xattr(acl.ACCESS), before.mode):
+        if tag != acl.MASK:
             merged[(tag, ident)] = perm
     merged[(acl.USER, uid)] = merged.get((acl.USER, uid), 0) | RW
     merged[(acl.GROUP, gid)] = merged.get((acl.GROUP, gid), 0) | RW
@@ -66,12 +48,12 @@ def with_acl(before: Metadata, uid: int, gid: int) -> Metadata:
         merged[(acl.GROUP, before.gid)] = merged.get((acl.GROUP, before.gid), 0) | RW
     mask = 0
     for (tag, _), perm in merged.items():
-        if tag in (acl.USER, GROUP_OBJ, acl.GROUP):
+        if tag in (acl.USER, acl.GROUP_OBJ, acl.GROUP):
             mask |= perm
-    merged[(MASK, UNDEFINED_ID)] = mask
+    merged[(acl.MASK, acl.UNDEFINED_ID)] = mask
     items = [(tag, perm, ident) for (tag, ident), perm in sorted(merged.items())]
-    user = merged[(USER_OBJ, UNDEFINED_ID)]
-    other = merged[(OTHER, UNDEFINED_ID)]
+    user = merged[(acl.USER_OBJ, acl.UNDEFINED_ID)]
+    other = merged[(acl.OTHER, acl.UNDEFINED_ID)]
     xattrs = dict(before.xattrs)
     xattrs[acl.ACCESS] = acl.encode(items)
     return replace(before, mode=_with_mode_bits(before.mode, user, mask, other)).with_xattrs(xattrs)
@@ -86,8 +68,8 @@ def with_chmod(before: Metadata) -> Metadata:
     items = acl.entries(value)
     # chmod sets the owner and other entries, and the mask (or, without one, the owning
     # group's entry) from the mode's three triplets.
-    group_tag = MASK if any(tag == MASK for tag, _, _ in items) else GROUP_OBJ
-    triplet = {USER_OBJ: (mode >> 6) & 7, group_tag: (mode >> 3) & 7, OTHER: mode & 7}
+    group_tag = acl.MASK if any(tag == acl.MASK for tag, _, _ in items) else acl.GROUP_OBJ
+    triplet = {acl.USER_OBJ: (mode >> 6) & 7, group_tag: (mode >> 3) & 7, acl.OTHER: mode & 7}
     updated = [(tag, triplet.get(tag, perm), ident) for tag, perm, ident in items]
     xattrs = dict(before.xattrs)
     xattrs[acl.ACCESS] = acl.encode(updated)
@@ -105,15 +87,15 @@ def widened_others(before: Metadata, after: Metadata, uid: int, gid: int) -> lis
     old_value, new_value = before.xattr(acl.ACCESS), after.xattr(acl.ACCESS)
     if old_value is None or new_value is None:
         return []
-    old_mask = next((p for t, p, _ in acl.entries(old_value) if t == MASK), 7)
-    new_mask = next((p for t, p, _ in acl.entries(new_value) if t == MASK), 7)
+    old_mask = next((p for t, p, _ in acl.entries(old_value) if t == acl.MASK), 7)
+    new_mask = next((p for t, p, _ in acl.entries(new_value) if t == acl.MASK), 7)
     found = []
     for tag, perm, ident in acl.entries(old_value):
         if (tag, ident) in ((acl.USER, uid), (acl.GROUP, gid)):
             continue
-        if tag in (acl.USER, acl.GROUP, GROUP_OBJ) and perm & new_mask != perm & old_mask:
-            name = {acl.USER: "user", acl.GROUP: "group", GROUP_OBJ: "group"}[tag]
-            label = "" if tag == GROUP_OBJ else str(ident)
+        if tag in (acl.USER, acl.GROUP, acl.GROUP_OBJ) and perm & new_mask != perm & old_mask:
+            name = {acl.USER: "user", acl.GROUP: "group", acl.GROUP_OBJ: "group"}[tag]
+            label = "" if tag == acl.GROUP_OBJ else str(ident)
             found.append(f"{name}:{label}")
     return found
 

@@ -25,7 +25,9 @@ from libvirt_static_ids.host import accounts, downtime, services
 from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.hostroot import CONVERT_SCOPE, HostRoot
 from libvirt_static_ids.ids import ACCOUNT_NAME, IdPair, Verdict
-from libvirt_static_ids.journal.store import Journal, RunInfo, Store
+from libvirt_static_ids.journal.records import AccountKind, AccountRecord, HostStep, StepRecord
+from libvirt_static_ids.journal.runs import RunInfo, RunKind, RunState, interrupted_message
+from libvirt_static_ids.journal.store import Journal, Store
 
 
 @dataclass
@@ -36,7 +38,7 @@ class ConvertReport:
     steps: list[str] = field(default_factory=list)
     run_id: str | None = None
     resumed: bool = False
-    changes: list[repair.Change] = field(default_factory=list)
+    changes: list[repair.EntryChange] = field(default_factory=list)
     stats: repair.RepairStats = field(default_factory=repair.RepairStats)
     downtime: dict[str, Any] | None = None  # with --suspend-vms / --shutdown-vms
 
@@ -135,40 +137,40 @@ def convert(
             params = _params(survey, target, extra_paths, restart)
             if stopper is not None:
                 params["downtime"] = stopper.params()
-        journal, resumed = repair_run.begin(store, "convert", params)
-        source = IdPair(params["from_uid"], params["from_gid"])
-        if stopper is not None:
-            stopper.stop(journal, source, proc)
-        report = ConvertReport(
-            "converted",
-            survey,
-            dry_run=False,
-            steps=_steps(root, source, target, tops, restart),
-            run_id=journal.run_id,
-            resumed=resumed,
-        )
-        try:
-            _renumber(root, journal, source, target)
-            accounts.flush_name_caches(root)
-            problems = []
-            if restart and root.is_live:
-                journal.record({"op": "step", "name": "restart-libvirtd"})
-                failure = services.restart_libvirtd()
-                if failure:
-                    problems.append(repair.Problem(b"libvirtd", failure))
-            idmap = IdMap.single(source.uid, source.gid, target.uid, target.gid)
-            report.stats = repair_run.remap_paths(
-                journal, tops, idmap, resumed=resumed, progress=progress
+        with store.run(RunKind.CONVERT, params) as journal:
+            source = IdPair(params["from_uid"], params["from_gid"])
+            if stopper is not None:
+                stopper.stop(journal, source, proc)
+            report = ConvertReport(
+                "converted",
+                survey,
+                dry_run=False,
+                steps=_steps(root, source, target, tops, restart),
+                run_id=journal.run_id,
+                resumed=journal.resumed,
             )
-            report.stats.problems += problems + _verify(root, target)
-        except OperationFailed as error:
-            report.stats.problems.append(repair.Problem(b"accounts", error.message))
-        if stopper is not None:
-            stopper.finish(journal, root, source, target, report.stats)
-            report.steps, report.downtime = stopper.steps(report.steps), stopper.report()
-        state = repair_run.finish(journal, report.stats, source=str(source), target=str(target))
-        report.status = "converted" if state == "complete" else "failed"
-        return report
+            try:
+                _renumber(root, journal, source, target)
+                accounts.flush_name_caches(root)
+                problems = []
+                if restart and root.is_live:
+                    journal.record(StepRecord(HostStep.RESTART_LIBVIRTD))
+                    failure = services.restart_libvirtd()
+                    if failure:
+                        problems.append(repair.Problem(b"libvirtd", failure))
+                idmap = IdMap.single(source.uid, source.gid, target.uid, target.gid)
+                report.stats = repair_run.remap_paths(
+                    journal, tops, idmap, resumed=journal.resumed, progress=progress
+                )
+                report.stats.problems += problems + _verify(root, target)
+            except OperationFailed as error:
+                report.stats.problems.append(repair.Problem(b"accounts", error.message))
+            if stopper is not None:
+                stopper.finish(journal, root, source, target, report.stats)
+                report.steps, report.downtime = stopper.steps(report.steps), stopper.report()
+            state = repair_run.finish(journal, report.stats, source=str(source), target=str(target))
+            report.status = "converted" if state == RunState.COMPLETE else "failed"
+            return report
 
 
 def _blocking(
@@ -204,9 +206,7 @@ def _resumable(
     }
     params = interrupted.params
     if interrupted.kind != "convert" or any(params.get(k) != v for k, v in requested.items()):
-        raise InterruptedRunExists(
-            repair_run.interrupted_message(interrupted), run_id=interrupted.run_id
-        )
+        raise InterruptedRunExists(interrupted_message(interrupted), run_id=interrupted.run_id)
     return params
 
 
@@ -216,15 +216,7 @@ def _renumber(root: HostRoot, journal: Journal, source: IdPair, target: IdPair) 
     if user is None:
         raise OperationFailed(f"user {ACCOUNT_NAME} vanished from {root.join('etc/passwd')}")
     if user.uid == source.uid and source.uid != target.uid:
-        journal.record(
-            {
-                "op": "account",
-                "kind": "user",
-                "name": ACCOUNT_NAME,
-                "old": source.uid,
-                "new": target.uid,
-            }
-        )
+        journal.record(AccountRecord(AccountKind.USER, ACCOUNT_NAME, source.uid, target.uid))
         accounts.renumber_user(root, ACCOUNT_NAME, target.uid)
     elif user.uid != target.uid:
         raise OperationFailed(
@@ -234,15 +226,7 @@ def _renumber(root: HostRoot, journal: Journal, source: IdPair, target: IdPair) 
     if group is None:
         raise OperationFailed(f"group {ACCOUNT_NAME} vanished from {root.join('etc/group')}")
     if group.gid == source.gid and source.gid != target.gid:
-        journal.record(
-            {
-                "op": "account",
-                "kind": "group",
-                "name": ACCOUNT_NAME,
-                "old": source.gid,
-                "new": target.gid,
-            }
-        )
+        journal.record(AccountRecord(AccountKind.GROUP, ACCOUNT_NAME, source.gid, target.gid))
         accounts.renumber_group(root, ACCOUNT_NAME, target.gid)
     elif group.gid != target.gid:
         raise OperationFailed(

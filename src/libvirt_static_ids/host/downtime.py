@@ -32,9 +32,12 @@ from libvirt_static_ids.host import accounts, hypervisor, processes
 from libvirt_static_ids.host.survey import Blocker
 from libvirt_static_ids.hostroot import CONVERT_SCOPE, HostRoot
 from libvirt_static_ids.ids import ACCOUNT_NAME, IdPair
-from libvirt_static_ids.journal.store import Journal, RunState
+from libvirt_static_ids.journal.records import DowntimeRecord, DowntimeStep
+from libvirt_static_ids.journal.runs import RunState
+from libvirt_static_ids.journal.store import Journal
 
-OP = "domain"
+_STARTING = (DowntimeStep.START, DowntimeStep.STARTED, DowntimeStep.START_FAILED)
+
 SAVE_DIR = "var/lib/libvirt/qemu/save"
 DEFAULT_TIMEOUT = 300.0
 MAX_TIMEOUT = 24 * 3600.0
@@ -66,7 +69,7 @@ def parse_timeout(text: str | float | None) -> float:
 
 
 @dataclass
-class DomainOutcome:
+class VmOutcome:
     name: str
     uuid: str
     status: str  # would-stop | stopped | started | already-running | failed | still-running
@@ -103,7 +106,7 @@ class Stopper:
     timeout: float = DEFAULT_TIMEOUT
     grace: float = PROCESS_GRACE
     conn: Any = None  # an open libvirt connection (tests); else opened on first use
-    outcomes: dict[str, DomainOutcome] = field(default_factory=dict)
+    outcomes: dict[str, VmOutcome] = field(default_factory=dict)
     untouched: list[str] = field(default_factory=list)  # saved earlier by someone else
     clock: Callable[[], float] = time.monotonic
     _owned: bool = field(default=False, init=False, repr=False)
@@ -170,7 +173,7 @@ class Stopper:
         for domain in hypervisor.running(self.connection()):
             self._check_persistent(domain)
             images = hypervisor.images_of_xml(domain.XMLDesc(0))
-            self.outcomes[domain.UUIDString()] = DomainOutcome(
+            self.outcomes[domain.UUIDString()] = VmOutcome(
                 domain.name(), domain.UUIDString(), "would-stop", images
             )
 
@@ -178,7 +181,7 @@ class Stopper:
     def _check_persistent(domain: Any) -> None:
         if not domain.isPersistent():
             raise PreflightRefused(
-                f"domain {domain.name()!r} is transient: stopping it would lose it; define it "
+                f"VM {domain.name()!r} is transient: stopping it would lose it; define it "
                 "persistently (virsh dumpxml | virsh define) or migrate it first. Nothing changed",
                 domain=domain.name(),
             )
@@ -191,12 +194,12 @@ class Stopper:
         Once the start phase has begun (a run interrupted while starting), nothing is
         stopped again: the domains running now already run under the new numbers.
         """
-        records = list(journal.records(OP))
-        starting = any(r["step"] in ("start", "started", "start-failed") for r in records)
+        records = list(journal.records_of(DowntimeRecord))
+        starting = any(r.step in _STARTING for r in records)
         for record in records:
-            if record["step"] == "stop":
-                self.outcomes[record["uuid"]] = DomainOutcome(
-                    record["name"], record["uuid"], "stopped", record.get("images", [])
+            if record.step == DowntimeStep.STOP:
+                self.outcomes[record.uuid] = VmOutcome(
+                    record.name, record.uuid, "stopped", list(record.images or ())
                 )
         if starting:
             return
@@ -207,35 +210,29 @@ class Stopper:
                 self._check_persistent(domain)
         except PreflightRefused:
             journal.set_state(RunState.ROLLED_BACK, downtime="refused")
-            journal.close()
             raise
         self.untouched = sorted(
             d.name()
-            for d in hypervisor.all_domains(conn)
+            for d in hypervisor.all_vms(conn)
             if not d.isActive() and d.hasManagedSaveImage(0) and d.UUIDString() not in self.outcomes
         )
         for domain in running:
             uuid = domain.UUIDString()
             images = hypervisor.images_of_xml(domain.XMLDesc(0))
             journal.record(
-                {
-                    "op": OP,
-                    "step": "stop",
-                    "name": domain.name(),
-                    "uuid": uuid,
-                    "how": self.how.value,
-                    "images": images,
-                }
+                DowntimeRecord(
+                    DowntimeStep.STOP, domain.name(), uuid, how=self.how.value, images=tuple(images)
+                )
             )
-            self.outcomes[uuid] = DomainOutcome(domain.name(), uuid, "stopped", images)
+            self.outcomes[uuid] = VmOutcome(domain.name(), uuid, "stopped", images)
             problem = self._stop_one(domain)
             if problem:
                 self._abandon(journal, problem, domain.name())
-            journal.record({"op": OP, "step": "stopped", "name": domain.name(), "uuid": uuid})
+            journal.record(DowntimeRecord(DowntimeStep.STOPPED, domain.name(), uuid))
         self._wait_for_processes(journal, source, proc)
 
     def _stop_one(self, domain: Any) -> str | None:
-        """None once the domain is off; else why it is still running (never destroyed)."""
+        """None once the VM is off; else why it is still running (never destroyed)."""
         error = hypervisor.libvirt_error()
         try:
             if self.how == How.SUSPEND:
@@ -278,7 +275,6 @@ class Stopper:
         self._start_all(journal)
         self.close()
         journal.set_state(RunState.ROLLED_BACK, downtime="abandoned", reason=problem)
-        journal.close()
         started = [o.name for o in self.outcomes.values() if o.status == "started"]
         tail = f"; started again: {', '.join(started)}" if started else ""
         details = {"domains": [o.as_dict() for o in self.outcomes.values()]}
@@ -327,7 +323,9 @@ class Stopper:
         return [os.fsencode(os.path.abspath(p)) for p in existing]
 
     def _start_all(self, journal: Journal) -> None:
-        started = {r["uuid"] for r in journal.records(OP) if r["step"] == "started"}
+        started = {
+            r.uuid for r in journal.records_of(DowntimeRecord) if r.step == DowntimeStep.STARTED
+        }
         for uuid, outcome in self.outcomes.items():
             if uuid in started:
                 outcome.status = "started"
@@ -336,18 +334,18 @@ class Stopper:
                 continue  # it never stopped: nothing to start
             self._start_one(journal, uuid, outcome)
 
-    def _start_one(self, journal: Journal, uuid: str, outcome: DomainOutcome) -> None:
+    def _start_one(self, journal: Journal, uuid: str, outcome: VmOutcome) -> None:
         domain = self._find(uuid)
         if domain is None:
             outcome.status = "failed"
-            outcome.message = f"domain {outcome.name} ({uuid}) is no longer defined"
-            journal.record({"op": OP, "step": "start-failed", "uuid": uuid, "name": outcome.name})
+            outcome.message = f"VM {outcome.name} ({uuid}) is no longer defined"
+            journal.record(DowntimeRecord(DowntimeStep.START_FAILED, outcome.name, uuid))
             return
         if domain.isActive():
             outcome.status = "already-running"
-            journal.record({"op": OP, "step": "started", "uuid": uuid, "name": outcome.name})
+            journal.record(DowntimeRecord(DowntimeStep.STARTED, outcome.name, uuid))
             return
-        journal.record({"op": OP, "step": "start", "uuid": uuid, "name": outcome.name})
+        journal.record(DowntimeRecord(DowntimeStep.START, outcome.name, uuid))
         try:
             hypervisor.start(domain)
             if not domain.isActive():
@@ -361,28 +359,24 @@ class Stopper:
                 + f"; start it with `virsh start {outcome.name}` once fixed"
             )
             journal.record(
-                {
-                    "op": OP,
-                    "step": "start-failed",
-                    "uuid": uuid,
-                    "name": outcome.name,
-                    "message": outcome.message,
-                }
+                DowntimeRecord(
+                    DowntimeStep.START_FAILED, outcome.name, uuid, message=outcome.message
+                )
             )
             return
         outcome.status = "started"
         outcome.message = None
-        journal.record({"op": OP, "step": "started", "uuid": uuid, "name": outcome.name})
+        journal.record(DowntimeRecord(DowntimeStep.STARTED, outcome.name, uuid))
 
 
-def stopped_by(journal: Journal) -> list[dict[str, Any]]:
+def stopped_by(journal: Journal) -> list[DowntimeRecord]:
     """The domains a run stopped and never started again (for rollback)."""
-    pending: dict[str, dict[str, Any]] = {}
-    for record in journal.records(OP):
-        if record["step"] == "stop":
-            pending[record["uuid"]] = record
-        elif record["step"] == "started":
-            pending.pop(record["uuid"], None)
+    pending: dict[str, DowntimeRecord] = {}
+    for record in journal.records_of(DowntimeRecord):
+        if record.step == DowntimeStep.STOP:
+            pending[record.uuid] = record
+        elif record.step == DowntimeStep.STARTED:
+            pending.pop(record.uuid, None)
     return list(pending.values())
 
 
@@ -396,9 +390,9 @@ def after_rollback(
         return []
     try:
         for record in left:
-            outcome = DomainOutcome(record["name"], record["uuid"], "stopped", record["images"])
-            stopper.outcomes[record["uuid"]] = outcome
-            stopper._start_one(journal, record["uuid"], outcome)
+            outcome = VmOutcome(record.name, record.uuid, "stopped", list(record.images or ()))
+            stopper.outcomes[record.uuid] = outcome
+            stopper._start_one(journal, record.uuid, outcome)
             if outcome.status == "failed":
                 problem = repair.Problem(f"domain:{outcome.name}".encode(), outcome.message or "")
                 stats.problems.append(problem)

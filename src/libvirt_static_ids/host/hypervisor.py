@@ -64,7 +64,7 @@ class Disk:
 
 
 def disks(xml: str) -> list[Disk]:
-    """Every ``<disk>`` of a domain definition."""
+    """Every ``<disk>`` of a VM's definition (libvirt's domain XML)."""
     # The XML comes from libvirtd, which validated it; expat refuses entity bombs.
     tree = ET.fromstring(xml)  # noqa: S314
     found = []
@@ -92,12 +92,10 @@ def lookup(conn: Any, name: str) -> Any:
     try:
         return conn.lookupByName(name)
     except libvirt.libvirtError as error:
-        raise UsageError(
-            f"--domain {name!r}: no such domain ({error})", option="--domain"
-        ) from error
+        raise UsageError(f"--vm {name!r}: no such VM ({error})", option="--vm") from error
 
 
-def domain_images(conn: Any, name: str) -> list[str]:
+def vm_images(conn: Any, name: str) -> list[str]:
     return images_of_xml(lookup(conn, name).XMLDesc(0))
 
 
@@ -108,7 +106,7 @@ def running(conn: Any) -> list[Any]:
     )
 
 
-def all_domains(conn: Any) -> list[Any]:
+def all_vms(conn: Any) -> list[Any]:
     return sorted(conn.listAllDomains(0), key=lambda domain: domain.name())
 
 

@@ -64,7 +64,7 @@ def _free_mib(conn: Any) -> int:
 def collect(conn: Any) -> dict[str, Any]:
     """The inventory of the host behind ``conn`` (its VMs, their disks, free memory)."""
     vms = []
-    for domain in hypervisor.all_domains(conn):
+    for domain in hypervisor.all_vms(conn):
         vms.append(
             {
                 "name": domain.name(),

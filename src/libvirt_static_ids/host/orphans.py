@@ -19,7 +19,8 @@ from libvirt_static_ids.files.idmap import IdMap
 from libvirt_static_ids.host import accounts
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import ACCOUNT_NAME
-from libvirt_static_ids.journal.store import RunState, Store
+from libvirt_static_ids.journal.runs import RunKind, RunState
+from libvirt_static_ids.journal.store import Store
 
 
 @dataclass
@@ -28,7 +29,7 @@ class OrphanReport:
     idmap: IdMap
     run_id: str | None = None
     untouched: list[tuple[bytes, int, int]] = field(default_factory=list)
-    changes: list[repair.Change] = field(default_factory=list)
+    changes: list[repair.EntryChange] = field(default_factory=list)
     stats: repair.RepairStats = field(default_factory=repair.RepairStats)
 
     def as_dict(self) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def previous_numbers(root: HostRoot, store: Store) -> IdMap:
     uids: dict[int, int] = {}
     gids: dict[int, int] = {}
     for run in store.runs():
-        if run.kind != "convert" or run.state == RunState.ROLLED_BACK:
+        if run.kind != RunKind.CONVERT or run.state == RunState.ROLLED_BACK:
             continue
         if user is not None and run.params.get("from_uid") not in (None, user.uid):
             uids[int(run.params["from_uid"])] = user.uid
@@ -102,14 +103,13 @@ def repair_orphans(
         "gids": {str(k): v for k, v in idmap.gids.items()},
         "paths": [os.fsdecode(top) for top in tops],
     }
-    with store.locked():
-        journal, resumed = repair_run.begin(store, "orphans", params)
+    with store.locked(), store.run(RunKind.ORPHANS, params) as journal:
         report.run_id = journal.run_id
         report.stats = repair_run.remap_paths(
             journal,
             tops,
             idmap,
-            resumed=resumed,
+            resumed=journal.resumed,
             cross_filesystems=cross_filesystems,
             select=select,
             progress=progress,

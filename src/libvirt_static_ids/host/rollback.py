@@ -17,7 +17,9 @@ from libvirt_static_ids.files import repair
 from libvirt_static_ids.host import accounts, downtime, processes, services
 from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids.journal.store import RunInfo, RunState, Store
+from libvirt_static_ids.journal.records import AccountKind, AccountRecord, StepRecord
+from libvirt_static_ids.journal.runs import RunInfo, RunState
+from libvirt_static_ids.journal.store import Journal, Store
 
 
 @dataclass
@@ -64,41 +66,50 @@ def rollback(
         store.open(run_id)  # a malformed or unknown RUN_ID is refused before anything is made
     with store.locked():
         run = _choose(store, run_id)
-        journal = store.open(run.run_id)
-        account_changes = list(journal.records("account"))
+        account_changes = list(store.open(run.run_id).records_of(AccountRecord))
         _preflight(account_changes, proc)
-        journal.set_state(RunState.ROLLING_BACK)
-        store.active_run = run.run_id
-        report = RollbackReport(run)
-        repair.undo(journal, report.stats)
-        for change in reversed(account_changes):
-            _restore_account(root, change, report)
-        if account_changes:
-            accounts.flush_name_caches(root)
-            if restart and root.is_live and any(journal.records("step")):
-                failure = services.restart_libvirtd()
-                if failure:
-                    report.stats.problems.append(repair.Problem(b"libvirtd", failure))
-        report.domains = downtime.after_rollback(journal, run.params, report.stats)
-        journal.set_state(
-            RunState.ROLLED_BACK,
-            restored=report.stats.changed,
-            conflicts=len(report.stats.problems),
-        )
-        journal.close()
-        return report
+        with store.taken_up(run.run_id, RunState.ROLLING_BACK) as journal:
+            return _roll_back(root, run, journal, account_changes, restart=restart)
 
 
-def _preflight(account_changes: list[dict[str, Any]], proc: str) -> None:
+def _roll_back(
+    root: HostRoot,
+    run: RunInfo,
+    journal: Journal,
+    account_changes: list[AccountRecord],
+    *,
+    restart: bool,
+) -> RollbackReport:
+    """Undo files, then accounts (newest first), then what only a live host has."""
+    report = RollbackReport(run)
+    repair.undo(journal, report.stats)
+    for change in reversed(account_changes):
+        _restore_account(root, change, report)
+    if account_changes:
+        accounts.flush_name_caches(root)
+        if restart and root.is_live and any(journal.records_of(StepRecord)):
+            failure = services.restart_libvirtd()
+            if failure:
+                report.stats.problems.append(repair.Problem(b"libvirtd", failure))
+    report.domains = downtime.after_rollback(journal, run.params, report.stats)
+    journal.set_state(
+        RunState.ROLLED_BACK,
+        restored=report.stats.changed,
+        conflicts=len(report.stats.problems),
+    )
+    return report
+
+
+def _preflight(account_changes: list[AccountRecord], proc: str) -> None:
     """usermod must not renumber a user with running processes (``--prefix`` skips its check)."""
     for change in account_changes:
-        if change["kind"] != "user":
+        if change.kind != AccountKind.USER:
             continue
-        busy = processes.running_as(int(change["new"]), proc)
+        busy = processes.running_as(change.new, proc)
         if busy:
             blocker = host_survey.Blocker(
                 "processes-running",
-                f"{len(busy)} process(es) run as UID {change['new']}: "
+                f"{len(busy)} process(es) run as UID {change.new}: "
                 + ", ".join(f"{p.pid} ({p.name})" for p in busy),
                 tuple(p.pid for p in busy),
             )
@@ -108,10 +119,11 @@ def _preflight(account_changes: list[dict[str, Any]], proc: str) -> None:
             )
 
 
-def _restore_account(root: HostRoot, change: dict[str, Any], report: RollbackReport) -> None:
-    kind, name, old, new = change["kind"], change["name"], int(change["old"]), int(change["new"])
-    found = accounts.find_user(root, name) if kind == "user" else accounts.find_group(root, name)
-    current = None if found is None else (found.uid if kind == "user" else found.gid)
+def _restore_account(root: HostRoot, change: AccountRecord, report: RollbackReport) -> None:
+    kind, name, old, new = change.kind, change.name, change.old, change.new
+    user = kind == AccountKind.USER
+    found = accounts.find_user(root, name) if user else accounts.find_group(root, name)
+    current = None if found is None else (found.uid if user else found.gid)
     if current == old:
         return
     if current != new:
@@ -123,7 +135,7 @@ def _restore_account(root: HostRoot, change: dict[str, Any], report: RollbackRep
         )
         return
     try:
-        if kind == "user":
+        if user:
             accounts.renumber_user(root, name, old)
         else:
             accounts.renumber_group(root, name, old)

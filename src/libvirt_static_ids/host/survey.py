@@ -122,7 +122,7 @@ def _blockers(
             found.append(
                 Blocker(
                     "dac-label-pinned",
-                    f"domain {pinned.domain!r} pins QEMU to {pinned.label} with a static DAC "
+                    f"VM {pinned.domain!r} pins QEMU to {pinned.label} with a static DAC "
                     "seclabel; change the label to the target numbers first",
                 )
             )

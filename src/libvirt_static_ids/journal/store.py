@@ -5,11 +5,12 @@
 Layout under ``<root>/var/lib/libvirt-static-ids``::
 
     lock                       one run at a time per root (flock; holds the PID)
-    runs/<RUN_ID>/run.json     kind, parameters, start time (written once)
+    runs/<RUN_ID>/run.json     format, kind, parameters, start time (written once)
     runs/<RUN_ID>/state.json   current state, replaced atomically
     runs/<RUN_ID>/journal.jsonl  one record per line, appended and fsynced before acting
 
 A record torn by a crash can only be the last line, and what it announced was never done.
+The formats: ``runs.py`` (run.json, state.json) and ``records.py`` (the records).
 """
 
 from __future__ import annotations
@@ -23,50 +24,24 @@ import secrets
 import shutil
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from libvirt_static_ids.errors import JournalError, LockHeld, UsageError
+from libvirt_static_ids.errors import InterruptedRunExists, JournalError, LockHeld, UsageError
 from libvirt_static_ids.hostroot import STATE_DIR, HostRoot
+from libvirt_static_ids.journal import records
+from libvirt_static_ids.journal.runs import (
+    ACTIVE_STATES,
+    FORMAT,
+    RunInfo,
+    RunKind,
+    RunState,
+    check_meta,
+    check_state,
+    interrupted_message,
+)
 
 _RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[a-z]+-[0-9a-f]{6}$")
-
-
-class RunState(StrEnum):
-    RUNNING = "running"
-    COMPLETE = "complete"
-    FAILED = "failed"
-    ROLLING_BACK = "rolling back"
-    ROLLED_BACK = "rolled back"
-    INTERRUPTED = "interrupted"
-
-
-ACTIVE_STATES = (RunState.RUNNING, RunState.ROLLING_BACK)
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    run_id: str
-    kind: str
-    params: dict[str, Any]
-    started: str
-    state: RunState
-    interrupted_while: RunState | None
-    summary: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        data = {
-            "run_id": self.run_id,
-            "kind": self.kind,
-            "params": self.params,
-            "started": self.started,
-            "state": str(self.state),
-            "summary": self.summary,
-        }
-        if self.interrupted_while:
-            data["interrupted_while"] = str(self.interrupted_while)
-        return data
+_R = TypeVar("_R", bound=records.Record)
 
 
 def _now() -> str:
@@ -124,30 +99,30 @@ def _remove_staging_leftovers(runs_dir: str) -> None:
 
 
 class Journal:
-    """One run's journal."""
+    """One run's files: its metadata, its state and its records."""
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, *, resumed: bool = False) -> None:
         self.directory = directory
         self.run_id = os.path.basename(directory)
+        self.resumed = resumed
         self._fd: int | None = None
 
     @property
     def _journal_path(self) -> str:
         return os.path.join(self.directory, "journal.jsonl")
 
-    def meta(self) -> dict[str, Any]:
+    def _read(self, name: str) -> object:
         try:
-            with open(os.path.join(self.directory, "run.json"), encoding="utf-8") as handle:
+            with open(os.path.join(self.directory, name), encoding="utf-8") as handle:
                 return json.load(handle)
         except (OSError, ValueError) as error:
-            raise JournalError(f"run {self.run_id}: run.json unreadable: {error}") from error
+            raise JournalError(f"run {self.run_id}: {name} unreadable: {error}") from error
+
+    def meta(self) -> dict[str, Any]:
+        return check_meta(self._read("run.json"), f"run {self.run_id}: run.json")
 
     def stored_state(self) -> dict[str, Any]:
-        try:
-            with open(os.path.join(self.directory, "state.json"), encoding="utf-8") as handle:
-                return json.load(handle)
-        except (OSError, ValueError) as error:
-            raise JournalError(f"run {self.run_id}: state.json unreadable: {error}") from error
+        return check_state(self._read("state.json"), f"run {self.run_id}: state.json")
 
     def set_state(self, state: RunState, **summary: Any) -> None:
         _write_atomically(
@@ -155,14 +130,12 @@ class Journal:
             {"state": str(state), "time": _now(), "summary": summary},
         )
 
-    def record(self, record: dict[str, Any]) -> None:
+    def record(self, record: records.Record) -> None:
         self.record_many([record])
 
-    def record_many(self, records: Iterable[dict[str, Any]]) -> None:
+    def record_many(self, batch: Iterable[records.Record]) -> None:
         """Append records and fsync them: only then may the changes they announce be made."""
-        data = b"".join(
-            json.dumps(record, separators=(",", ":")).encode() + b"\n" for record in records
-        )
+        data = b"".join(records.line(record) for record in batch)
         if not data:
             return
         if self._fd is None:
@@ -178,15 +151,15 @@ class Journal:
             os.close(self._fd)
             self._fd = None
 
-    def records(self, op: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every complete record, in order; a torn last line is skipped."""
+    def records(self) -> Iterator[records.Record]:
+        """Every complete record, in order, decoded; a torn last line is skipped."""
         try:
             handle = open(self._journal_path, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
             return
         with handle:
             pending: bytes | None = None
-            for line in handle:
+            for number, line in enumerate(handle, 1):
                 if pending is not None:
                     raise JournalError(
                         f"run {self.run_id}: corrupt journal record {pending[:80]!r}"
@@ -194,23 +167,26 @@ class Journal:
                 if not line.endswith(b"\n"):
                     return  # torn by a crash: never acted upon
                 try:
-                    record = json.loads(line)
+                    data = json.loads(line)
                 except ValueError:
                     pending = line
                     continue
-                if op is None or record.get("op") == op:
-                    yield record
+                yield records.decode(data, f"run {self.run_id}: journal line {number}")
+
+    def records_of(self, kind: type[_R]) -> Iterator[_R]:
+        """The records of one kind, in order."""
+        return (record for record in self.records() if isinstance(record, kind))
 
 
 class Store:
-    """All runs under one root, and the root's run lock."""
+    """All runs under one root, the root's run lock, and the runs this process carries out."""
 
     def __init__(self, root: HostRoot) -> None:
         self.root = root
         self.base = root.join(STATE_DIR)
         self.runs_dir = os.path.join(self.base, "runs")
         self._lock_fd: int | None = None
-        self.active_run: str | None = None
+        self._live: set[str] = set()
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -233,7 +209,6 @@ class Store:
             yield
         finally:
             self._lock_fd = None
-            self.active_run = None
             os.ftruncate(fd, 0)
             os.close(fd)
 
@@ -252,9 +227,61 @@ class Store:
             os.close(fd)
         return False
 
-    def create(self, kind: str, params: dict[str, Any]) -> Journal:
+    @contextlib.contextmanager
+    def run(
+        self, kind: RunKind, params: dict[str, Any], *, resume: bool = True
+    ) -> Iterator[Journal]:
+        """Carry out a run: a new one, or (``resume``) the interrupted one of the same command.
+
+        An interrupted run with other parameters refuses every new one until it is resumed or
+        rolled back. Inside the block the run is live (nested runs and listings never take it
+        for interrupted); leaving the block closes its journal. A run left without a final
+        ``set_state`` stays "running", which after the lock is gone reads as interrupted:
+        exactly what a crash leaves, so the same command resumes it.
+        """
+        self._require_lock()
+        journal = self._resume_or_create(kind, params) if resume else self._create(kind, params)
+        with self._carried_out(journal):
+            yield journal
+
+    @contextlib.contextmanager
+    def taken_up(self, run_id: str, state: RunState, **summary: Any) -> Iterator[Journal]:
+        """Carry an existing run on (rollback, closing a bridge): its state is set first."""
+        self._require_lock()
+        journal = self.open(run_id)
+        journal.set_state(state, **summary)
+        with self._carried_out(journal):
+            yield journal
+
+    @contextlib.contextmanager
+    def _carried_out(self, journal: Journal) -> Iterator[None]:
+        self._live.add(journal.run_id)
+        try:
+            yield
+        finally:
+            self._live.discard(journal.run_id)
+            journal.close()
+
+    def _require_lock(self) -> None:
         if self._lock_fd is None:
-            raise RuntimeError("create a run only while holding the lock")
+            raise RuntimeError("carry out a run only while holding the lock")
+
+    def _resume_or_create(self, kind: RunKind, params: dict[str, Any]) -> Journal:
+        interrupted = self.interrupted()
+        if interrupted is None:
+            return self._create(kind, params)
+        resumable = (
+            interrupted.kind == kind
+            and interrupted.params == params
+            and interrupted.interrupted_while == RunState.RUNNING
+        )
+        if not resumable:
+            raise InterruptedRunExists(interrupted_message(interrupted), run_id=interrupted.run_id)
+        journal = Journal(self.open(interrupted.run_id).directory, resumed=True)
+        journal.set_state(RunState.RUNNING)
+        return journal
+
+    def _create(self, kind: RunKind, params: dict[str, Any]) -> Journal:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         run_id = f"{stamp}-{kind}-{secrets.token_hex(3)}"
         directory = os.path.join(self.runs_dir, run_id)
@@ -266,8 +293,9 @@ class Store:
         _write_atomically(
             os.path.join(staging, "run.json"),
             {
+                "format": FORMAT,
                 "run_id": run_id,
-                "kind": kind,
+                "kind": str(kind),
                 "params": params,
                 "started": _now(),
                 "pid": os.getpid(),
@@ -276,9 +304,7 @@ class Store:
         Journal(staging).set_state(RunState.RUNNING)
         os.rename(staging, directory)
         _fsync_dir(self.runs_dir)
-        journal = Journal(directory)
-        self.active_run = run_id
-        return journal
+        return Journal(directory)
 
     def open(self, run_id: str) -> Journal:
         if not _RUN_ID.match(run_id):
@@ -290,24 +316,20 @@ class Store:
 
     def info(self, journal: Journal) -> RunInfo:
         meta, stored = journal.meta(), journal.stored_state()
-        try:
-            state = RunState(stored["state"])
-            kind = str(meta["kind"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise JournalError(f"run {journal.run_id}: state or kind missing or unknown") from error
+        state = RunState(stored["state"])
         interrupted_while = None
-        if state in ACTIVE_STATES and journal.run_id != self.active_run:
+        if state in ACTIVE_STATES and journal.run_id not in self._live:
             live = self._lock_fd is None and self._someone_holds_lock()
             if not live:
                 state, interrupted_while = RunState.INTERRUPTED, state
         return RunInfo(
             journal.run_id,
-            kind,
-            meta.get("params", {}),
-            meta.get("started", ""),
+            RunKind(meta["kind"]),
+            meta["params"],
+            meta["started"],
             state,
             interrupted_while,
-            stored.get("summary", {}),
+            stored["summary"],
         )
 
     def runs(self) -> list[RunInfo]:

@@ -16,7 +16,7 @@ _MARK = {
 }
 
 
-def domain_lines(domains: list[dict[str, Any]]) -> list[str]:
+def vm_lines(domains: list[dict[str, Any]]) -> list[str]:
     lines = []
     for domain in domains:
         lines.append(f"    {_MARK.get(domain['status'], domain['status']):<11} {domain['name']}")
@@ -32,7 +32,7 @@ def lines(result: dict[str, Any]) -> list[str]:
         return []
     verb = "managed save" if downtime["how"] == "suspend" else "ACPI shutdown"
     found = [f"  VMs ({verb}, {downtime['uri']}):"]
-    found += domain_lines(downtime["domains"]) or ["    (none were running)"]
+    found += vm_lines(downtime["domains"]) or ["    (none were running)"]
     if downtime["untouched_saved"]:
         found.append(
             "  saved earlier, not started by this run: " + ", ".join(downtime["untouched_saved"])

@@ -133,7 +133,7 @@ def _rollback(result: dict[str, Any]) -> list[str]:
         lines += [f"  ! {shown_path(c['path'])}: {c['reason']}" for c in result["conflicts"]]
     if result.get("domains"):
         lines.append("  VMs the run had stopped:")
-        lines += downtime.domain_lines(result["domains"])
+        lines += downtime.vm_lines(result["domains"])
     return lines
 
 

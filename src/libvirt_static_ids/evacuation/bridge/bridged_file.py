@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from libvirt_static_ids.evacuation import nfsclient
 from libvirt_static_ids.evacuation.identity import run_as
-from libvirt_static_ids.files import acl, metadata, widen
+from libvirt_static_ids.files import acl, metadata
 from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.ids import Identity
 
@@ -105,12 +105,12 @@ def _acl_text(entry: tuple[int, int, int]) -> str:
     tag, perm, ident = entry
     rights = "".join(c if perm & bit else "-" for c, bit in (("r", 4), ("w", 2), ("x", 1)))
     names = {
-        widen.USER_OBJ: "u::",
+        acl.USER_OBJ: "u::",
         acl.USER: f"u:{ident}:",
-        widen.GROUP_OBJ: "g::",
+        acl.GROUP_OBJ: "g::",
         acl.GROUP: f"g:{ident}:",
-        widen.MASK: "m::",
-        widen.OTHER: "o::",
+        acl.MASK: "m::",
+        acl.OTHER: "o::",
     }
     return names[tag] + rights
 

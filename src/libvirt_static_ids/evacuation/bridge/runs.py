@@ -28,9 +28,10 @@ from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.files.widen import Mode
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import Identity
-from libvirt_static_ids.journal.store import Journal, RunInfo, RunState, Store
+from libvirt_static_ids.journal.records import EntryRecord, TimerRecord
+from libvirt_static_ids.journal.runs import RunInfo, RunKind, RunState
+from libvirt_static_ids.journal.store import Journal, Store
 
-KIND = "bridge"
 MAX_TTL = 7 * 24 * 3600
 TimerRunner = Callable[[list[str]], "str | None"]
 
@@ -124,7 +125,7 @@ def _names(paths: Sequence[str]) -> list[str]:
         if name not in names:
             names.append(name)
     if not names:
-        raise UsageError("bridge open needs at least one image (PATH... or --domain NAME)")
+        raise UsageError("bridge open needs at least one image (PATH... or --vm NAME)")
     return names
 
 
@@ -155,11 +156,11 @@ def _plan(names: list[str], identity: Identity, mode: Mode, report: BridgeReport
     return planned
 
 
-def _record(item: _Planned) -> dict[str, Any]:
-    change = repair.Change(
+def _record(item: _Planned) -> EntryRecord:
+    change = repair.EntryChange(
         os.fsencode(item.file.name), item.device, item.inode, item.before, item.after
     )
-    return {**change.record(), "bridge_mode": str(item.mode)}
+    return change.record(bridge_mode=str(item.mode))
 
 
 def _failure(result: FileResult, error: OSError) -> None:
@@ -256,35 +257,36 @@ def open_locked(
         "domain": report.domain,
         "files": names,
     }
-    journal = store.create(KIND, params)
-    report.run_id = journal.run_id
-    journal.record_many(_record(item) for item in planned)
-    failed = False
-    for item, result in zip(planned, report.files, strict=True):
-        try:
-            result.via = item.file.apply(item.before, item.after)
-        except OSError as error:
-            _failure(result, error)
-            failed = True
-            break
-        except Exception as error:  # anything else must still undo what was done
-            _failure(result, OSError(0, f"{type(error).__name__}: {error}"))
-            result.via = "root"  # may have changed part of the file: restore it too
-            failed = True
-            break
-    if not failed and ttl and timer.systemd_available(root):
-        report.timer = timer.start_argv(root, journal.run_id, ttl)
-        journal.record({"op": "timer", "argv": report.timer})
-        problem = timer_runner(report.timer)
-        if problem:
-            report.warnings.append(f"the TTL timer did not start ({problem}): undone")
-            failed = True
-    if failed:
-        _undo_open(journal, report)
+    with store.run(RunKind.BRIDGE, params, resume=False) as journal:
+        report.run_id = journal.run_id
+        journal.record_many(_record(item) for item in planned)
+        failed = False
+        for item, result in zip(planned, report.files, strict=True):
+            try:
+                result.via = item.file.apply(item.before, item.after)
+            except OSError as error:
+                _failure(result, error)
+                failed = True
+                break
+            except Exception as error:  # anything else must still undo what was done
+                _failure(result, OSError(0, f"{type(error).__name__}: {error}"))
+                result.via = "root"  # may have changed part of the file: restore it too
+                failed = True
+                break
+        if not failed and ttl and timer.systemd_available(root):
+            report.timer = timer.start_argv(root, journal.run_id, ttl)
+            journal.record(TimerRecord(tuple(report.timer)))
+            problem = timer_runner(report.timer)
+            if problem:
+                report.warnings.append(f"the TTL timer did not start ({problem}): undone")
+                failed = True
+        if failed:
+            _undo_open(journal, report)
+            return report
+        journal.set_state(
+            RunState.COMPLETE, bridge="open", expires=report.expires, files=len(names)
+        )
         return report
-    journal.set_state(RunState.COMPLETE, bridge="open", expires=report.expires, files=len(names))
-    journal.close()
-    return report
 
 
 def _undo_open(journal: Journal, report: BridgeReport) -> None:
@@ -301,17 +303,16 @@ def _undo_open(journal: Journal, report: BridgeReport) -> None:
         elif result.status == "opened":
             result.status = "not-started"
     journal.set_state(RunState.FAILED, bridge="failed")
-    journal.close()
 
 
-def _from_record_for(journal: Journal, path: str) -> dict[str, Any]:
-    return next(r for r in journal.records("entry") if r["path"] == path)
+def _from_record_for(journal: Journal, path: str) -> EntryRecord:
+    return next(r for r in journal.records_of(EntryRecord) if r.path == path)
 
 
-def _close_one(record: dict[str, Any], hand_over: Identity | None) -> FileResult:
-    change = repair.Change.from_record(record)
+def _close_one(record: EntryRecord, hand_over: Identity | None) -> FileResult:
+    change = repair.EntryChange.from_record(record)
     name = os.fsdecode(change.path)
-    result = FileResult(name, "restored", record.get("bridge_mode"), before=change.before)
+    result = FileResult(name, "restored", record.bridge_mode, before=change.before)
     target = BridgedFile(name)
     try:
         current, device, inode = target.read()
@@ -380,9 +381,8 @@ def close_locked(
     timer_runner: TimerRunner = timer.run,
 ) -> BridgeReport:
     """The journaled part of ``close_bridge``; the caller holds the store's lock."""
-    journal = store.open(run_id)
-    info = store.info(journal)
-    if info.kind != KIND:
+    info = store.info(store.open(run_id))
+    if info.kind != RunKind.BRIDGE:
         raise UsageError(f"run {run_id} is a {info.kind} run, not a bridge", option="RUN_ID")
     identity = _identity_of(info)
     report = BridgeReport(
@@ -398,31 +398,29 @@ def close_locked(
     if info.state in (RunState.ROLLED_BACK, RunState.FAILED):
         report.status = "already-closed"
         return report
-    store.active_run = run_id
-    journal.set_state(RunState.ROLLING_BACK, bridge="closing")
-    heir = identity if hand_over else None
-    report.files = [_close_one(record, heir) for record in journal.records("entry")]
-    kept = [f for f in report.files if f.status in ("kept", "failed")]
-    conflicts = [f for f in report.files if f.status == "conflict"]
-    if kept:
-        report.status = "failed"
-        journal.set_state(
-            RunState.COMPLETE,
-            bridge="open",
-            expires=info.params.get("expires"),
-            close_failed=len(kept),
-        )
-    else:
-        report.status = "closed-with-conflicts" if conflicts else "closed"
-        journal.set_state(RunState.ROLLED_BACK, bridge="closed", conflicts=len(conflicts))
-        if any(journal.records("timer")) and timer.systemd_available(store.root):
-            timer_runner(timer.stop_argv(run_id))  # gone already when it fired itself
-    journal.close()
+    with store.taken_up(run_id, RunState.ROLLING_BACK, bridge="closing") as journal:
+        heir = identity if hand_over else None
+        report.files = [_close_one(record, heir) for record in journal.records_of(EntryRecord)]
+        kept = [f for f in report.files if f.status in ("kept", "failed")]
+        conflicts = [f for f in report.files if f.status == "conflict"]
+        if kept:
+            report.status = "failed"
+            journal.set_state(
+                RunState.COMPLETE,
+                bridge="open",
+                expires=info.params.get("expires"),
+                close_failed=len(kept),
+            )
+        else:
+            report.status = "closed-with-conflicts" if conflicts else "closed"
+            journal.set_state(RunState.ROLLED_BACK, bridge="closed", conflicts=len(conflicts))
+            if any(journal.records_of(TimerRecord)) and timer.systemd_available(store.root):
+                timer_runner(timer.stop_argv(run_id))  # gone already when it fired itself
     return report
 
 
 def _is_open(info: RunInfo) -> bool:
-    return info.kind == KIND and (
+    return info.kind == RunKind.BRIDGE and (
         (info.state == RunState.COMPLETE and info.summary.get("bridge") == "open")
         or info.state == RunState.INTERRUPTED
     )
