@@ -116,13 +116,13 @@ def _record(
     report, after = agent.convert_and_record(
         conn, host_dn, root, settings, restart=not args.no_restart
     )
-    result = after.as_dict()
-    result["convert"] = report.as_dict() if report is not None else None
+    data = after.as_dict()
+    data["convert"] = report.as_dict() if report is not None else None
     if after.record.state == State.FAILED:
         error = after.record.detail.get("error", {})
         refused = error.get("code") == PreflightRefused.code
-        return result, ExitCode.REFUSED if refused else ExitCode.FAILED
-    return result, ExitCode.OK
+        return data, ExitCode.REFUSED if refused else ExitCode.FAILED
+    return data, ExitCode.OK
 
 
 def _request(

@@ -96,8 +96,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
 
     if args.command == "probe-access":
         identity = Identity.parse(args.uid, args.gid, args.groups)
-        report = probe.probe(identity, args.paths)
-        return report.as_dict(), ExitCode.OK if report.all_ok else ExitCode.REFUSED
+        probed = probe.probe(identity, args.paths)
+        return probed.as_dict(), ExitCode.OK if probed.all_ok else ExitCode.REFUSED
     root = HostRoot.open(args.root)
     if args.command == "bridge":
         return _bridge(root, args)

@@ -226,6 +226,7 @@ def _one(
         verdicts = probe.probe(Identity(identity.uid, identity.gid, (identity.gid,)), names)
         if not verdicts.all_ok:
             denied = [f"{v.path}: {v.errno}" for v in verdicts.verdicts if not v.ok]
+            assert opened.run_id is not None  # open_locked journaled it as a run
             _close(store, journal, name, opened.run_id, hand_over=False)
             result.status = "failed"
             result.message = (

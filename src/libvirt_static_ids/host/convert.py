@@ -64,7 +64,9 @@ def scope(root: HostRoot, extra_paths: Sequence[str]) -> list[bytes]:
     return [top for top in tops if os.path.lexists(top)] + extra
 
 
-def _steps(root: HostRoot, source: IdPair, target: IdPair, tops: list[bytes], restart: bool):
+def _steps(
+    root: HostRoot, source: IdPair, target: IdPair, tops: list[bytes], restart: bool
+) -> list[str]:
     steps = []
     if source.uid != target.uid:
         steps.append(" ".join(accounts.renumber_user_command(root, ACCOUNT_NAME, target.uid)))

@@ -110,8 +110,12 @@ def _preflight(account_changes: list[dict[str, Any]], proc: str) -> None:
 
 def _restore_account(root: HostRoot, change: dict[str, Any], report: RollbackReport) -> None:
     kind, name, old, new = change["kind"], change["name"], int(change["old"]), int(change["new"])
-    found = accounts.find_user(root, name) if kind == "user" else accounts.find_group(root, name)
-    current = None if found is None else (found.uid if kind == "user" else found.gid)
+    if kind == "user":
+        user = accounts.find_user(root, name)
+        current = None if user is None else user.uid
+    else:
+        group = accounts.find_group(root, name)
+        current = None if group is None else group.gid
     if current == old:
         return
     if current != new:

@@ -172,11 +172,12 @@ def _unusable(host: Host, vm: Vm, target: IdPair, options: Options) -> str | Non
                 + ("" if options.honours_acls else ", or the server honours ACLs")
             )
     if host.ids != target:
-        images = [(i, effects.initial(i.meta)) for i in vm.images if i.meta is not None]
+        known = [(i, i.meta) for i in vm.images if i.meta is not None]
+        images = [(i, effects.initial(meta)) for i, meta in known]
         if route(images, host.ids, target, options) is None:
             return (
                 f"VM {vm.name}: no bridge makes its images open for {target} after the move "
-                f"(mode {', '.join(f'{i.meta.mode & 0o7777:04o}' for i, _ in images)}): "
+                f"(mode {', '.join(f'{m.mode & 0o7777:04o}' for _, m in known)}): "
                 "give the owner read-write first"
             )
     return None

@@ -15,6 +15,7 @@ import os
 import shlex
 import stat
 from dataclasses import dataclass, replace
+from typing import Any
 
 from libvirt_static_ids.evacuation import nfsclient
 from libvirt_static_ids.evacuation.identity import run_as
@@ -134,7 +135,7 @@ def _apply_local(path: str, current: Metadata, target: Metadata) -> None:
     metadata.write(raw, current, target)
 
 
-def _apply_local_json(path: str, current: dict, target: dict) -> None:
+def _apply_local_json(path: str, current: dict[str, Any], target: dict[str, Any]) -> None:
     _apply_local(path, Metadata.from_json(current), Metadata.from_json(target))
 
 
@@ -165,7 +166,7 @@ def _read_nfs(url: str) -> tuple[Metadata, int, int]:
     return Metadata(st.uid, st.gid, st.mode), st.dev, st.ino
 
 
-def _apply_nfs(url: str, current: dict, target: dict) -> None:
+def _apply_nfs(url: str, current: dict[str, Any], target: dict[str, Any]) -> None:
     before, after = Metadata.from_json(current), Metadata.from_json(target)
     if after.xattr(acl.ACCESS) != before.xattr(acl.ACCESS):
         raise OSError(errno.EOPNOTSUPP, "POSIX ACLs cannot be set through nfs:// URLs")
