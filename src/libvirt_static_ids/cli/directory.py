@@ -17,6 +17,7 @@ from libvirt_static_ids.hostroot import HostRoot
 
 if TYPE_CHECKING:
     from libvirt_static_ids.directory import connection
+    from libvirt_static_ids.directory.client import LdapConnection
 
 COMMANDS = ("record", "request")
 
@@ -80,7 +81,9 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     add_connection_options(req)
 
 
-def connect(args: argparse.Namespace, root: HostRoot) -> tuple[Any, connection.ConnectionParams]:
+def connect(
+    args: argparse.Namespace, root: HostRoot
+) -> tuple[LdapConnection, connection.ConnectionParams]:
     """The directory connection the connection options (or UCR and the machine account) name."""
     from libvirt_static_ids.directory import client as directory
     from libvirt_static_ids.directory import connection
@@ -98,7 +101,10 @@ def connect(args: argparse.Namespace, root: HostRoot) -> tuple[Any, connection.C
 
 
 def _record(
-    args: argparse.Namespace, root: HostRoot, conn: Any, params: connection.ConnectionParams
+    args: argparse.Namespace,
+    root: HostRoot,
+    conn: LdapConnection,
+    params: connection.ConnectionParams,
 ) -> tuple[dict[str, Any], ExitCode]:
     from libvirt_static_ids.directory import agent
     from libvirt_static_ids.directory import client as directory
@@ -126,7 +132,7 @@ def _record(
 
 
 def _request(
-    args: argparse.Namespace, conn: Any, params: connection.ConnectionParams
+    args: argparse.Namespace, conn: LdapConnection, params: connection.ConnectionParams
 ) -> tuple[dict[str, Any], ExitCode]:
     from libvirt_static_ids.directory import client as directory
 

@@ -50,7 +50,7 @@ _TAKEN = frozenset({"target-uid-taken", "target-gid-taken"})
 
 
 def directory_blockers(
-    conn: Any, base: str, settings: directory.Settings, root: HostRoot
+    conn: directory.LdapConnection, base: str, settings: directory.Settings, root: HostRoot
 ) -> list[host_survey.Blocker]:
     """The directory's holders of the target numbers, as this host's blockers.
 
@@ -143,7 +143,7 @@ class RecordResult:
 
 
 def record_host(
-    conn: Any,
+    conn: directory.LdapConnection,
     dn: str,
     root: HostRoot,
     settings: directory.Settings,
@@ -215,7 +215,7 @@ class RequestOutcome:
 
 
 def handle_request(
-    conn: Any,
+    conn: directory.LdapConnection,
     dn: str,
     root: HostRoot,
     settings: directory.Settings,
@@ -251,7 +251,7 @@ def handle_request(
 
 
 def convert_and_record(
-    conn: Any,
+    conn: directory.LdapConnection,
     dn: str,
     root: HostRoot,
     settings: directory.Settings,
@@ -277,8 +277,8 @@ def convert_and_record(
 
 
 def convert_here(
-    conn: Any,
-    machine: Any,
+    conn: directory.LdapConnection,
+    machine: directory.LdapConnection,
     host_dn: str,
     root: HostRoot,
     settings: directory.Settings,

@@ -148,7 +148,7 @@ def build(
     return DomainSurvey(base, now, settings, views, classes, tuple(holders))
 
 
-def collect(conn: Any, base: str, now: datetime | None = None) -> DomainSurvey:
+def collect(conn: directory.LdapConnection, base: str, now: datetime | None = None) -> DomainSurvey:
     """Two searches (host records, holders of the target) and the survey built from them."""
     settings = directory.read_settings(conn, base)
     hosts = directory.list_hosts(conn, base)

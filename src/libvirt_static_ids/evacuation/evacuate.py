@@ -156,7 +156,7 @@ def _vm_steps(journal: Journal) -> dict[str, dict[str, Any]]:
 def _run(
     store: Store,
     journal: Journal,
-    conn: Any,
+    conn: hypervisor.VirConnect,
     report: EvacuateReport,
     *,
     mode: Mode,
@@ -198,7 +198,7 @@ def _run(
 def _one(
     store: Store,
     journal: Journal,
-    domain: Any,
+    domain: hypervisor.VirDomain,
     result: DomainResult,
     report: EvacuateReport,
     *,

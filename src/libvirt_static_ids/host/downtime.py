@@ -102,7 +102,9 @@ class Stopper:
     uri: str = hypervisor.DEFAULT_URI
     timeout: float = DEFAULT_TIMEOUT
     grace: float = PROCESS_GRACE
-    conn: Any = None  # an open libvirt connection (tests); else opened on first use
+    conn: hypervisor.VirConnect | None = (
+        None  # an open libvirt connection (tests); else opened on first use
+    )
     outcomes: dict[str, DomainOutcome] = field(default_factory=dict)
     untouched: list[str] = field(default_factory=list)  # saved earlier by someone else
     clock: Callable[[], float] = time.monotonic
@@ -148,7 +150,7 @@ class Stopper:
 
     # -- libvirt -----------------------------------------------------------------------------
 
-    def connection(self) -> Any:
+    def connection(self) -> hypervisor.VirConnect:
         if self.conn is None:
             self.conn = hypervisor.connect(self.uri)
             self._owned = True
@@ -159,7 +161,7 @@ class Stopper:
             self.conn.close()
         self.conn, self._owned = None, False
 
-    def _find(self, uuid: str) -> Any | None:
+    def _find(self, uuid: str) -> hypervisor.VirDomain | None:
         try:
             return self.connection().lookupByUUIDString(uuid)
         except hypervisor.libvirt_error():
@@ -175,7 +177,7 @@ class Stopper:
             )
 
     @staticmethod
-    def _check_persistent(domain: Any) -> None:
+    def _check_persistent(domain: hypervisor.VirDomain) -> None:
         if not domain.isPersistent():
             raise PreflightRefused(
                 f"domain {domain.name()!r} is transient: stopping it would lose it; define it "
@@ -234,7 +236,7 @@ class Stopper:
             journal.record({"op": OP, "step": "stopped", "name": domain.name(), "uuid": uuid})
         self._wait_for_processes(journal, source, proc)
 
-    def _stop_one(self, domain: Any) -> str | None:
+    def _stop_one(self, domain: hypervisor.VirDomain) -> str | None:
         """None once the domain is off; else why it is still running (never destroyed)."""
         error = hypervisor.libvirt_error()
         try:
