@@ -113,7 +113,10 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
             ttl=bridge.parse_ttl(args.ttl) or 3600,
             dry_run=args.dry_run,
         )
-        return report.as_dict(), ExitCode.FAILED if report.status == "failed" else ExitCode.OK
+        return (
+            report.as_dict(),
+            ExitCode.FAILED if report.status == evacuate.EvacuateStatus.FAILED else ExitCode.OK,
+        )
     raise UsageError(f"unknown command {args.command!r}")
 
 

@@ -126,7 +126,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
         blockers = stopper.blocking(report.survey.blockers) if stopper else report.survey.blockers
         if report.dry_run and blockers:
             return report.as_dict(), ExitCode.REFUSED
-        failed = report.status == "failed" or (stopper is not None and stopper.failed)
+        failed = report.status == convert.ConvertStatus.FAILED or (
+            stopper is not None and stopper.failed
+        )
         return report.as_dict(), ExitCode.FAILED if failed else ExitCode.OK
     if args.command == "repair":
         return _repair(root, args, progress)

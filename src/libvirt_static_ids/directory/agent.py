@@ -67,7 +67,7 @@ def directory_blockers(
         if "uid" in holder.holds and not is_group:
             found.append(
                 host_survey.Blocker(
-                    "target-uid-taken",
+                    host_survey.BlockerCode.TARGET_UID_TAKEN,
                     f"target UID {target.uid} belongs to "
                     f"{holder.kind} {holder.dn} in the directory",
                 )
@@ -75,7 +75,7 @@ def directory_blockers(
         if "gid" in holder.holds and is_group:
             found.append(
                 host_survey.Blocker(
-                    "target-gid-taken",
+                    host_survey.BlockerCode.TARGET_GID_TAKEN,
                     f"target GID {target.gid} belongs to "
                     f"{holder.kind} {holder.dn} in the directory",
                 )

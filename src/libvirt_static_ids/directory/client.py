@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 import ldap
@@ -61,6 +62,23 @@ class DirectoryError(StaticIdsError):
     exit_code = ExitCode.FAILED
 
 
+class Reason(StrEnum):
+    """Why the directory failed (a DirectoryError's ``reason``; UMC picks its answer by it)."""
+
+    INSUFFICIENT_ACCESS = "insufficient-access"
+    UNREACHABLE = "unreachable"
+    INVALID_CREDENTIALS = "invalid-credentials"
+    NO_SUCH_OBJECT = "no-such-object"
+    LDAP = "ldap"
+
+
+class RequestStatus(StrEnum):
+    """A request set on a host, or found already pending there."""
+
+    REQUESTED = "requested"
+    PENDING = "pending"
+
+
 def _describe(error: ldap.LDAPError) -> str:
     info = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
     parts = [str(info.get("desc", type(error).__name__))]
@@ -76,18 +94,18 @@ def ldap_errors(action: str) -> Iterator[None]:
         yield
     except ldap.INSUFFICIENT_ACCESS as error:
         raise DirectoryError(
-            f"{action}: insufficient access ({_describe(error)})", reason="insufficient-access"
+            f"{action}: insufficient access ({_describe(error)})", reason=Reason.INSUFFICIENT_ACCESS
         ) from error
     except ldap.SERVER_DOWN as error:
         raise DirectoryError(
-            f"{action}: server unreachable ({_describe(error)})", reason="unreachable"
+            f"{action}: server unreachable ({_describe(error)})", reason=Reason.UNREACHABLE
         ) from error
     except ldap.INVALID_CREDENTIALS as error:
         raise DirectoryError(
-            f"{action}: invalid credentials", reason="invalid-credentials"
+            f"{action}: invalid credentials", reason=Reason.INVALID_CREDENTIALS
         ) from error
     except ldap.LDAPError as error:
-        raise DirectoryError(f"{action}: {_describe(error)}", reason="ldap") from error
+        raise DirectoryError(f"{action}: {_describe(error)}", reason=Reason.LDAP) from error
 
 
 def validate_dn(value: str, option: str) -> str:
@@ -214,7 +232,7 @@ def write_record(
     stored = read_entry(conn, dn, ["objectClass", *record.RECORD_ATTRIBUTES, *extra])
     if stored is None:
         raise DirectoryError(
-            f"host object {dn} does not exist (or is not readable)", reason="no-such-object"
+            f"host object {dn} does not exist (or is not readable)", reason=Reason.NO_SUCH_OBJECT
         )
     change = record.plan(stored, host_record, now)
     if change.empty:
@@ -359,7 +377,7 @@ def set_request(conn: LdapConnection, dn: str, request: record.Request) -> bool:
     entry = read_entry(conn, dn, ["objectClass", record.REQUEST])
     if entry is None:
         raise DirectoryError(
-            f"host object {dn} does not exist (or is not readable)", reason="no-such-object"
+            f"host object {dn} does not exist (or is not readable)", reason=Reason.NO_SUCH_OBJECT
         )
     current = record._values(entry, record.REQUEST)
     if current == [request.value.encode()]:
@@ -383,7 +401,9 @@ def request_hosts(
         {
             "host": name,
             "dn": dn,
-            "status": "requested" if set_request(conn, dn, request) else "pending",
+            "status": RequestStatus.REQUESTED
+            if set_request(conn, dn, request)
+            else RequestStatus.PENDING,
         }
         for name, dn in targets
     ]

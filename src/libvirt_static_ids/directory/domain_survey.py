@@ -21,6 +21,8 @@ from libvirt_static_ids.directory.record import State, StoredRecord, iso
 from libvirt_static_ids.ids import IdPair
 
 STALE_AFTER = timedelta(days=7)
+# The summary counts hosts without a (readable) record under this state.
+NO_RECORD = "unknown"
 # Only these states carry numbers that describe what QEMU runs as right now (a failed
 # conversion records the numbers the host kept; a converting one is in flux).
 _CLASSIFIED = frozenset({State.STATIC, State.DYNAMIC, State.CONFLICT, State.FAILED})
@@ -91,7 +93,7 @@ class DomainSurvey:
     def as_dict(self) -> dict[str, Any]:
         states: dict[str, int] = {}
         for host in self.hosts:
-            key = host.record.state or "unknown"
+            key = host.record.state or NO_RECORD
             states[key] = states.get(key, 0) + 1
         return {
             "command": "domain-survey",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.errors import (
@@ -28,9 +29,20 @@ from libvirt_static_ids.ids import ACCOUNT_NAME, IdPair, Verdict
 from libvirt_static_ids.journal.store import Journal, RunInfo, Store
 
 
+class ConvertStatus(StrEnum):
+    """What a conversion did, or would do (the report's ``status``)."""
+
+    CONVERTED = "converted"
+    ALREADY_STATIC = "already-static"
+    ABSENT = "absent"
+    WOULD_CONVERT = "would-convert"
+    WOULD_RESUME = "would-resume"
+    FAILED = "failed"
+
+
 @dataclass
 class ConvertReport:
-    status: str  # converted | already-static | absent | would-convert | would-resume | failed
+    status: ConvertStatus
     survey: host_survey.HostSurvey
     dry_run: bool
     steps: list[str] = field(default_factory=list)
@@ -127,7 +139,11 @@ def convert(
                 )
         else:
             if survey.verdict in (Verdict.STATIC, Verdict.ABSENT):
-                status = "already-static" if survey.verdict == Verdict.STATIC else "absent"
+                status = (
+                    ConvertStatus.ALREADY_STATIC
+                    if survey.verdict == Verdict.STATIC
+                    else ConvertStatus.ABSENT
+                )
                 return ConvertReport(status, survey, dry_run=False)
             if _blocking(survey, stopper):
                 raise PreflightRefused(
@@ -142,7 +158,7 @@ def convert(
         if stopper is not None:
             stopper.stop(journal, source, proc)
         report = ConvertReport(
-            "converted",
+            ConvertStatus.CONVERTED,
             survey,
             dry_run=False,
             steps=_steps(root, source, target, tops, restart),
@@ -169,7 +185,7 @@ def convert(
             stopper.finish(journal, root, source, target, report.stats)
             report.steps, report.downtime = stopper.steps(report.steps), stopper.report()
         state = repair_run.finish(journal, report.stats, source=str(source), target=str(target))
-        report.status = "converted" if state == "complete" else "failed"
+        report.status = ConvertStatus.CONVERTED if state == "complete" else ConvertStatus.FAILED
         return report
 
 
@@ -277,13 +293,17 @@ def _dry_run(
     interrupted = store.interrupted()
     if interrupted is not None:
         params = _resumable(interrupted, target, extra_paths, restart)
-        source, status = IdPair(params["from_uid"], params["from_gid"]), "would-resume"
+        source, status = IdPair(params["from_uid"], params["from_gid"]), ConvertStatus.WOULD_RESUME
     elif survey.verdict in (Verdict.STATIC, Verdict.ABSENT):
-        status = "already-static" if survey.verdict == Verdict.STATIC else "absent"
+        status = (
+            ConvertStatus.ALREADY_STATIC
+            if survey.verdict == Verdict.STATIC
+            else ConvertStatus.ABSENT
+        )
         return ConvertReport(status, survey, dry_run=True)
     else:
         assert survey.current is not None
-        source, status = survey.current, "would-convert"
+        source, status = survey.current, ConvertStatus.WOULD_CONVERT
     report = ConvertReport(
         status,
         survey,

@@ -29,7 +29,7 @@ from libvirt_static_ids.errors import OperationFailed, PreflightRefused, UsageEr
 from libvirt_static_ids.files import repair, repair_run
 from libvirt_static_ids.files.idmap import IdMap
 from libvirt_static_ids.host import accounts, hypervisor, processes
-from libvirt_static_ids.host.survey import Blocker
+from libvirt_static_ids.host.survey import Blocker, BlockerCode
 from libvirt_static_ids.hostroot import CONVERT_SCOPE, HostRoot
 from libvirt_static_ids.ids import ACCOUNT_NAME, IdPair
 from libvirt_static_ids.journal.store import Journal, RunState
@@ -41,7 +41,7 @@ MAX_TIMEOUT = 24 * 3600.0
 PROCESS_GRACE = 30.0  # QEMU may take a moment to exit after libvirt says the domain stopped
 _POLL = 0.2
 # What stopping the domains resolves; every other blocker still refuses the conversion.
-RESOLVED_BY_STOPPING = frozenset({"processes-running"})
+RESOLVED_BY_STOPPING = frozenset({BlockerCode.PROCESSES_RUNNING})
 
 
 class How(StrEnum):
@@ -65,11 +65,22 @@ def parse_timeout(text: str | float | None) -> float:
     return value
 
 
+class OutcomeStatus(StrEnum):
+    """Where one of the stopped (or to be stopped) domains is."""
+
+    WOULD_STOP = "would-stop"
+    STOPPED = "stopped"
+    STARTED = "started"
+    ALREADY_RUNNING = "already-running"
+    FAILED = "failed"
+    STILL_RUNNING = "still-running"
+
+
 @dataclass
 class DomainOutcome:
     name: str
     uuid: str
-    status: str  # would-stop | stopped | started | already-running | failed | still-running
+    status: OutcomeStatus
     images: list[str] = field(default_factory=list)
     message: str | None = None
 
@@ -129,7 +140,7 @@ class Stopper:
 
     @property
     def failed(self) -> bool:
-        return any(o.status == "failed" for o in self.outcomes.values())
+        return any(o.status == OutcomeStatus.FAILED for o in self.outcomes.values())
 
     def steps(self, steps: list[str]) -> list[str]:
         verb = "managedsave" if self.how == How.SUSPEND else "shutdown (ACPI, wait)"
@@ -173,7 +184,7 @@ class Stopper:
             self._check_persistent(domain)
             images = hypervisor.images_of_xml(domain.XMLDesc(0))
             self.outcomes[domain.UUIDString()] = DomainOutcome(
-                domain.name(), domain.UUIDString(), "would-stop", images
+                domain.name(), domain.UUIDString(), OutcomeStatus.WOULD_STOP, images
             )
 
     @staticmethod
@@ -198,7 +209,7 @@ class Stopper:
         for record in records:
             if record["step"] == "stop":
                 self.outcomes[record["uuid"]] = DomainOutcome(
-                    record["name"], record["uuid"], "stopped", record.get("images", [])
+                    record["name"], record["uuid"], OutcomeStatus.STOPPED, record.get("images", [])
                 )
         if starting:
             return
@@ -229,7 +240,7 @@ class Stopper:
                     "images": images,
                 }
             )
-            self.outcomes[uuid] = DomainOutcome(domain.name(), uuid, "stopped", images)
+            self.outcomes[uuid] = DomainOutcome(domain.name(), uuid, OutcomeStatus.STOPPED, images)
             problem = self._stop_one(domain)
             if problem:
                 self._abandon(journal, problem, domain.name())
@@ -262,7 +273,7 @@ class Stopper:
             if self.clock() >= deadline:
                 listed = ", ".join(f"{p.pid} ({p.name})" for p in busy)
                 blocker = Blocker(
-                    "processes-running",
+                    BlockerCode.PROCESSES_RUNNING,
                     f"{len(busy)} process(es) still run as UID {source.uid} with the VMs "
                     f"stopped: {listed}",
                     tuple(p.pid for p in busy),
@@ -276,12 +287,12 @@ class Stopper:
         """Start again what was stopped, close the run as undone, and raise."""
         for outcome in self.outcomes.values():
             if outcome.name == stuck:
-                outcome.status, outcome.message = "still-running", problem
+                outcome.status, outcome.message = OutcomeStatus.STILL_RUNNING, problem
         self._start_all(journal)
         self.close()
         journal.set_state(RunState.ROLLED_BACK, downtime="abandoned", reason=problem)
         journal.close()
-        started = [o.name for o in self.outcomes.values() if o.status == "started"]
+        started = [o.name for o in self.outcomes.values() if o.status == OutcomeStatus.STARTED]
         tail = f"; started again: {', '.join(started)}" if started else ""
         details = {"domains": [o.as_dict() for o in self.outcomes.values()]}
         if blocker is not None:
@@ -332,21 +343,21 @@ class Stopper:
         started = {r["uuid"] for r in journal.records(OP) if r["step"] == "started"}
         for uuid, outcome in self.outcomes.items():
             if uuid in started:
-                outcome.status = "started"
+                outcome.status = OutcomeStatus.STARTED
                 continue
-            if outcome.status == "still-running":
+            if outcome.status == OutcomeStatus.STILL_RUNNING:
                 continue  # it never stopped: nothing to start
             self._start_one(journal, uuid, outcome)
 
     def _start_one(self, journal: Journal, uuid: str, outcome: DomainOutcome) -> None:
         domain = self._find(uuid)
         if domain is None:
-            outcome.status = "failed"
+            outcome.status = OutcomeStatus.FAILED
             outcome.message = f"domain {outcome.name} ({uuid}) is no longer defined"
             journal.record({"op": OP, "step": "start-failed", "uuid": uuid, "name": outcome.name})
             return
         if domain.isActive():
-            outcome.status = "already-running"
+            outcome.status = OutcomeStatus.ALREADY_RUNNING
             journal.record({"op": OP, "step": "started", "uuid": uuid, "name": outcome.name})
             return
         journal.record({"op": OP, "step": "start", "uuid": uuid, "name": outcome.name})
@@ -356,7 +367,7 @@ class Stopper:
                 raise OperationFailed("libvirt reports it is not running")
         except (hypervisor.libvirt_error(), OperationFailed) as error:
             saved = domain.hasManagedSaveImage(0)
-            outcome.status = "failed"
+            outcome.status = OutcomeStatus.FAILED
             outcome.message = (
                 f"did not start: {getattr(error, 'message', None) or error}; left as it is"
                 + (" (its managed-save image is kept)" if saved else "")
@@ -372,7 +383,7 @@ class Stopper:
                 }
             )
             return
-        outcome.status = "started"
+        outcome.status = OutcomeStatus.STARTED
         outcome.message = None
         journal.record({"op": OP, "step": "started", "uuid": uuid, "name": outcome.name})
 
@@ -398,10 +409,12 @@ def after_rollback(
         return []
     try:
         for record in left:
-            outcome = DomainOutcome(record["name"], record["uuid"], "stopped", record["images"])
+            outcome = DomainOutcome(
+                record["name"], record["uuid"], OutcomeStatus.STOPPED, record["images"]
+            )
             stopper.outcomes[record["uuid"]] = outcome
             stopper._start_one(journal, record["uuid"], outcome)
-            if outcome.status == "failed":
+            if outcome.status == OutcomeStatus.FAILED:
                 problem = repair.Problem(f"domain:{outcome.name}".encode(), outcome.message or "")
                 stats.problems.append(problem)
     except UsageError as error:  # libvirt unreachable: say so, the rollback itself stands

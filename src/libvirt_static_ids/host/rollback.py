@@ -10,6 +10,7 @@ overwritten.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.errors import OperationFailed, PreflightRefused, UsageError
@@ -18,6 +19,13 @@ from libvirt_static_ids.host import accounts, downtime, processes, services
 from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.journal.store import RunInfo, RunState, Store
+
+
+class RollbackStatus(StrEnum):
+    """A rollback that ran: clean, or with entries changed since and left as they are."""
+
+    ROLLED_BACK = "rolled-back"
+    WITH_CONFLICTS = "rolled-back-with-conflicts"
 
 
 @dataclass
@@ -37,7 +45,7 @@ class RollbackReport:
             "command": "rollback",
             "run_id": self.run.run_id,
             "kind": self.run.kind,
-            "status": "rolled-back" if self.clean else "rolled-back-with-conflicts",
+            "status": RollbackStatus.ROLLED_BACK if self.clean else RollbackStatus.WITH_CONFLICTS,
             "accounts": self.accounts,
             "restored": self.stats.changed,
             "conflicts": [problem.as_dict() for problem in self.stats.problems],
@@ -97,7 +105,7 @@ def _preflight(account_changes: list[dict[str, Any]], proc: str) -> None:
         busy = processes.running_as(int(change["new"]), proc)
         if busy:
             blocker = host_survey.Blocker(
-                "processes-running",
+                host_survey.BlockerCode.PROCESSES_RUNNING,
                 f"{len(busy)} process(es) run as UID {change['new']}: "
                 + ", ".join(f"{p.pid} ({p.name})" for p in busy),
                 tuple(p.pid for p in busy),

@@ -15,6 +15,7 @@ import os
 import shlex
 import stat
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.evacuation import nfsclient
@@ -75,6 +76,13 @@ def locate(name: str, mountinfo: str = "/proc/self/mountinfo") -> Located:
         relative = os.path.relpath(name, point)
         return Located(server, os.path.normpath(os.path.join(export, relative)))
     return Located(None, name)
+
+
+class Via(StrEnum):
+    """Who changed a file: root, or (root refused by root_squash) the file's owner."""
+
+    ROOT = "root"
+    OWNER = "owner"
 
 
 def where(name: str, command: str) -> str:
@@ -197,7 +205,7 @@ class BridgedFile:
     def acl_supported(self) -> bool:
         return False if self.is_url else _acl_supported(self.name)
 
-    def apply(self, current: Metadata, target: Metadata) -> str:
+    def apply(self, current: Metadata, target: Metadata) -> Via:
         """Move the file from ``current`` to ``target``; returns ``root`` or ``owner``.
 
         EPERM/EACCES as root (root_squash, or a process without CAP_FOWNER) is retried as the
@@ -206,7 +214,7 @@ class BridgedFile:
         function = _apply_nfs if self.is_url else _apply_local_json
         try:
             function(self.name, current.to_json(), target.to_json())
-            return "root"
+            return Via.ROOT
         except OSError as error:
             if error.errno not in SQUASHED:
                 raise
@@ -233,7 +241,7 @@ class BridgedFile:
                 f"refused as root ({first.strerror or first}) and as the owner {owner} ({error})",
                 where(self.name, command),
             ) from error
-        return "owner"
+        return Via.OWNER
 
 
 def with_owner(meta: Metadata, uid: int, gid: int) -> Metadata:
