@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.directory import client as directory
@@ -46,7 +47,9 @@ def _last_convert_run(root: HostRoot) -> dict[str, Any] | None:
     return {"run_id": runs[-1].run_id, "state": str(runs[-1].state)}
 
 
-_TAKEN = frozenset({"target-uid-taken", "target-gid-taken"})
+_TAKEN = frozenset(
+    {host_survey.BlockerCode.TARGET_UID_TAKEN, host_survey.BlockerCode.TARGET_GID_TAKEN}
+)
 
 
 def directory_blockers(
@@ -205,10 +208,19 @@ def launch_transient_unit(argv: Sequence[str]) -> None:
         )
 
 
+class Handled(StrEnum):
+    """What this host did about a request (the listener logs it)."""
+
+    RECORDED = "recorded"
+    LAUNCHED = "launched"
+    LAUNCH_FAILED = "launch-failed"
+    IGNORED = "ignored"
+
+
 @dataclass
 class RequestOutcome:
     request: str
-    action: str  # recorded | launched | launch-failed | ignored
+    action: Handled
     writes: int = 0
     cleared: bool = False
     messages: list[str] = field(default_factory=list)
@@ -230,20 +242,20 @@ def handle_request(
     try:
         request = Request(value.strip().lower())
     except ValueError:
-        outcome = RequestOutcome(value, "ignored", messages=[f"unknown request {value!r}"])
+        outcome = RequestOutcome(value, Handled.IGNORED, messages=[f"unknown request {value!r}"])
         outcome.cleared = directory.clear_request(conn, dn, value)
         return outcome
     if request is Request.REFRESH:
         result = record_host(conn, dn, root, settings, now=now, proc=proc)
-        outcome = RequestOutcome(value, "recorded", writes=0 if result.change.empty else 1)
+        outcome = RequestOutcome(value, Handled.RECORDED, writes=0 if result.change.empty else 1)
     else:
         before = record_host(conn, dn, root, settings, state=State.CONVERTING, now=now, proc=proc)
-        outcome = RequestOutcome(value, "launched", writes=0 if before.change.empty else 1)
+        outcome = RequestOutcome(value, Handled.LAUNCHED, writes=0 if before.change.empty else 1)
         try:
             launch(list(argv) if argv is not None else convert_unit_argv(root=root.path))
         except StaticIdsError as error:
             failed = record_host(conn, dn, root, settings, error=error, now=now, proc=proc)
-            outcome.action = "launch-failed"
+            outcome.action = Handled.LAUNCH_FAILED
             outcome.writes += 0 if failed.change.empty else 1
             outcome.messages.append(error.message)
     outcome.cleared = directory.clear_request(conn, dn, value)
