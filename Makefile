@@ -30,6 +30,9 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
+	@# The UMC backend's package name has a hyphen: mypy takes it by name, not as files.
+	$(BIN)/mypy -p libvirt-static-ids
 
 UMC_DEV := umc-module/dev
 UMC_NPM := $(UMC_DEV)/node_modules/.package-lock.json
@@ -59,4 +62,4 @@ deb: deps
 	lintian --fail-on error,warning artifacts/deb/*.deb
 
 clean:
-	rm -rf $(VENV) build artifacts .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -72,6 +72,8 @@ def preload(testbed_cls: type, base: str, hosts: int, users: int) -> str:
             "homeDirectory": ["/dev/null"],
         }
         kind = number % 20
+        uid: int | None
+        gid: int | None
         if kind < 13:
             uid = gid = 64055
             state = "static"
@@ -123,7 +125,8 @@ def timed(function: Callable[[], object]) -> float:
 
 
 def median_pair(rounds: int, ours: Callable[[], object], base: Callable[[], object]):
-    ours_times, base_times = [], []
+    ours_times: list[float] = []
+    base_times: list[float] = []
     for number in range(rounds):
         order = [(ours, ours_times), (base, base_times)]
         for function, times in order if number % 2 == 0 else reversed(order):
@@ -236,6 +239,7 @@ def bench_listener(bed, workdir: str, runs: int) -> None:
     spec = importlib.util.spec_from_file_location(
         "libvirt-static-ids", REPO / "listener" / "libvirt-static-ids.py"
     )
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     handler_class = module.LibvirtStaticIds
@@ -289,7 +293,8 @@ def bench_hook(bed, calls: int) -> None:
         sys.path.insert(0, directory)
         univention.admin.hook.import_hook_files()
         sys.path.remove(directory)
-    hook_class = univention.admin.hook.LibvirtStaticIdsReserve
+    # import_hook_files runs each hook file in the hook module's namespace.
+    hook_class = vars(univention.admin.hook)["LibvirtStaticIdsReserve"]
     lo = univention.admin.uldap.access(
         lo=Counting(
             host="127.0.0.1",

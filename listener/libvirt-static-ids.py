@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import ldap
 import ldap.filter
@@ -92,7 +91,7 @@ class LibvirtStaticIds(ListenerModuleHandler):
         elif not old:
             self._record("this host's object appeared")
 
-    def _connection(self) -> Any:
+    def _connection(self) -> univention.uldap.access:
         secret = os.path.join(self.root, "etc", "machine.secret")
         return univention.uldap.getMachineConnection(ldap_master=True, secret_file=secret)
 

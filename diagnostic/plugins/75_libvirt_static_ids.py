@@ -28,7 +28,7 @@ description = _(
     "directory object may hold them; otherwise live migration of VMs on NFS fails. "
     "Open {libvirt-static-ids} to see and convert the hosts."
 )
-umc_modules = [{"module": "libvirt-static-ids", "flavor": None, "props": {}}]
+umc_modules: list[dict[str, Any]] = [{"module": "libvirt-static-ids", "flavor": None, "props": {}}]
 run_descr = [_("Reading the libvirt-static-ids records of all KVM hosts")]
 
 #: The root of the host the check runs on (tests point it at a simulated host).

@@ -29,6 +29,7 @@ EXCLUDE = (
     ".hypothesis",
     ".pytest_cache",
     ".ruff_cache",
+    ".mypy_cache",
     ".import_linter_cache",
     "artifacts",
     "build",

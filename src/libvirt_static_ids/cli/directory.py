@@ -17,6 +17,7 @@ from libvirt_static_ids.hostroot import HostRoot
 
 if TYPE_CHECKING:
     from libvirt_static_ids.directory import connection
+    from libvirt_static_ids.directory.client import LdapConnection
 
 COMMANDS = ("record", "request")
 
@@ -80,7 +81,9 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     add_connection_options(req)
 
 
-def connect(args: argparse.Namespace, root: HostRoot) -> tuple[Any, connection.ConnectionParams]:
+def connect(
+    args: argparse.Namespace, root: HostRoot
+) -> tuple[LdapConnection, connection.ConnectionParams]:
     """The directory connection the connection options (or UCR and the machine account) name."""
     from libvirt_static_ids.directory import client as directory
     from libvirt_static_ids.directory import connection
@@ -98,7 +101,10 @@ def connect(args: argparse.Namespace, root: HostRoot) -> tuple[Any, connection.C
 
 
 def _record(
-    args: argparse.Namespace, root: HostRoot, conn: Any, params: connection.ConnectionParams
+    args: argparse.Namespace,
+    root: HostRoot,
+    conn: LdapConnection,
+    params: connection.ConnectionParams,
 ) -> tuple[dict[str, Any], ExitCode]:
     from libvirt_static_ids.directory import agent
     from libvirt_static_ids.directory import client as directory
@@ -116,17 +122,17 @@ def _record(
     report, after = agent.convert_and_record(
         conn, host_dn, root, settings, restart=not args.no_restart
     )
-    result = after.as_dict()
-    result["convert"] = report.as_dict() if report is not None else None
+    data = after.as_dict()
+    data["convert"] = report.as_dict() if report is not None else None
     if after.record.state == State.FAILED:
         error = after.record.detail.get("error", {})
         refused = error.get("code") == PreflightRefused.code
-        return result, ExitCode.REFUSED if refused else ExitCode.FAILED
-    return result, ExitCode.OK
+        return data, ExitCode.REFUSED if refused else ExitCode.FAILED
+    return data, ExitCode.OK
 
 
 def _request(
-    args: argparse.Namespace, conn: Any, params: connection.ConnectionParams
+    args: argparse.Namespace, conn: LdapConnection, params: connection.ConnectionParams
 ) -> tuple[dict[str, Any], ExitCode]:
     from libvirt_static_ids.directory import client as directory
 

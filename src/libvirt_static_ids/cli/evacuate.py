@@ -102,8 +102,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
 
     if args.command == "probe-access":
         identity = Identity.parse(args.uid, args.gid, args.groups)
-        report = probe.probe(identity, args.paths)
-        return report.as_dict(), ExitCode.OK if report.all_ok else ExitCode.REFUSED
+        probed = probe.probe(identity, args.paths)
+        return probed.as_dict(), ExitCode.OK if probed.all_ok else ExitCode.REFUSED
     root = HostRoot.open(args.root)
     if args.command == "bridge":
         return _bridge(root, args)
@@ -119,7 +119,10 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
             ttl=bridge.parse_ttl(args.ttl) or 3600,
             dry_run=args.dry_run,
         )
-        return report.as_dict(), ExitCode.FAILED if report.status == "failed" else ExitCode.OK
+        return (
+            report.as_dict(),
+            ExitCode.FAILED if report.status == evacuate.EvacuateStatus.FAILED else ExitCode.OK,
+        )
     raise UsageError(f"unknown command {args.command!r}")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from libvirt_static_ids.cli import directory as cli_directory
 from libvirt_static_ids.cli import downtime as cli_downtime
 from libvirt_static_ids.errors import ExitCode, UsageError
+from libvirt_static_ids.files.repair import ProgressCallback, RepairStats
 from libvirt_static_ids.hostroot import CONVERT_SCOPE, HostRoot
 from libvirt_static_ids.ids import DEFAULT_TARGET, IdPair, parse_id
 
@@ -81,11 +82,11 @@ def _existing_paths(paths: Sequence[str], option: str) -> list[bytes]:
     return [os.fsencode(os.path.abspath(path)) for path in paths]
 
 
-def _progress(enabled: bool):
+def _progress(enabled: bool) -> ProgressCallback | None:
     if not enabled:
         return None
 
-    def show(stats: Any) -> None:
+    def show(stats: RepairStats) -> None:
         print(f"\r  scanned {stats.scanned:,}, changed {stats.changed:,}", end="", file=sys.stderr)
 
     return show
@@ -125,7 +126,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
         blockers = stopper.blocking(report.survey.blockers) if stopper else report.survey.blockers
         if report.dry_run and blockers:
             return report.as_dict(), ExitCode.REFUSED
-        failed = report.status == "failed" or (stopper is not None and stopper.failed)
+        failed = report.status == convert.ConvertStatus.FAILED or (
+            stopper is not None and stopper.failed
+        )
         return report.as_dict(), ExitCode.FAILED if failed else ExitCode.OK
     if args.command == "repair":
         return _repair(root, args, progress)

@@ -12,6 +12,7 @@ suspended where capacity is short); 3: some hosts could not be planned (listed, 
 from __future__ import annotations
 
 import argparse
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from libvirt_static_ids.cli import directory as cli_directory
@@ -24,6 +25,15 @@ if TYPE_CHECKING:
 
 COMMANDS = ("plan",)
 MAX_RESERVE_MIB = 1 << 30
+
+
+class PlanStatus(StrEnum):
+    """The verdict on a plan, as its exit code says it (see the module docstring)."""
+
+    COMPLETE = "complete"
+    NEEDS_DOWNTIME = "needs-downtime"
+    INCOMPLETE = "incomplete"
+    UNSAFE = "unsafe"
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -64,13 +74,13 @@ def report(
     domain = made.domain
     where = {vm.key: host.name for host in domain.hosts for vm in host.vms}
     if not check.ok:
-        status, code = "unsafe", ExitCode.FAILED
+        status, code = PlanStatus.UNSAFE, ExitCode.FAILED
     elif domain.unplanned:
-        status, code = "incomplete", ExitCode.REFUSED
+        status, code = PlanStatus.INCOMPLETE, ExitCode.REFUSED
     elif made.suspended:
-        status, code = "needs-downtime", ExitCode.OK
+        status, code = PlanStatus.NEEDS_DOWNTIME, ExitCode.OK
     else:
-        status, code = "complete", ExitCode.OK
+        status, code = PlanStatus.COMPLETE, ExitCode.OK
     notes = list(made.notes)
     if skipped:
         notes.append(f"{len(skipped)} host(s) without libvirt-qemu skipped: {', '.join(skipped)}")

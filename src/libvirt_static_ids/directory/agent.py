@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.directory import client as directory
@@ -47,11 +48,13 @@ def _last_convert_run(root: HostRoot) -> dict[str, Any] | None:
     return {"run_id": runs[-1].run_id, "state": str(runs[-1].state)}
 
 
-_TAKEN = frozenset({"target-uid-taken", "target-gid-taken"})
+_TAKEN = frozenset(
+    {host_survey.BlockerCode.TARGET_UID_TAKEN, host_survey.BlockerCode.TARGET_GID_TAKEN}
+)
 
 
 def directory_blockers(
-    conn: Any, base: str, settings: directory.Settings, root: HostRoot
+    conn: directory.LdapConnection, base: str, settings: directory.Settings, root: HostRoot
 ) -> list[host_survey.Blocker]:
     """The directory's holders of the target numbers, as this host's blockers.
 
@@ -68,7 +71,7 @@ def directory_blockers(
         if "uid" in holder.holds and not is_group:
             found.append(
                 host_survey.Blocker(
-                    "target-uid-taken",
+                    host_survey.BlockerCode.TARGET_UID_TAKEN,
                     f"target UID {target.uid} belongs to "
                     f"{holder.kind} {holder.dn} in the directory",
                 )
@@ -76,7 +79,7 @@ def directory_blockers(
         if "gid" in holder.holds and is_group:
             found.append(
                 host_survey.Blocker(
-                    "target-gid-taken",
+                    host_survey.BlockerCode.TARGET_GID_TAKEN,
                     f"target GID {target.gid} belongs to "
                     f"{holder.kind} {holder.dn} in the directory",
                 )
@@ -144,7 +147,7 @@ class RecordResult:
 
 
 def record_host(
-    conn: Any,
+    conn: directory.LdapConnection,
     dn: str,
     root: HostRoot,
     settings: directory.Settings,
@@ -206,17 +209,26 @@ def launch_transient_unit(argv: Sequence[str]) -> None:
         )
 
 
+class Handled(StrEnum):
+    """What this host did about a request (the listener logs it)."""
+
+    RECORDED = "recorded"
+    LAUNCHED = "launched"
+    LAUNCH_FAILED = "launch-failed"
+    IGNORED = "ignored"
+
+
 @dataclass
 class RequestOutcome:
     request: str
-    action: str  # recorded | launched | launch-failed | ignored
+    action: Handled
     writes: int = 0
     cleared: bool = False
     messages: list[str] = field(default_factory=list)
 
 
 def handle_request(
-    conn: Any,
+    conn: directory.LdapConnection,
     dn: str,
     root: HostRoot,
     settings: directory.Settings,
@@ -231,20 +243,20 @@ def handle_request(
     try:
         request = Request(value.strip().lower())
     except ValueError:
-        outcome = RequestOutcome(value, "ignored", messages=[f"unknown request {value!r}"])
+        outcome = RequestOutcome(value, Handled.IGNORED, messages=[f"unknown request {value!r}"])
         outcome.cleared = directory.clear_request(conn, dn, value)
         return outcome
     if request is Request.REFRESH:
         result = record_host(conn, dn, root, settings, now=now, proc=proc)
-        outcome = RequestOutcome(value, "recorded", writes=0 if result.change.empty else 1)
+        outcome = RequestOutcome(value, Handled.RECORDED, writes=0 if result.change.empty else 1)
     else:
         before = record_host(conn, dn, root, settings, state=State.CONVERTING, now=now, proc=proc)
-        outcome = RequestOutcome(value, "launched", writes=0 if before.change.empty else 1)
+        outcome = RequestOutcome(value, Handled.LAUNCHED, writes=0 if before.change.empty else 1)
         try:
             launch(list(argv) if argv is not None else convert_unit_argv(root=root.path))
         except StaticIdsError as error:
             failed = record_host(conn, dn, root, settings, error=error, now=now, proc=proc)
-            outcome.action = "launch-failed"
+            outcome.action = Handled.LAUNCH_FAILED
             outcome.writes += 0 if failed.change.empty else 1
             outcome.messages.append(error.message)
     outcome.cleared = directory.clear_request(conn, dn, value)
@@ -252,7 +264,7 @@ def handle_request(
 
 
 def convert_and_record(
-    conn: Any,
+    conn: directory.LdapConnection,
     dn: str,
     root: HostRoot,
     settings: directory.Settings,
@@ -278,8 +290,8 @@ def convert_and_record(
 
 
 def convert_here(
-    conn: Any,
-    machine: Any,
+    conn: directory.LdapConnection,
+    machine: directory.LdapConnection,
     host_dn: str,
     root: HostRoot,
     settings: directory.Settings,

@@ -13,7 +13,8 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 
 import ldap
 import ldap.dn
@@ -35,11 +36,47 @@ HOST_ATTRIBUTES = ["cn", *record.RECORD_ATTRIBUTES, record.REQUEST]
 HOLDER_ATTRIBUTES = ["objectClass", "uid", "cn", "uidNumber", "gidNumber", "univentionObjectType"]
 
 
+# What a search returns: (dn, attributes) pairs; a search continuation has no dn.
+SearchResult = list[tuple[str | None, dict[str, list[bytes]]]]
+
+
+class LdapConnection(Protocol):
+    """What this package calls on a python-ldap connection (``ldap.ldapobject.LDAPObject``,
+    also the ``lo`` of UCS's ``univention.uldap.access``); python-ldap has no type hints."""
+
+    def search_ext_s(
+        self, base: str, scope: int, filterstr: str, attrlist: list[str], /
+    ) -> SearchResult: ...
+
+    def modify_ext_s(
+        self, dn: str, modlist: Sequence[tuple[int, str, list[bytes] | None]], /
+    ) -> object: ...
+
+    def unbind_s(self) -> None: ...
+
+
 class DirectoryError(StaticIdsError):
     """The directory could not be reached, refused an operation, or lacks an object."""
 
     code = "directory"
     exit_code = ExitCode.FAILED
+
+
+class Reason(StrEnum):
+    """Why the directory failed (a DirectoryError's ``reason``; UMC picks its answer by it)."""
+
+    INSUFFICIENT_ACCESS = "insufficient-access"
+    UNREACHABLE = "unreachable"
+    INVALID_CREDENTIALS = "invalid-credentials"
+    NO_SUCH_OBJECT = "no-such-object"
+    LDAP = "ldap"
+
+
+class RequestStatus(StrEnum):
+    """A request set on a host, or found already pending there."""
+
+    REQUESTED = "requested"
+    PENDING = "pending"
 
 
 def _describe(error: ldap.LDAPError) -> str:
@@ -57,18 +94,18 @@ def ldap_errors(action: str) -> Iterator[None]:
         yield
     except ldap.INSUFFICIENT_ACCESS as error:
         raise DirectoryError(
-            f"{action}: insufficient access ({_describe(error)})", reason="insufficient-access"
+            f"{action}: insufficient access ({_describe(error)})", reason=Reason.INSUFFICIENT_ACCESS
         ) from error
     except ldap.SERVER_DOWN as error:
         raise DirectoryError(
-            f"{action}: server unreachable ({_describe(error)})", reason="unreachable"
+            f"{action}: server unreachable ({_describe(error)})", reason=Reason.UNREACHABLE
         ) from error
     except ldap.INVALID_CREDENTIALS as error:
         raise DirectoryError(
-            f"{action}: invalid credentials", reason="invalid-credentials"
+            f"{action}: invalid credentials", reason=Reason.INVALID_CREDENTIALS
         ) from error
     except ldap.LDAPError as error:
-        raise DirectoryError(f"{action}: {_describe(error)}", reason="ldap") from error
+        raise DirectoryError(f"{action}: {_describe(error)}", reason=Reason.LDAP) from error
 
 
 def validate_dn(value: str, option: str) -> str:
@@ -111,7 +148,7 @@ def connect(
     *,
     starttls: bool = False,
     timeout: float = 10.0,
-) -> Any:
+) -> LdapConnection:
     """An LDAP connection, bound as ``binddn`` (anonymous without one)."""
     validate_uri(uri)
     try:
@@ -170,7 +207,9 @@ def settings_from_entry(dn: str, entry: Mapping[str, Sequence[bytes]] | None) ->
     return Settings(dn, True, IdPair(numbers[0], numbers[1]), tuple(problems))
 
 
-def read_entry(conn: Any, dn: str, attributes: Sequence[str]) -> dict[str, list[bytes]] | None:
+def read_entry(
+    conn: LdapConnection, dn: str, attributes: Sequence[str]
+) -> dict[str, list[bytes]] | None:
     """The entry's attributes, or None if it does not exist (or is invisible to us)."""
     with ldap_errors(f"reading {dn}"):
         try:
@@ -180,20 +219,20 @@ def read_entry(conn: Any, dn: str, attributes: Sequence[str]) -> dict[str, list[
     return found[0][1] if found else None
 
 
-def read_settings(conn: Any, base: str) -> Settings:
+def read_settings(conn: LdapConnection, base: str) -> Settings:
     dn = settings_dn(base)
     return settings_from_entry(dn, read_entry(conn, dn, [TARGET_UID, TARGET_GID]))
 
 
 def write_record(
-    conn: Any, dn: str, host_record: record.HostRecord, now: datetime
+    conn: LdapConnection, dn: str, host_record: record.HostRecord, now: datetime
 ) -> record.RecordUpdate:
     """Make the host object at ``dn`` hold ``host_record``; one modify at most, none if equal."""
     extra = [record.INVENTORY] if host_record.inventory is not None else []
     stored = read_entry(conn, dn, ["objectClass", *record.RECORD_ATTRIBUTES, *extra])
     if stored is None:
         raise DirectoryError(
-            f"host object {dn} does not exist (or is not readable)", reason="no-such-object"
+            f"host object {dn} does not exist (or is not readable)", reason=Reason.NO_SUCH_OBJECT
         )
     change = record.plan(stored, host_record, now)
     if change.empty:
@@ -225,7 +264,7 @@ def host_name(dn: str, entry: Mapping[str, Sequence[bytes]]) -> str:
 
 
 def list_hosts(
-    conn: Any, base: str, attributes: Sequence[str] = HOST_ATTRIBUTES
+    conn: LdapConnection, base: str, attributes: Sequence[str] = HOST_ATTRIBUTES
 ) -> list[record.StoredRecord]:
     """Every host that records itself (or should: the service is registered), by name.
 
@@ -283,7 +322,7 @@ def _int(entry: Mapping[str, Sequence[bytes]], name: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def holders(conn: Any, base: str, target: IdPair) -> list[Holder]:
+def holders(conn: LdapConnection, base: str, target: IdPair) -> list[Holder]:
     """Every object (any kind) holding the target UID as uidNumber or GID as gidNumber."""
     query = ldap.filter.filter_format(
         "(|(uidNumber=%s)(gidNumber=%s))", [str(target.uid), str(target.gid)]
@@ -307,7 +346,7 @@ def holders(conn: Any, base: str, target: IdPair) -> list[Holder]:
     return sorted(result, key=lambda holder: holder.dn.lower())
 
 
-def find_host(conn: Any, base: str, name: str) -> str:
+def find_host(conn: LdapConnection, base: str, name: str) -> str:
     """The DN of the computer object named ``name`` (its machine account is ``name$``).
 
     A DN is accepted as is, once it is known to exist. No match, or several, is bad input.
@@ -333,12 +372,12 @@ def find_host(conn: Any, base: str, name: str) -> str:
     return found[0]
 
 
-def set_request(conn: Any, dn: str, request: record.Request) -> bool:
+def set_request(conn: LdapConnection, dn: str, request: record.Request) -> bool:
     """Ask the host at ``dn`` to do ``request``; False if exactly that is already pending."""
     entry = read_entry(conn, dn, ["objectClass", record.REQUEST])
     if entry is None:
         raise DirectoryError(
-            f"host object {dn} does not exist (or is not readable)", reason="no-such-object"
+            f"host object {dn} does not exist (or is not readable)", reason=Reason.NO_SUCH_OBJECT
         )
     current = record._values(entry, record.REQUEST)
     if current == [request.value.encode()]:
@@ -353,7 +392,7 @@ def set_request(conn: Any, dn: str, request: record.Request) -> bool:
 
 
 def request_hosts(
-    conn: Any, base: str, names: Sequence[str], request: record.Request
+    conn: LdapConnection, base: str, names: Sequence[str], request: record.Request
 ) -> list[dict[str, str]]:
     """Set ``request`` on the named hosts; every name is resolved first, so one bad name
     changes nothing. Each host's status is "requested", or "pending" if it already was."""
@@ -362,13 +401,15 @@ def request_hosts(
         {
             "host": name,
             "dn": dn,
-            "status": "requested" if set_request(conn, dn, request) else "pending",
+            "status": RequestStatus.REQUESTED
+            if set_request(conn, dn, request)
+            else RequestStatus.PENDING,
         }
         for name, dn in targets
     ]
 
 
-def clear_request(conn: Any, dn: str, value: str) -> bool:
+def clear_request(conn: LdapConnection, dn: str, value: str) -> bool:
     """Delete exactly the request value handled; False if it changed or vanished meanwhile."""
     with ldap_errors(f"clearing request {value!r} on {dn}"):
         try:

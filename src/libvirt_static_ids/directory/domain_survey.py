@@ -21,6 +21,8 @@ from libvirt_static_ids.directory.record import State, StoredRecord, iso
 from libvirt_static_ids.ids import IdPair
 
 STALE_AFTER = timedelta(days=7)
+# The summary counts hosts without a (readable) record under this state.
+NO_RECORD = "unknown"
 # Only these states carry numbers that describe what QEMU runs as right now (a failed
 # conversion records the numbers the host kept; a converting one is in flux).
 _CLASSIFIED = frozenset({State.STATIC, State.DYNAMIC, State.CONFLICT, State.FAILED})
@@ -91,7 +93,7 @@ class DomainSurvey:
     def as_dict(self) -> dict[str, Any]:
         states: dict[str, int] = {}
         for host in self.hosts:
-            key = host.record.state or "unknown"
+            key = host.record.state or NO_RECORD
             states[key] = states.get(key, 0) + 1
         return {
             "command": "domain-survey",
@@ -148,7 +150,7 @@ def build(
     return DomainSurvey(base, now, settings, views, classes, tuple(holders))
 
 
-def collect(conn: Any, base: str, now: datetime | None = None) -> DomainSurvey:
+def collect(conn: directory.LdapConnection, base: str, now: datetime | None = None) -> DomainSurvey:
     """Two searches (host records, holders of the target) and the survey built from them."""
     settings = directory.read_settings(conn, base)
     hosts = directory.list_hosts(conn, base)

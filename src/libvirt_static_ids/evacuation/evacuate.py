@@ -14,6 +14,7 @@ open and the report says what to run on the NFS server.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.errors import OperationFailed, UsageError
@@ -30,10 +31,28 @@ from libvirt_static_ids.journal.store import Journal, Store
 _BRIDGE_MAY_BE_OPEN = (EvacuationStep.BRIDGE_OPEN, EvacuationStep.MIGRATE)
 
 
+class VmStatus(StrEnum):
+    """Where one VM of the evacuation is."""
+
+    MIGRATED = "migrated"
+    WOULD_MIGRATE = "would-migrate"
+    FAILED = "failed"
+    PENDING = "pending"  # not reached: the run stopped at an earlier VM
+
+
+class EvacuateStatus(StrEnum):
+    """The run's outcome; ``failed`` leaves every VM running somewhere."""
+
+    EVACUATED = "evacuated"
+    WOULD_EVACUATE = "would-evacuate"
+    FAILED = "failed"
+    NOTHING_TO_DO = "nothing-to-do"
+
+
 @dataclass
 class VmResult:
     name: str
-    status: str  # migrated | would-migrate | failed | pending | skipped
+    status: VmStatus
     images: list[str] = field(default_factory=list)
     bridge: str | None = None
     message: str | None = None
@@ -58,7 +77,7 @@ class EvacuateReport:
     identity: Identity
     dry_run: bool
     flags: int
-    status: str = "evacuated"
+    status: EvacuateStatus = EvacuateStatus.EVACUATED
     run_id: str | None = None
     resumed: bool = False
     domains: list[VmResult] = field(default_factory=list)
@@ -116,8 +135,10 @@ def evacuate(
         if dry_run:
             for domain in hypervisor.running(conn):
                 images = hypervisor.images_of_xml(domain.XMLDesc(0))
-                report.domains.append(VmResult(domain.name(), "would-migrate", images))
-            report.status = "would-evacuate" if report.domains else "nothing-to-do"
+                report.domains.append(VmResult(domain.name(), VmStatus.WOULD_MIGRATE, images))
+            report.status = (
+                EvacuateStatus.WOULD_EVACUATE if report.domains else EvacuateStatus.NOTHING_TO_DO
+            )
             return report
         store = Store(root)
         params = {
@@ -133,10 +154,10 @@ def evacuate(
             try:
                 _run(store, journal, conn, report, mode=mode, ttl=ttl, migrate=migrate)
             finally:
-                failed = report.status == "failed"
+                failed = report.status == EvacuateStatus.FAILED
                 journal.set_state(
                     RunState.FAILED if failed else RunState.COMPLETE,
-                    migrated=sum(d.status == "migrated" for d in report.domains),
+                    migrated=sum(d.status == VmStatus.MIGRATED for d in report.domains),
                 )
         return report
     finally:
@@ -151,7 +172,7 @@ def _vm_steps(journal: Journal) -> dict[str, EvacuationRecord]:
 def _run(
     store: Store,
     journal: Journal,
-    conn: Any,
+    conn: hypervisor.VirConnect,
     report: EvacuateReport,
     *,
     mode: Mode,
@@ -165,11 +186,11 @@ def _run(
             closed = bridge.close_locked(store, record.bridge, hand_over=gone)
             journal.record(EvacuationRecord(EvacuationStep.CLOSED, name, record.bridge))
             if not closed.ok:
-                report.status = "failed"
+                report.status = EvacuateStatus.FAILED
                 report.domains.append(
                     VmResult(
                         name,
-                        "failed",
+                        VmStatus.FAILED,
                         [],
                         record.bridge,
                         "its bridge did not close",
@@ -179,21 +200,23 @@ def _run(
                 return
     domains = hypervisor.running(conn)
     if not domains:
-        report.status = "nothing-to-do" if not report.resumed else "evacuated"
+        report.status = (
+            EvacuateStatus.NOTHING_TO_DO if not report.resumed else EvacuateStatus.EVACUATED
+        )
         return
     for index, domain in enumerate(domains):
-        result = VmResult(domain.name(), "pending")
+        result = VmResult(domain.name(), VmStatus.PENDING)
         report.domains.append(result)
         if not _one(store, journal, domain, result, report, mode=mode, ttl=ttl, migrate=migrate):
-            report.status = "failed"
-            report.domains += [VmResult(d.name(), "pending") for d in domains[index + 1 :]]
+            report.status = EvacuateStatus.FAILED
+            report.domains += [VmResult(d.name(), VmStatus.PENDING) for d in domains[index + 1 :]]
             return
 
 
 def _one(
     store: Store,
     journal: Journal,
-    domain: Any,
+    domain: hypervisor.VirDomain,
     result: VmResult,
     report: EvacuateReport,
     *,
@@ -212,7 +235,7 @@ def _one(
         opened = bridge.open_locked(store, opened, planned, names)
         result.bridge = opened.run_id
         if not opened.ok:
-            result.status, result.message = "failed", "the bridge did not open"
+            result.status, result.message = VmStatus.FAILED, "the bridge did not open"
             result.advice = [f.advice for f in opened.files if f.advice]
             return False
         journal.record(EvacuationRecord(EvacuationStep.BRIDGE_OPEN, name, opened.run_id))
@@ -220,8 +243,9 @@ def _one(
         verdicts = probe.probe(Identity(identity.uid, identity.gid, (identity.gid,)), names)
         if not verdicts.all_ok:
             denied = [f"{v.path}: {v.errno}" for v in verdicts.verdicts if not v.ok]
+            assert opened.run_id is not None  # open_locked journaled it as a run
             _close(store, journal, name, opened.run_id, hand_over=False)
-            result.status = "failed"
+            result.status = VmStatus.FAILED
             result.message = (
                 f"as {identity} the images do not open read-write even with the bridge "
                 f"({'; '.join(denied)}): the storage ignores it (an NFS server without ACL "
@@ -234,13 +258,13 @@ def _one(
     except (OperationFailed, hypervisor.libvirt_error()) as error:
         if result.bridge:
             _close(store, journal, name, result.bridge, hand_over=False)
-        result.status = "failed"
+        result.status = VmStatus.FAILED
         result.message = f"migration failed: {getattr(error, 'message', error)}; the VM stays here"
         return False
     if result.bridge:
         closed = _close(store, journal, name, result.bridge, hand_over=True)
         if not closed.ok:
-            result.status = "failed"
+            result.status = VmStatus.FAILED
             result.message = (
                 f"migrated, but its images could not be handed over to {identity}: the bridge "
                 f"{result.bridge} stays open so the VM keeps running; then run "
@@ -249,7 +273,7 @@ def _one(
             result.advice = [f.advice for f in closed.files if f.advice]
             return False
     journal.record(EvacuationRecord(EvacuationStep.DONE, name))
-    result.status = "migrated"
+    result.status = VmStatus.MIGRATED
     return True
 
 

@@ -248,7 +248,11 @@ def _between(current: Metadata, before: Metadata, after: Metadata) -> bool:
         if value in (old.get(key), new.get(key)):
             continue
         # Only special bits gone, nothing added: what chown does to the mode.
-        if key == "mode" and not value & ~before.mode and not before.mode & ~value & ~special:
+        if (
+            key == "mode"
+            and not current.mode & ~before.mode
+            and not before.mode & ~current.mode & ~special
+        ):
             continue
         if key == f"xattr:{metadata.CAPABILITY}" and value is None:
             continue

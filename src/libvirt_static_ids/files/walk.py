@@ -68,4 +68,4 @@ class TreeWalk:
             if st is None:
                 self._report(path, OSError(extra, os.strerror(extra)))
             else:
-                yield Entry(path, *st, extra)
+                yield Entry(path, *st, bool(extra))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.errors import (
@@ -30,9 +31,20 @@ from libvirt_static_ids.journal.runs import RunInfo, RunKind, RunState, interrup
 from libvirt_static_ids.journal.store import Journal, Store
 
 
+class ConvertStatus(StrEnum):
+    """What a conversion did, or would do (the report's ``status``)."""
+
+    CONVERTED = "converted"
+    ALREADY_STATIC = "already-static"
+    ABSENT = "absent"
+    WOULD_CONVERT = "would-convert"
+    WOULD_RESUME = "would-resume"
+    FAILED = "failed"
+
+
 @dataclass
 class ConvertReport:
-    status: str  # converted | already-static | absent | would-convert | would-resume | failed
+    status: ConvertStatus
     survey: host_survey.HostSurvey
     dry_run: bool
     steps: list[str] = field(default_factory=list)
@@ -66,7 +78,9 @@ def scope(root: HostRoot, extra_paths: Sequence[str]) -> list[bytes]:
     return [top for top in tops if os.path.lexists(top)] + extra
 
 
-def _steps(root: HostRoot, source: IdPair, target: IdPair, tops: list[bytes], restart: bool):
+def _steps(
+    root: HostRoot, source: IdPair, target: IdPair, tops: list[bytes], restart: bool
+) -> list[str]:
     steps = []
     if source.uid != target.uid:
         steps.append(" ".join(accounts.renumber_user_command(root, ACCOUNT_NAME, target.uid)))
@@ -127,7 +141,11 @@ def convert(
                 )
         else:
             if survey.verdict in (Verdict.STATIC, Verdict.ABSENT):
-                status = "already-static" if survey.verdict == Verdict.STATIC else "absent"
+                status = (
+                    ConvertStatus.ALREADY_STATIC
+                    if survey.verdict == Verdict.STATIC
+                    else ConvertStatus.ABSENT
+                )
                 return ConvertReport(status, survey, dry_run=False)
             if _blocking(survey, stopper):
                 raise PreflightRefused(
@@ -142,7 +160,7 @@ def convert(
             if stopper is not None:
                 stopper.stop(journal, source, proc)
             report = ConvertReport(
-                "converted",
+                ConvertStatus.CONVERTED,
                 survey,
                 dry_run=False,
                 steps=_steps(root, source, target, tops, restart),
@@ -169,7 +187,9 @@ def convert(
                 stopper.finish(journal, root, source, target, report.stats)
                 report.steps, report.downtime = stopper.steps(report.steps), stopper.report()
             state = repair_run.finish(journal, report.stats, source=str(source), target=str(target))
-            report.status = "converted" if state == RunState.COMPLETE else "failed"
+            report.status = (
+                ConvertStatus.CONVERTED if state == RunState.COMPLETE else ConvertStatus.FAILED
+            )
             return report
 
 
@@ -259,13 +279,17 @@ def _dry_run(
     interrupted = store.interrupted()
     if interrupted is not None:
         params = _resumable(interrupted, target, extra_paths, restart)
-        source, status = IdPair(params["from_uid"], params["from_gid"]), "would-resume"
+        source, status = IdPair(params["from_uid"], params["from_gid"]), ConvertStatus.WOULD_RESUME
     elif survey.verdict in (Verdict.STATIC, Verdict.ABSENT):
-        status = "already-static" if survey.verdict == Verdict.STATIC else "absent"
+        status = (
+            ConvertStatus.ALREADY_STATIC
+            if survey.verdict == Verdict.STATIC
+            else ConvertStatus.ABSENT
+        )
         return ConvertReport(status, survey, dry_run=True)
     else:
         assert survey.current is not None
-        source, status = survey.current, "would-convert"
+        source, status = survey.current, ConvertStatus.WOULD_CONVERT
     report = ConvertReport(
         status,
         survey,

@@ -29,7 +29,7 @@ from libvirt_static_ids.errors import OperationFailed, PreflightRefused, UsageEr
 from libvirt_static_ids.files import repair, repair_run
 from libvirt_static_ids.files.idmap import IdMap
 from libvirt_static_ids.host import accounts, hypervisor, processes
-from libvirt_static_ids.host.survey import Blocker
+from libvirt_static_ids.host.survey import Blocker, BlockerCode
 from libvirt_static_ids.hostroot import CONVERT_SCOPE, HostRoot
 from libvirt_static_ids.ids import ACCOUNT_NAME, IdPair
 from libvirt_static_ids.journal.records import DowntimeRecord, DowntimeStep
@@ -44,7 +44,7 @@ MAX_TIMEOUT = 24 * 3600.0
 PROCESS_GRACE = 30.0  # QEMU may take a moment to exit after libvirt says the domain stopped
 _POLL = 0.2
 # What stopping the domains resolves; every other blocker still refuses the conversion.
-RESOLVED_BY_STOPPING = frozenset({"processes-running"})
+RESOLVED_BY_STOPPING = frozenset({BlockerCode.PROCESSES_RUNNING})
 
 
 class How(StrEnum):
@@ -68,11 +68,22 @@ def parse_timeout(text: str | float | None) -> float:
     return value
 
 
+class OutcomeStatus(StrEnum):
+    """Where one of the stopped (or to be stopped) domains is."""
+
+    WOULD_STOP = "would-stop"
+    STOPPED = "stopped"
+    STARTED = "started"
+    ALREADY_RUNNING = "already-running"
+    FAILED = "failed"
+    STILL_RUNNING = "still-running"
+
+
 @dataclass
 class VmOutcome:
     name: str
     uuid: str
-    status: str  # would-stop | stopped | started | already-running | failed | still-running
+    status: OutcomeStatus
     images: list[str] = field(default_factory=list)
     message: str | None = None
 
@@ -105,7 +116,9 @@ class Stopper:
     uri: str = hypervisor.DEFAULT_URI
     timeout: float = DEFAULT_TIMEOUT
     grace: float = PROCESS_GRACE
-    conn: Any = None  # an open libvirt connection (tests); else opened on first use
+    conn: hypervisor.VirConnect | None = (
+        None  # an open connection (tests); else opened on first use
+    )
     outcomes: dict[str, VmOutcome] = field(default_factory=dict)
     untouched: list[str] = field(default_factory=list)  # saved earlier by someone else
     clock: Callable[[], float] = time.monotonic
@@ -130,7 +143,7 @@ class Stopper:
 
     @property
     def failed(self) -> bool:
-        return any(o.status == "failed" for o in self.outcomes.values())
+        return any(o.status == OutcomeStatus.FAILED for o in self.outcomes.values())
 
     def steps(self, steps: list[str]) -> list[str]:
         verb = "managedsave" if self.how == How.SUSPEND else "shutdown (ACPI, wait)"
@@ -151,7 +164,7 @@ class Stopper:
 
     # -- libvirt -----------------------------------------------------------------------------
 
-    def connection(self) -> Any:
+    def connection(self) -> hypervisor.VirConnect:
         if self.conn is None:
             self.conn = hypervisor.connect(self.uri)
             self._owned = True
@@ -162,7 +175,7 @@ class Stopper:
             self.conn.close()
         self.conn, self._owned = None, False
 
-    def _find(self, uuid: str) -> Any | None:
+    def _find(self, uuid: str) -> hypervisor.VirDomain | None:
         try:
             return self.connection().lookupByUUIDString(uuid)
         except hypervisor.libvirt_error():
@@ -174,11 +187,11 @@ class Stopper:
             self._check_persistent(domain)
             images = hypervisor.images_of_xml(domain.XMLDesc(0))
             self.outcomes[domain.UUIDString()] = VmOutcome(
-                domain.name(), domain.UUIDString(), "would-stop", images
+                domain.name(), domain.UUIDString(), OutcomeStatus.WOULD_STOP, images
             )
 
     @staticmethod
-    def _check_persistent(domain: Any) -> None:
+    def _check_persistent(domain: hypervisor.VirDomain) -> None:
         if not domain.isPersistent():
             raise PreflightRefused(
                 f"VM {domain.name()!r} is transient: stopping it would lose it; define it "
@@ -199,7 +212,7 @@ class Stopper:
         for record in records:
             if record.step == DowntimeStep.STOP:
                 self.outcomes[record.uuid] = VmOutcome(
-                    record.name, record.uuid, "stopped", list(record.images or ())
+                    record.name, record.uuid, OutcomeStatus.STOPPED, list(record.images or ())
                 )
         if starting:
             return
@@ -224,14 +237,14 @@ class Stopper:
                     DowntimeStep.STOP, domain.name(), uuid, how=self.how.value, images=tuple(images)
                 )
             )
-            self.outcomes[uuid] = VmOutcome(domain.name(), uuid, "stopped", images)
+            self.outcomes[uuid] = VmOutcome(domain.name(), uuid, OutcomeStatus.STOPPED, images)
             problem = self._stop_one(domain)
             if problem:
                 self._abandon(journal, problem, domain.name())
             journal.record(DowntimeRecord(DowntimeStep.STOPPED, domain.name(), uuid))
         self._wait_for_processes(journal, source, proc)
 
-    def _stop_one(self, domain: Any) -> str | None:
+    def _stop_one(self, domain: hypervisor.VirDomain) -> str | None:
         """None once the VM is off; else why it is still running (never destroyed)."""
         error = hypervisor.libvirt_error()
         try:
@@ -257,7 +270,7 @@ class Stopper:
             if self.clock() >= deadline:
                 listed = ", ".join(f"{p.pid} ({p.name})" for p in busy)
                 blocker = Blocker(
-                    "processes-running",
+                    BlockerCode.PROCESSES_RUNNING,
                     f"{len(busy)} process(es) still run as UID {source.uid} with the VMs "
                     f"stopped: {listed}",
                     tuple(p.pid for p in busy),
@@ -271,11 +284,11 @@ class Stopper:
         """Start again what was stopped, close the run as undone, and raise."""
         for outcome in self.outcomes.values():
             if outcome.name == stuck:
-                outcome.status, outcome.message = "still-running", problem
+                outcome.status, outcome.message = OutcomeStatus.STILL_RUNNING, problem
         self._start_all(journal)
         self.close()
         journal.set_state(RunState.ROLLED_BACK, downtime="abandoned", reason=problem)
-        started = [o.name for o in self.outcomes.values() if o.status == "started"]
+        started = [o.name for o in self.outcomes.values() if o.status == OutcomeStatus.STARTED]
         tail = f"; started again: {', '.join(started)}" if started else ""
         details = {"domains": [o.as_dict() for o in self.outcomes.values()]}
         if blocker is not None:
@@ -328,21 +341,21 @@ class Stopper:
         }
         for uuid, outcome in self.outcomes.items():
             if uuid in started:
-                outcome.status = "started"
+                outcome.status = OutcomeStatus.STARTED
                 continue
-            if outcome.status == "still-running":
+            if outcome.status == OutcomeStatus.STILL_RUNNING:
                 continue  # it never stopped: nothing to start
             self._start_one(journal, uuid, outcome)
 
     def _start_one(self, journal: Journal, uuid: str, outcome: VmOutcome) -> None:
         domain = self._find(uuid)
         if domain is None:
-            outcome.status = "failed"
+            outcome.status = OutcomeStatus.FAILED
             outcome.message = f"VM {outcome.name} ({uuid}) is no longer defined"
             journal.record(DowntimeRecord(DowntimeStep.START_FAILED, outcome.name, uuid))
             return
         if domain.isActive():
-            outcome.status = "already-running"
+            outcome.status = OutcomeStatus.ALREADY_RUNNING
             journal.record(DowntimeRecord(DowntimeStep.STARTED, outcome.name, uuid))
             return
         journal.record(DowntimeRecord(DowntimeStep.START, outcome.name, uuid))
@@ -352,7 +365,7 @@ class Stopper:
                 raise OperationFailed("libvirt reports it is not running")
         except (hypervisor.libvirt_error(), OperationFailed) as error:
             saved = domain.hasManagedSaveImage(0)
-            outcome.status = "failed"
+            outcome.status = OutcomeStatus.FAILED
             outcome.message = (
                 f"did not start: {getattr(error, 'message', None) or error}; left as it is"
                 + (" (its managed-save image is kept)" if saved else "")
@@ -364,7 +377,7 @@ class Stopper:
                 )
             )
             return
-        outcome.status = "started"
+        outcome.status = OutcomeStatus.STARTED
         outcome.message = None
         journal.record(DowntimeRecord(DowntimeStep.STARTED, outcome.name, uuid))
 
@@ -390,10 +403,12 @@ def after_rollback(
         return []
     try:
         for record in left:
-            outcome = VmOutcome(record.name, record.uuid, "stopped", list(record.images or ()))
+            outcome = VmOutcome(
+                record.name, record.uuid, OutcomeStatus.STOPPED, list(record.images or ())
+            )
             stopper.outcomes[record.uuid] = outcome
             stopper._start_one(journal, record.uuid, outcome)
-            if outcome.status == "failed":
+            if outcome.status == OutcomeStatus.FAILED:
                 problem = repair.Problem(f"domain:{outcome.name}".encode(), outcome.message or "")
                 stats.problems.append(problem)
     except UsageError as error:  # libvirt unreachable: say so, the rollback itself stands

@@ -13,11 +13,40 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from libvirt_static_ids.errors import OperationFailed, UsageError
 
 DEFAULT_URI = "qemu:///system"
+
+
+# libvirt-python ships no type information (its generated hints are partly wrong: getInfo()
+# is said to return a str). These are the parts of virDomain and virConnect the core calls,
+# with what libvirt returns at run time.
+class VirDomain(Protocol):
+    def name(self) -> str: ...
+    def UUIDString(self) -> str: ...
+    def XMLDesc(self, flags: int = 0, /) -> str: ...
+    def isActive(self) -> int: ...
+    def isPersistent(self) -> int: ...
+    def hasManagedSaveImage(self, flags: int = 0, /) -> int: ...
+    def maxMemory(self) -> int: ...  # KiB
+    def managedSave(self, flags: int = 0, /) -> int: ...
+    def shutdown(self) -> int: ...
+    def create(self) -> int: ...
+    def migrate3(
+        self, dconn: VirConnect, params: dict[str, Any], flags: int = 0, /
+    ) -> VirDomain: ...
+
+
+class VirConnect(Protocol):
+    def lookupByName(self, name: str, /) -> VirDomain: ...
+    def lookupByUUIDString(self, uuid: str, /) -> VirDomain: ...
+    def listAllDomains(self, flags: int = 0, /) -> list[VirDomain]: ...
+    def getInfo(self) -> list[Any]: ...  # [model, memory MiB, cpus, ...]
+    def getFreeMemory(self) -> int: ...  # bytes
+    def getMemoryStats(self, cellNum: int, flags: int = 0, /) -> dict[str, int]: ...
+    def close(self) -> int: ...
 
 
 def _libvirt() -> Any:
@@ -40,7 +69,7 @@ def migrate_flags() -> int:
     )
 
 
-def connect(uri: str) -> Any:
+def connect(uri: str) -> VirConnect:
     """An open connection; a URI libvirt refuses is bad input (exit 2)."""
     libvirt = _libvirt()
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # no stderr noise
@@ -87,7 +116,7 @@ def images_of_xml(xml: str) -> list[str]:
     return [disk.source for disk in disks(xml) if disk.is_image and disk.source]
 
 
-def lookup(conn: Any, name: str) -> Any:
+def lookup(conn: VirConnect, name: str) -> VirDomain:
     libvirt = _libvirt()
     try:
         return conn.lookupByName(name)
@@ -95,27 +124,27 @@ def lookup(conn: Any, name: str) -> Any:
         raise UsageError(f"--vm {name!r}: no such VM ({error})", option="--vm") from error
 
 
-def vm_images(conn: Any, name: str) -> list[str]:
+def vm_images(conn: VirConnect, name: str) -> list[str]:
     return images_of_xml(lookup(conn, name).XMLDesc(0))
 
 
-def running(conn: Any) -> list[Any]:
+def running(conn: VirConnect) -> list[VirDomain]:
     """The running domains, by name (a stable order for journals and resumes)."""
     return sorted(
         (d for d in conn.listAllDomains(0) if d.isActive()), key=lambda domain: domain.name()
     )
 
 
-def all_vms(conn: Any) -> list[Any]:
+def all_vms(conn: VirConnect) -> list[VirDomain]:
     return sorted(conn.listAllDomains(0), key=lambda domain: domain.name())
 
 
 # The migration seam: the one call that moves a running VM. The test driver cannot migrate,
 # so tests pass their own function here and check the flags and URI it receives.
-Migrate = Callable[[Any, str, int], None]
+Migrate = Callable[[VirDomain, str, int], None]
 
 
-def migrate(domain: Any, dest_uri: str, flags: int) -> None:
+def migrate(domain: VirDomain, dest_uri: str, flags: int) -> None:
     """``virsh migrate --live --persistent --undefinesource --desturi DEST`` (client-driven)."""
     libvirt = _libvirt()
     try:
@@ -132,15 +161,15 @@ def migrate(domain: Any, dest_uri: str, flags: int) -> None:
         destination.close()
 
 
-def managed_save(domain: Any) -> None:
+def managed_save(domain: VirDomain) -> None:
     domain.managedSave(0)
 
 
-def shutdown(domain: Any) -> None:
+def shutdown(domain: VirDomain) -> None:
     domain.shutdown()
 
 
-def start(domain: Any) -> None:
+def start(domain: VirDomain) -> None:
     domain.create()
 
 

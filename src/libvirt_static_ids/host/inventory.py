@@ -50,7 +50,7 @@ def _disk(path: str, readonly: bool) -> dict[str, Any]:
     return entry
 
 
-def _free_mib(conn: Any) -> int:
+def _free_mib(conn: hypervisor.VirConnect) -> int:
     """Free memory as the kernel counts it usable: free + buffers + cached, else free."""
     try:
         stats = conn.getMemoryStats(_ALL_CELLS)
@@ -61,7 +61,7 @@ def _free_mib(conn: Any) -> int:
     return mib - mib % FREE_GRANULE_MIB
 
 
-def collect(conn: Any) -> dict[str, Any]:
+def collect(conn: hypervisor.VirConnect) -> dict[str, Any]:
     """The inventory of the host behind ``conn`` (its VMs, their disks, free memory)."""
     vms = []
     for domain in hypervisor.all_vms(conn):
@@ -86,7 +86,9 @@ def collect(conn: Any) -> dict[str, Any]:
     }
 
 
-def collect_from(uri: str, connect: Callable[[str], Any] = hypervisor.connect) -> dict[str, Any]:
+def collect_from(
+    uri: str, connect: Callable[[str], hypervisor.VirConnect] = hypervisor.connect
+) -> dict[str, Any]:
     """``collect`` through a connection of its own; a failure is recorded, not raised."""
     try:
         conn = connect(uri)

@@ -10,6 +10,7 @@ overwritten.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.errors import OperationFailed, PreflightRefused, UsageError
@@ -20,6 +21,13 @@ from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.journal.records import AccountKind, AccountRecord, StepRecord
 from libvirt_static_ids.journal.runs import RunInfo, RunState
 from libvirt_static_ids.journal.store import Journal, Store
+
+
+class RollbackStatus(StrEnum):
+    """A rollback that ran: clean, or with entries changed since and left as they are."""
+
+    ROLLED_BACK = "rolled-back"
+    WITH_CONFLICTS = "rolled-back-with-conflicts"
 
 
 @dataclass
@@ -39,7 +47,7 @@ class RollbackReport:
             "command": "rollback",
             "run_id": self.run.run_id,
             "kind": self.run.kind,
-            "status": "rolled-back" if self.clean else "rolled-back-with-conflicts",
+            "status": RollbackStatus.ROLLED_BACK if self.clean else RollbackStatus.WITH_CONFLICTS,
             "accounts": self.accounts,
             "restored": self.stats.changed,
             "conflicts": [problem.as_dict() for problem in self.stats.problems],
@@ -108,7 +116,7 @@ def _preflight(account_changes: list[AccountRecord], proc: str) -> None:
         busy = processes.running_as(change.new, proc)
         if busy:
             blocker = host_survey.Blocker(
-                "processes-running",
+                host_survey.BlockerCode.PROCESSES_RUNNING,
                 f"{len(busy)} process(es) run as UID {change.new}: "
                 + ", ".join(f"{p.pid} ({p.name})" for p in busy),
                 tuple(p.pid for p in busy),
@@ -122,8 +130,13 @@ def _preflight(account_changes: list[AccountRecord], proc: str) -> None:
 def _restore_account(root: HostRoot, change: AccountRecord, report: RollbackReport) -> None:
     kind, name, old, new = change.kind, change.name, change.old, change.new
     user = kind == AccountKind.USER
-    found = accounts.find_user(root, name) if user else accounts.find_group(root, name)
-    current = None if found is None else (found.uid if user else found.gid)
+    current: int | None
+    if user:
+        found_user = accounts.find_user(root, name)
+        current = None if found_user is None else found_user.uid
+    else:
+        found_group = accounts.find_group(root, name)
+        current = None if found_group is None else found_group.gid
     if current == old:
         return
     if current != new:

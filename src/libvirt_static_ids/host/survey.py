@@ -8,6 +8,7 @@ import grp
 import os
 import pwd
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.host import accounts, libvirt_config, processes
@@ -18,11 +19,24 @@ from libvirt_static_ids.ids import ACCOUNT_NAME, IdPair, Verdict
 _SHADOW_CHOWNS_ANY_HOME = (4, 7)
 
 
+class BlockerCode(StrEnum):
+    """What blocks converting a host (the ``code`` of a blocker, also in LDAP records)."""
+
+    TARGET_UID_TAKEN = "target-uid-taken"
+    TARGET_GID_TAKEN = "target-gid-taken"
+    GROUP_MISSING = "group-missing"
+    PROCESSES_RUNNING = "processes-running"
+    QEMU_RUNS_AS_OTHER_USER = "qemu-runs-as-other-user"
+    DAC_LABEL_PINNED = "dac-label-pinned"
+    HOME_OWNED_BY_USER = "home-owned-by-user"
+    SHADOW_CHOWNS_HOME = "shadow-chowns-home"
+
+
 @dataclass(frozen=True)
 class Blocker:
     """Something that must be resolved before this host can be converted."""
 
-    code: str
+    code: BlockerCode
     message: str
     pids: tuple[int, ...] = ()
 
@@ -93,7 +107,8 @@ def _blockers(
     if group is None:
         found.append(
             Blocker(
-                "group-missing", f"group {ACCOUNT_NAME} does not exist; QEMU's group is unknown"
+                BlockerCode.GROUP_MISSING,
+                f"group {ACCOUNT_NAME} does not exist; QEMU's group is unknown",
             )
         )
     busy = processes.running_as(user.uid, proc)
@@ -101,7 +116,7 @@ def _blockers(
         listed = ", ".join(f"{p.pid} ({p.name})" for p in busy)
         found.append(
             Blocker(
-                "processes-running",
+                BlockerCode.PROCESSES_RUNNING,
                 f"{len(busy)} process(es) run as UID {user.uid}: {listed}; "
                 "migrate, save or shut down the VMs first",
                 tuple(p.pid for p in busy),
@@ -111,7 +126,7 @@ def _blockers(
         if libvirt_config.names_other_user(identity, ACCOUNT_NAME, user.uid):
             found.append(
                 Blocker(
-                    "qemu-runs-as-other-user",
+                    BlockerCode.QEMU_RUNS_AS_OTHER_USER,
                     f"{identity.source} runs QEMU as user {identity.user!r}, not {ACCOUNT_NAME}: "
                     "renumbering libvirt-qemu would not change what QEMU runs as",
                 )
@@ -121,7 +136,7 @@ def _blockers(
         if set(libvirt_config.label_numbers(pinned.label)) & old:
             found.append(
                 Blocker(
-                    "dac-label-pinned",
+                    BlockerCode.DAC_LABEL_PINNED,
                     f"VM {pinned.domain!r} pins QEMU to {pinned.label} with a static DAC "
                     "seclabel; change the label to the target numbers first",
                 )
@@ -136,7 +151,7 @@ def _taken_locally(root: HostRoot, target: IdPair, user: accounts.User) -> list[
     if holder is not None:
         found.append(
             Blocker(
-                "target-uid-taken",
+                BlockerCode.TARGET_UID_TAKEN,
                 f"target UID {target.uid} belongs to local account {holder.name!r}",
             )
         )
@@ -146,7 +161,7 @@ def _taken_locally(root: HostRoot, target: IdPair, user: accounts.User) -> list[
     if taker is not None:
         found.append(
             Blocker(
-                "target-gid-taken",
+                BlockerCode.TARGET_GID_TAKEN,
                 f"target GID {target.gid} belongs to local group {taker.name!r}",
             )
         )
@@ -163,7 +178,7 @@ def _taken_in_nss(root: HostRoot, target: IdPair) -> list[Blocker]:
         if name not in local_users:
             found.append(
                 Blocker(
-                    "target-uid-taken",
+                    BlockerCode.TARGET_UID_TAKEN,
                     f"target UID {target.uid} belongs to {name!r} in the directory (NSS); "
                     "usermod refuses it",
                 )
@@ -175,7 +190,7 @@ def _taken_in_nss(root: HostRoot, target: IdPair) -> list[Blocker]:
         if name not in local_groups:
             found.append(
                 Blocker(
-                    "target-gid-taken",
+                    BlockerCode.TARGET_GID_TAKEN,
                     f"target GID {target.gid} belongs to group {name!r} in the directory (NSS); "
                     "groupmod refuses it",
                 )
@@ -195,7 +210,7 @@ def _home_trap(root: HostRoot, user: accounts.User) -> list[Blocker]:
     if owner == user.uid:
         return [
             Blocker(
-                "home-owned-by-user",
+                BlockerCode.HOME_OWNED_BY_USER,
                 f"home {user.home} is owned by UID {user.uid}, so usermod would chown the whole "
                 "tree itself, unjournaled (also into NFS-mounted images); "
                 f"chown root {user.home} first, this tool then repairs the tree",
@@ -205,7 +220,7 @@ def _home_trap(root: HostRoot, user: accounts.User) -> list[Blocker]:
     if version and _shadow_tuple(version) < _SHADOW_CHOWNS_ANY_HOME:
         return [
             Blocker(
-                "shadow-chowns-home",
+                BlockerCode.SHADOW_CHOWNS_HOME,
                 f"shadow {version} (< 4.7) makes usermod chown the home tree {user.home} "
                 "whoever owns it; upgrade passwd first",
             )

@@ -89,7 +89,7 @@ def _validator(definition: str) -> jsonschema.protocols.Validator:
     return validator
 
 
-def _check(data: object, definition: str, where: str) -> dict[str, Any]:
+def _check(data: Any, definition: str, where: str) -> dict[str, Any]:  # decoded JSON
     error = jsonschema.exceptions.best_match(_validator(definition).iter_errors(data))
     if error is not None:
         at = "/".join(map(str, error.absolute_path)) or "top level"

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from libvirt_static_ids.directory.record import State, StoredRecord
+from libvirt_static_ids.host.survey import BlockerCode
 from libvirt_static_ids.ids import IdPair
 from libvirt_static_ids.plan import inventory
 from libvirt_static_ids.plan.model import Domain, Host
 
 # What emptying the host resolves; any other blocker keeps it out of the plan.
-RESOLVED_BY_EMPTYING = frozenset({"processes-running"})
+RESOLVED_BY_EMPTYING = frozenset({BlockerCode.PROCESSES_RUNNING})
 _WAITING = {
     State.CONVERTING: "a conversion is under way: plan again when it has recorded its end",
     State.FAILED: "its last conversion failed: resume or roll it back first",

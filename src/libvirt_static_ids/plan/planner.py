@@ -26,6 +26,7 @@ import functools
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.ids import IdPair
@@ -33,11 +34,20 @@ from libvirt_static_ids.plan import effects
 from libvirt_static_ids.plan.model import Domain, Host, Image, Options, Vm
 
 
+class StepOp(StrEnum):
+    """What a step does; the checker replays each kind on its own model."""
+
+    BRIDGE = "bridge"
+    MIGRATE = "migrate"
+    CLOSE = "close"  # with hand-over
+    CONVERT = "convert"
+
+
 @dataclass(frozen=True)
 class Step:
     """One action on one host: bridge, migrate, close (with hand-over) or convert."""
 
-    op: str
+    op: StepOp
     host: str  # where it runs: the source of a move, or the host converted
     vm: str | None = None  # the VM's key
     name: str | None = None  # the VM's name
@@ -47,13 +57,13 @@ class Step:
     suspend: tuple[tuple[str, str], ...] = ()  # convert: (key, name) saved and resumed
 
     def text(self) -> str:
-        if self.op == "bridge":
+        if self.op == StepOp.BRIDGE:
             who = ", ".join(str(pair) for pair in self.grants)
             how = f"ACL entries rw for {who}" if self.mode == "acl" else "chmod a+rw"
             return f"on {self.host}: open a bridge for {self.name}'s images ({how})"
-        if self.op == "migrate":
+        if self.op == StepOp.MIGRATE:
             return f"on {self.host}: live-migrate {self.name} to {self.to}"
-        if self.op == "close":
+        if self.op == StepOp.CLOSE:
             return (
                 f"on {self.host}: close {self.name}'s bridge, handing its images over to "
                 f"{self.to}'s numbers"
@@ -67,9 +77,9 @@ class Step:
         data: dict[str, Any] = {"op": self.op, "host": self.host, "text": self.text()}
         if self.vm is not None:
             data.update(vm=self.vm, name=self.name, to=self.to)
-        if self.op == "bridge":
+        if self.op == StepOp.BRIDGE:
             data.update(mode=self.mode, grants=[pair.as_dict() for pair in self.grants])
-        if self.op == "convert":
+        if self.op == StepOp.CONVERT:
             data["suspend"] = [{"vm": key, "name": name} for key, name in self.suspend]
         return data
 
@@ -85,22 +95,22 @@ class Plan:
 
     @property
     def migrations(self) -> int:
-        return sum(step.op == "migrate" for step in self.steps)
+        return sum(step.op == StepOp.MIGRATE for step in self.steps)
 
     @property
     def suspended(self) -> list[tuple[str, str]]:
         return [pair for step in self.steps for pair in step.suspend]
 
     def stats(self) -> dict[str, Any]:
-        moves = Counter(step.vm for step in self.steps if step.op == "migrate")
+        moves = Counter(step.vm for step in self.steps if step.op == StepOp.MIGRATE)
         return {
             "lower_bound": self.lower_bound,
             "migrations": self.migrations,
             "extra_migrations": sum(count - 1 for count in moves.values()),
             "suspended": len(self.suspended),
-            "bridges": sum(step.op == "bridge" for step in self.steps),
+            "bridges": sum(step.op == StepOp.BRIDGE for step in self.steps),
             "max_moves_per_vm": max(moves.values(), default=0),
-            "hosts_converted": sum(step.op == "convert" for step in self.steps),
+            "hosts_converted": sum(step.op == StepOp.CONVERT for step in self.steps),
             "seconds": round(self.seconds, 3),
         }
 
@@ -172,11 +182,12 @@ def _unusable(host: Host, vm: Vm, target: IdPair, options: Options) -> str | Non
                 + ("" if options.honours_acls else ", or the server honours ACLs")
             )
     if host.ids != target:
-        images = [(i, effects.initial(i.meta)) for i in vm.images if i.meta is not None]
+        known = [(i, i.meta) for i in vm.images if i.meta is not None]
+        images = [(i, effects.initial(meta)) for i, meta in known]
         if route(images, host.ids, target, options) is None:
             return (
                 f"VM {vm.name}: no bridge makes its images open for {target} after the move "
-                f"(mode {', '.join(f'{i.meta.mode & 0o7777:04o}' for i, _ in images)}): "
+                f"(mode {', '.join(f'{m.mode & 0o7777:04o}' for _, m in known)}): "
                 "give the owner read-write first"
             )
     return None
@@ -315,18 +326,26 @@ class _Planner:
         if route:
             grants = grants_for(self.ids[source], to)
             self.steps.append(
-                Step("bridge", source, key, vm.name, destination, self.options.bridge_mode, grants)
+                Step(
+                    StepOp.BRIDGE,
+                    source,
+                    key,
+                    vm.name,
+                    destination,
+                    self.options.bridge_mode,
+                    grants,
+                )
             )
             for image in vm.images:
                 self.worlds[image.path] = effects.bridged(
                     self.worlds[image.path], self.options.bridge_mode, grants
                 )
-        self.steps.append(Step("migrate", source, key, vm.name, destination))
+        self.steps.append(Step(StepOp.MIGRATE, source, key, vm.name, destination))
         for image in vm.images:
             after = effects.migrated(self.worlds[image.path], to)
             self.worlds[image.path] = effects.closed(after, to) if route else after
         if route:
-            self.steps.append(Step("close", source, key, vm.name, destination))
+            self.steps.append(Step(StepOp.CLOSE, source, key, vm.name, destination))
         self.running[source].remove(key)
         self.running[destination].append(key)
         self.free[source] += vm.memory_mib
@@ -335,7 +354,7 @@ class _Planner:
     def _convert(self, host: str, suspend: list[str]) -> None:
         old = self.ids[host]
         pairs = tuple((key, self.vms[key].name) for key in suspend)
-        self.steps.append(Step("convert", host, suspend=pairs))
+        self.steps.append(Step(StepOp.CONVERT, host, suspend=pairs))
         for key in suspend:
             for image in self.vms[key].images:
                 worlds = effects.remapped(self.worlds[image.path], old, self.target)

@@ -36,15 +36,15 @@ def getMachineConnection(
         bindpw = handle.read().rstrip("\n")
     if ldap_master:
         port = int(ucr.get("ldap/master/port", "7389"))
-        host = ucr["ldap/master"]
+        host = ucr.get("ldap/master")
     else:
         port = int(ucr.get("ldap/server/port", "7389"))
-        host = ucr["ldap/server/name"]
+        host = ucr.get("ldap/server/name")
     return access(
         host=host,
         port=port,
-        base=ucr["ldap/base"],
-        binddn=ucr["ldap/hostdn"],
+        base=ucr.get("ldap/base"),
+        binddn=ucr.get("ldap/hostdn"),
         bindpw=bindpw,
         start_tls=start_tls,
         decode_ignorelist=decode_ignorelist,

@@ -27,6 +27,7 @@ from .bridge import MODULE_ID, REPO, UMC, ModuleBridge
 
 DEV = REPO / "umc-module" / "dev"
 NODE_MODULES = DEV / "node_modules"
+LOOPBACK = "127.0.0.1"
 # AMD package -> directory; dstore is published on npm as dojo-dstore.
 PACKAGES = {
     "dojo": NODE_MODULES / "dojo",
@@ -182,7 +183,7 @@ class UmcDevServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, port: int, bridge: ModuleBridge, *, verbose: bool = False) -> None:
-        super().__init__(("127.0.0.1", port), Handler)
+        super().__init__((LOOPBACK, port), Handler)
         self.bridge = bridge
         self.verbose = verbose
         self.session_id = secrets.token_urlsafe(24)
@@ -190,8 +191,7 @@ class UmcDevServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{LOOPBACK}:{self.server_port}/"
 
     def start(self) -> UmcDevServer:
         """Serve in a background thread (the tests); ``serve_forever`` blocks (umc-dev)."""

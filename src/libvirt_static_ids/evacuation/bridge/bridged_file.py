@@ -15,6 +15,8 @@ import os
 import shlex
 import stat
 from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
 
 from libvirt_static_ids.evacuation import nfsclient
 from libvirt_static_ids.evacuation.identity import run_as
@@ -76,6 +78,13 @@ def locate(name: str, mountinfo: str = "/proc/self/mountinfo") -> Located:
     return Located(None, name)
 
 
+class Via(StrEnum):
+    """Who changed a file: root, or (root refused by root_squash) the file's owner."""
+
+    ROOT = "root"
+    OWNER = "owner"
+
+
 def where(name: str, command: str) -> str:
     """``on NFS server S: CMD`` or ``as root on this host: CMD``."""
     place = locate(name)
@@ -134,7 +143,7 @@ def _apply_local(path: str, current: Metadata, target: Metadata) -> None:
     metadata.write(raw, current, target)
 
 
-def _apply_local_json(path: str, current: dict, target: dict) -> None:
+def _apply_local_json(path: str, current: dict[str, Any], target: dict[str, Any]) -> None:
     _apply_local(path, Metadata.from_json(current), Metadata.from_json(target))
 
 
@@ -165,7 +174,7 @@ def _read_nfs(url: str) -> tuple[Metadata, int, int]:
     return Metadata(st.uid, st.gid, st.mode), st.dev, st.ino
 
 
-def _apply_nfs(url: str, current: dict, target: dict) -> None:
+def _apply_nfs(url: str, current: dict[str, Any], target: dict[str, Any]) -> None:
     before, after = Metadata.from_json(current), Metadata.from_json(target)
     if after.xattr(acl.ACCESS) != before.xattr(acl.ACCESS):
         raise OSError(errno.EOPNOTSUPP, "POSIX ACLs cannot be set through nfs:// URLs")
@@ -196,7 +205,7 @@ class BridgedFile:
     def acl_supported(self) -> bool:
         return False if self.is_url else _acl_supported(self.name)
 
-    def apply(self, current: Metadata, target: Metadata) -> str:
+    def apply(self, current: Metadata, target: Metadata) -> Via:
         """Move the file from ``current`` to ``target``; returns ``root`` or ``owner``.
 
         EPERM/EACCES as root (root_squash, or a process without CAP_FOWNER) is retried as the
@@ -205,7 +214,7 @@ class BridgedFile:
         function = _apply_nfs if self.is_url else _apply_local_json
         try:
             function(self.name, current.to_json(), target.to_json())
-            return "root"
+            return Via.ROOT
         except OSError as error:
             if error.errno not in SQUASHED:
                 raise
@@ -232,7 +241,7 @@ class BridgedFile:
                 f"refused as root ({first.strerror or first}) and as the owner {owner} ({error})",
                 where(self.name, command),
             ) from error
-        return "owner"
+        return Via.OWNER
 
 
 def with_owner(meta: Metadata, uid: int, gid: int) -> Metadata:

@@ -16,12 +16,13 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.errors import UsageError
 from libvirt_static_ids.evacuation import nfsclient
 from libvirt_static_ids.evacuation.bridge import bridged_file, timer
-from libvirt_static_ids.evacuation.bridge.bridged_file import BridgedFile, ChangeRefused
+from libvirt_static_ids.evacuation.bridge.bridged_file import BridgedFile, ChangeRefused, Via
 from libvirt_static_ids.evacuation.identity import errno_name
 from libvirt_static_ids.files import repair, widen
 from libvirt_static_ids.files.metadata import Metadata
@@ -36,12 +37,51 @@ MAX_TTL = 7 * 24 * 3600
 TimerRunner = Callable[[list[str]], "str | None"]
 
 
+class FileStatus(StrEnum):
+    """What opening or closing the bridge did to one image."""
+
+    OPENED = "opened"
+    WOULD_OPEN = "would-open"
+    RESTORED = "restored"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    CONFLICT = "conflict"  # changed by someone else since: left as it is
+    KEPT = "kept"  # a hand-over refused: the file stays bridged
+    UNDONE = "undone"  # opened, then put back because another file failed
+    NOT_STARTED = "not-started"  # never reached: an earlier file failed
+
+
+class Action(StrEnum):
+    """Which half of a bridge's life a report is about."""
+
+    OPEN = "open"
+    CLOSE = "close"
+
+
+class BridgeStatus(StrEnum):
+    """The whole bridge after an open or a close (``ok`` says which are no failure)."""
+
+    OPEN = "open"
+    WOULD_OPEN = "would-open"
+    FAILED = "failed"
+    CLOSED = "closed"
+    CLOSED_WITH_CONFLICTS = "closed-with-conflicts"
+    ALREADY_CLOSED = "already-closed"
+
+
+class BridgeState(StrEnum):
+    """A bridge still open (``bridge status``): as opened, or left half-open by a crash."""
+
+    OPEN = "open"
+    INTERRUPTED = "interrupted"
+
+
 @dataclass
 class FileResult:
     path: str
-    status: str  # opened | would-open | restored | unchanged | failed | conflict | kept
+    status: FileStatus
     mode: str | None = None
-    via: str | None = None
+    via: Via | None = None
     before: Metadata | None = None
     after: Metadata | None = None
     message: str | None = None
@@ -66,8 +106,8 @@ class FileResult:
 
 @dataclass
 class BridgeReport:
-    action: str  # open | close
-    status: str  # open | would-open | failed | closed | closed-with-conflicts | already-closed
+    action: Action
+    status: BridgeStatus
     run_id: str | None
     identity: Identity
     mode: str
@@ -80,7 +120,12 @@ class BridgeReport:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("open", "would-open", "closed", "already-closed")
+        return self.status in (
+            BridgeStatus.OPEN,
+            BridgeStatus.WOULD_OPEN,
+            BridgeStatus.CLOSED,
+            BridgeStatus.ALREADY_CLOSED,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -164,7 +209,7 @@ def _record(item: _Planned) -> EntryRecord:
 
 
 def _failure(result: FileResult, error: OSError) -> None:
-    result.status = "failed"
+    result.status = FileStatus.FAILED
     result.errno = errno_name(error.errno) if error.errno else None
     result.message = error.strerror or str(error)
     if isinstance(error, ChangeRefused):
@@ -183,7 +228,9 @@ def prepare(
 ) -> tuple[BridgeReport, list[_Planned], list[str]]:
     """Read every file and compute its widened metadata; changes nothing."""
     names = _names(paths)
-    report = BridgeReport("open", "open", None, identity, str(mode), ttl=ttl, domain=domain)
+    report = BridgeReport(
+        Action.OPEN, BridgeStatus.OPEN, None, identity, str(mode), ttl=ttl, domain=domain
+    )
     if mode == Mode.CHMOD:
         report.warnings.append(
             "WARNING: --mode chmod makes the images WORLD-WRITABLE until the bridge is closed"
@@ -194,7 +241,7 @@ def prepare(
     report.files = [
         FileResult(
             item.file.name,
-            "would-open" if dry_run else "opened",
+            FileStatus.WOULD_OPEN if dry_run else FileStatus.OPENED,
             str(item.mode),
             before=item.before,
             after=item.after,
@@ -209,7 +256,7 @@ def prepare(
                 "more rights while the bridge is open"
             )
     if dry_run:
-        report.status = "would-open"
+        report.status = BridgeStatus.WOULD_OPEN
     started = time.time() if now is None else now
     report.expires = math.ceil(started + ttl) if ttl and not dry_run else None
     return report, planned, names
@@ -270,7 +317,7 @@ def open_locked(
                 break
             except Exception as error:  # anything else must still undo what was done
                 _failure(result, OSError(0, f"{type(error).__name__}: {error}"))
-                result.via = "root"  # may have changed part of the file: restore it too
+                result.via = Via.ROOT  # may have changed part of the file: restore it too
                 failed = True
                 break
         if not failed and ttl and timer.systemd_available(root):
@@ -291,17 +338,17 @@ def open_locked(
 
 def _undo_open(journal: Journal, report: BridgeReport) -> None:
     """Put back what an open that failed had changed; the run ends failed (nothing open)."""
-    report.status = "failed"
+    report.status = BridgeStatus.FAILED
     for result in report.files:
-        if result.status == "opened" and result.via:
+        if result.status == FileStatus.OPENED and result.via:
             restored = _close_one(_from_record_for(journal, result.path), hand_over=None)
-            if restored.status not in ("restored", "unchanged"):
+            if restored.status not in (FileStatus.RESTORED, FileStatus.UNCHANGED):
                 result.status, result.message = restored.status, restored.message
                 result.advice = restored.advice
             else:
-                result.status = "undone"
-        elif result.status == "opened":
-            result.status = "not-started"
+                result.status = FileStatus.UNDONE
+        elif result.status == FileStatus.OPENED:
+            result.status = FileStatus.NOT_STARTED
     journal.set_state(RunState.FAILED, bridge="failed")
 
 
@@ -312,32 +359,35 @@ def _from_record_for(journal: Journal, path: str) -> EntryRecord:
 def _close_one(record: EntryRecord, hand_over: Identity | None) -> FileResult:
     change = repair.EntryChange.from_record(record)
     name = os.fsdecode(change.path)
-    result = FileResult(name, "restored", record.bridge_mode, before=change.before)
+    result = FileResult(name, FileStatus.RESTORED, record.bridge_mode, before=change.before)
     target = BridgedFile(name)
     try:
         current, device, inode = target.read()
     except FileNotFoundError:
-        result.status, result.message = "conflict", "removed since; nothing to restore"
+        result.status, result.message = FileStatus.CONFLICT, "removed since; nothing to restore"
         return result
     except OSError as error:
         _failure(result, error)
         return result
     if (device, inode) != (change.device, change.inode):
-        result.status, result.message = "conflict", "replaced by another file since; left as it is"
+        result.status, result.message = (
+            FileStatus.CONFLICT,
+            "replaced by another file since; left as it is",
+        )
         return result
     wanted = widen.restored(current, change.before)
     if hand_over is not None and (current.uid, current.gid) != (hand_over.uid, hand_over.gid):
         wanted = bridged_file.with_owner(wanted, hand_over.uid, hand_over.gid)
     result.after = wanted
     if current == wanted:
-        result.status = "unchanged"
+        result.status = FileStatus.UNCHANGED
         return result
     ours = widen.managed_parts(current) in (
         widen.managed_parts(change.after),
         widen.managed_parts(change.before),
     )
     if not ours:
-        result.status = "conflict"
+        result.status = FileStatus.CONFLICT
         result.message = (
             f"mode or ACL changed by someone else since (now mode "
             f"{current.mode & 0o7777:04o}); left as it is"
@@ -347,7 +397,7 @@ def _close_one(record: EntryRecord, hand_over: Identity | None) -> FileResult:
         result.via = target.apply(current, wanted)
     except OSError as error:
         _failure(result, error)
-        result.status = "kept" if hand_over is not None else "failed"
+        result.status = FileStatus.KEPT if hand_over is not None else FileStatus.FAILED
     return result
 
 
@@ -386,8 +436,8 @@ def close_locked(
         raise UsageError(f"run {run_id} is a {info.kind} run, not a bridge", option="RUN_ID")
     identity = _identity_of(info)
     report = BridgeReport(
-        "close",
-        "closed",
+        Action.CLOSE,
+        BridgeStatus.CLOSED,
         run_id,
         identity,
         str(info.params.get("mode")),
@@ -396,15 +446,15 @@ def close_locked(
         domain=info.params.get("domain"),
     )
     if info.state in (RunState.ROLLED_BACK, RunState.FAILED):
-        report.status = "already-closed"
+        report.status = BridgeStatus.ALREADY_CLOSED
         return report
     with store.taken_up(run_id, RunState.ROLLING_BACK, bridge="closing") as journal:
         heir = identity if hand_over else None
         report.files = [_close_one(record, heir) for record in journal.records_of(EntryRecord)]
-        kept = [f for f in report.files if f.status in ("kept", "failed")]
-        conflicts = [f for f in report.files if f.status == "conflict"]
+        kept = [f for f in report.files if f.status in (FileStatus.KEPT, FileStatus.FAILED)]
+        conflicts = [f for f in report.files if f.status == FileStatus.CONFLICT]
         if kept:
-            report.status = "failed"
+            report.status = BridgeStatus.FAILED
             journal.set_state(
                 RunState.COMPLETE,
                 bridge="open",
@@ -412,7 +462,7 @@ def close_locked(
                 close_failed=len(kept),
             )
         else:
-            report.status = "closed-with-conflicts" if conflicts else "closed"
+            report.status = BridgeStatus.CLOSED_WITH_CONFLICTS if conflicts else BridgeStatus.CLOSED
             journal.set_state(RunState.ROLLED_BACK, bridge="closed", conflicts=len(conflicts))
             if any(journal.records_of(TimerRecord)) and timer.systemd_available(store.root):
                 timer_runner(timer.stop_argv(run_id))  # gone already when it fired itself
@@ -457,7 +507,9 @@ def open_bridges(root: HostRoot, *, now: float | None = None) -> list[dict[str, 
         found.append(
             {
                 "run_id": info.run_id,
-                "state": "interrupted" if info.state == RunState.INTERRUPTED else "open",
+                "state": BridgeState.INTERRUPTED
+                if info.state == RunState.INTERRUPTED
+                else BridgeState.OPEN,
                 "identity": _identity_of(info).as_dict(),
                 "mode": info.params.get("mode"),
                 "domain": info.params.get("domain"),

@@ -85,7 +85,7 @@ class ConfigRegistry(Mapping):
                 merged.setdefault(key, value)
         return merged
 
-    def __getitem__(self, key: str) -> str | None:  # type: ignore[override]
+    def __getitem__(self, key: str) -> str | None:
         return self.get(key)
 
     def get(self, key: str, default: Any = None, getscope: bool = False) -> Any:

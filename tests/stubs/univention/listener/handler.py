@@ -34,7 +34,7 @@ listener.configRegistry.load()
 
 class HandlerMetaClass(type):
     def __new__(mcs, clsname: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> Any:
-        kls = super().__new__(mcs, clsname, bases, attrs)
+        kls: Any = super().__new__(mcs, clsname, bases, attrs)
         is_listener_module = getattr(kls, "_is_listener_module", lambda: False)
         if is_listener_module():
             lm_module = inspect.getmodule(kls)
@@ -163,7 +163,13 @@ class ListenerModuleHandler(metaclass=HandlerMetaClass):
                     f"LDAP connection of listener module {self.config.get_name()!r} has not "
                     "yet been initialized."
                 )
-            self._lo = access(**self._ldap_credentials)
+            credentials = self._ldap_credentials
+            self._lo = access(
+                host=credentials["host"],
+                base=credentials["base"],
+                binddn=credentials["binddn"],
+                bindpw=credentials["bindpw"],
+            )
         return self._lo
 
     @property

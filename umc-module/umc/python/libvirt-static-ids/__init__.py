@@ -65,7 +65,9 @@ class Instance(Base, ProgressMixin):
 
     # -- connections ------------------------------------------------------------------------
 
-    def _user_directory(self, request: Any, write: bool = False) -> tuple[Any, str]:
+    def _user_directory(
+        self, request: Any, write: bool = False
+    ) -> tuple[directory.LdapConnection, str]:
         """The logged-in user's python-ldap connection and the LDAP base."""
         lo = request.get_user_ldap_connection(write=write)
         if lo is None:
@@ -166,8 +168,8 @@ class Instance(Base, ProgressMixin):
     def _convert(  # noqa: PLR0917 - one call site
         self,
         root: HostRoot,
-        conn: Any,
-        machine: Any,
+        conn: directory.LdapConnection,
+        machine: directory.LdapConnection,
         params: connection.ConnectionParams,
         settings: directory.Settings,
         paths: list[str],

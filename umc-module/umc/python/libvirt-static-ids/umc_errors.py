@@ -21,7 +21,7 @@ from univention.management.console.error import (
     UnprocessableEntity,
 )
 
-from libvirt_static_ids.directory.client import DirectoryError
+from libvirt_static_ids.directory.client import DirectoryError, Reason
 from libvirt_static_ids.errors import (
     InterruptedRunExists,
     LockHeld,
@@ -51,9 +51,9 @@ def umc_errors() -> Iterator[None]:
         raise ServiceUnavailable(error.message, result=error.as_dict()) from error
     except DirectoryError as error:
         reason = error.details.get("reason")
-        if reason == "insufficient-access":
+        if reason == Reason.INSUFFICIENT_ACCESS:
             raise Forbidden(error.message, result=error.as_dict()) from error
-        if reason in ("unreachable", "invalid-credentials"):
+        if reason in (Reason.UNREACHABLE, Reason.INVALID_CREDENTIALS):
             raise ServiceUnavailable(error.message, result=error.as_dict()) from error
         raise ServerError(error.message, result=error.as_dict()) from error
     except LockHeld as error:

@@ -200,7 +200,8 @@ def simple_response(
 def arginspect(function: Callable) -> tuple[list[str], dict[str, Any]]:
     """Argument names (with self) and defaults by name, also through other decorators."""
     if hasattr(function, "_original_argument_names"):
-        return list(function._original_argument_names), dict(function._original_defaults)
+        wrapped: Any = function  # copy_function_meta_data set both attributes
+        return list(wrapped._original_argument_names), dict(wrapped._original_defaults)
     spec = inspect.getfullargspec(function)
     values = spec.defaults or ()
     defaults = dict(zip(spec.args[len(spec.args) - len(values) :], values, strict=True))

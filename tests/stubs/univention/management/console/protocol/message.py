@@ -88,7 +88,7 @@ class Request(Message):
         super().__init__(
             Message.REQUEST, command, arguments=arguments, options=options, mime_type=mime_type
         )
-        self.id = self.generate_id()
+        self.id: str = self.generate_id()  # a request always has one
         self.username: str | None = None
         self.password: str | None = None
         self.user_dn: str | None = None
