@@ -29,6 +29,7 @@ import os
 import signal
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -37,10 +38,18 @@ from typing import Any, NamedTuple
 import pytest
 
 import cli_support
+import pidns
 from cli_support import CliResult
 from libvirt_static_ids_testbed import simulated
 
 STATE_DIR = b"var/lib/libvirt-static-ids"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run alone (see tests/pidns.py): a plain ``pytest`` re-runs itself in its own PID
+    namespace, so unrelated processes on this machine cannot fail the busy-process checks."""
+    if not pidns.alone():
+        pidns.exec_alone([sys.executable, "-m", "pytest", *config.invocation_params.args])
 
 
 # --- the CLI -----------------------------------------------------------------------------------
