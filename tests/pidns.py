@@ -83,9 +83,12 @@ def _outside(command: Sequence[str]) -> int:
     )
 
     def forward(signum: int, _frame: object) -> None:
-        for init in _children(unshare.pid):
+        targets = _children(unshare.pid)
+        if not targets:  # no PID 1 (yet) to pass it to: end the namespace outright
+            targets, signum = [unshare.pid], signal.SIGKILL
+        for pid in targets:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(init, signum)
+                os.kill(pid, signum)
 
     _handle_signals(forward)
     return _exit_code(unshare.wait())
