@@ -13,6 +13,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import uuid
 
 import pidns
 from libvirt_static_ids.host import processes
@@ -33,12 +35,13 @@ def test_a_command_run_alone_sees_a_proc_of_its_own_and_keeps_its_exit_status():
     assert done.returncode == 2  # PID 1 and itself
 
 
-def _with_marker(marker: bytes) -> list[int]:
+def _with_argument(argument: str) -> list[int]:
+    """PIDs of the processes that have ``argument`` on their command line."""
     found = []
     for name in os.listdir("/proc"):
         try:
             with open(f"/proc/{name}/cmdline", "rb") as handle:
-                if marker in handle.read().split(b"\0"):
+                if argument.encode() in handle.read().split(b"\0"):
                     found.append(int(name))
         except (OSError, ValueError):
             continue
@@ -46,12 +49,13 @@ def _with_marker(marker: bytes) -> list[int]:
 
 
 def test_sigterm_is_passed_on_and_orphans_end_with_the_command():
-    marker = f"lsi-pidns-orphan-{os.getpid()}"
+    # sleep adds up its arguments: this one only makes the orphan findable.
+    marker = f"0.{uuid.uuid4().int % 10**9:09d}"
     script = (
         "import signal, subprocess, sys\n"
         "signal.signal(signal.SIGTERM, lambda *_: sys.exit(5))\n"
-        # A shell that outlives this command (its own session, so no group signal reaches it).
-        f"subprocess.Popen(['sh', '-c', 'sleep 300; :', {marker!r}], start_new_session=True)\n"
+        # It outlives this command (own session: no signal to the group reaches it).
+        f"subprocess.Popen(['sleep', '300', {marker!r}], start_new_session=True)\n"
         "print('ready', flush=True)\n"
         "signal.pause()\n"
     )
@@ -61,11 +65,14 @@ def test_sigterm_is_passed_on_and_orphans_end_with_the_command():
     try:
         assert process.stdout is not None
         assert process.stdout.readline() == "ready\n"
-        assert len(_with_marker(marker.encode())) == 1  # the orphan-to-be runs
+        deadline = time.monotonic() + 30
+        while not _with_argument(marker):  # exec'd, but /proc may show it a moment later
+            assert time.monotonic() < deadline, "the orphan-to-be never showed up"
+            time.sleep(0.01)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 5
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert _with_marker(marker.encode()) == []
+    assert _with_argument(marker) == []
