@@ -48,8 +48,9 @@ umc-deps: venv
 umc-dev: umc-deps
 	cd $(UMC_DEV) && exec $(CURDIR)/$(BIN)/python -m umcdev
 
+# pytest alone in a PID namespace with its own /proc: see tests/pidns.py.
 test: lint umc-deps
-	$(BIN)/pytest
+	$(BIN)/python tests/pidns.py $(BIN)/pytest
 
 bench: venv
 	$(BIN)/python bench/repair.py

@@ -25,7 +25,6 @@ Fixture names are a contract other test files rely on (they import nothing from 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import stat
@@ -36,65 +35,24 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import jsonschema
 import pytest
 
-import libvirt_static_ids
+import cli_support
+import pidns
+from cli_support import CliResult
 from libvirt_static_ids_testbed import simulated
 
-PACKAGE_DIR = Path(libvirt_static_ids.__file__).resolve().parent
-SCHEMA_PATH = PACKAGE_DIR / "schemas" / "cli-output.schema.json"
-CONSOLE_SCRIPT = Path(sys.executable).parent / "libvirt-static-ids"
 STATE_DIR = b"var/lib/libvirt-static-ids"
 
 
-def _command() -> list[str]:
-    if CONSOLE_SCRIPT.exists():
-        return [str(CONSOLE_SCRIPT)]
-    return [sys.executable, "-m", "libvirt_static_ids"]
+def pytest_configure(config: pytest.Config) -> None:
+    """Run alone (see tests/pidns.py): a plain ``pytest`` re-runs itself in its own PID
+    namespace, so unrelated processes on this machine cannot fail the busy-process checks."""
+    if not pidns.alone():
+        pidns.exec_alone([sys.executable, "-m", "pytest", *config.invocation_params.args])
 
 
 # --- the CLI -----------------------------------------------------------------------------------
-
-
-class CliResult(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-    @property
-    def data(self) -> Any:
-        """The parsed ``--json`` output."""
-        return json.loads(self.out)
-
-
-_VALIDATOR: jsonschema.Draft202012Validator | None = None
-
-
-def _validator() -> jsonschema.Draft202012Validator:
-    global _VALIDATOR  # noqa: PLW0603 - load the schema once per session
-    if _VALIDATOR is None:
-        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-        jsonschema.Draft202012Validator.check_schema(schema)
-        _VALIDATOR = jsonschema.Draft202012Validator(
-            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-        )
-    return _VALIDATOR
-
-
-def validate_output(result: CliResult) -> Any:
-    """Parse and validate ``--json`` output; an error object must carry the real exit code."""
-    try:
-        data = result.data
-    except ValueError as error:
-        pytest.fail(f"--json output is not JSON ({error}): {result!r}")
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        details = "\n".join(f"  at {list(e.absolute_path)}: {e.message}" for e in errors[:10])
-        pytest.fail(f"--json output does not match the schema:\n{details}\noutput: {result.out}")
-    if isinstance(data, dict) and "error" in data:
-        assert data["exit"] == result.code, f"error JSON says exit {data['exit']}: {result!r}"
-    return data
 
 
 def run_cli(
@@ -105,31 +63,10 @@ def run_cli(
     timeout: float = 120,
     wrapper: Sequence[str] = (),
 ) -> CliResult:
-    """Run the command; ``wrapper`` is put in front of it (e.g. ``unshare -m sh -c ...``)."""
+    """``cli_support.run`` with ``--root`` required: the tests never touch the real /."""
     if root is None:
         raise ValueError("always pass root=: the tests never touch the real /")
-    argv: list[Any] = [*wrapper, *_command(), "--root", root]
-    if json:
-        argv.append("--json")
-    argv += list(args)
-    env = dict(os.environ)
-    # A UTF-8 locale's strict stdout, as on a real host: undecodable names must be escaped.
-    env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8:strict")
-    process = subprocess.run(
-        [os.fsencode(a) if isinstance(a, bytes) else os.fspath(a) for a in argv],
-        capture_output=True,
-        text=True,
-        errors="surrogateescape",
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
-    result = CliResult(process.returncode, process.stdout, process.stderr)
-    assert "Traceback (most recent call last)" not in result.err, result.err
-    if json or "--json" in args:
-        validate_output(result)
-    return result
+    return cli_support.run(*args, root=root, json=json, cwd=cwd, timeout=timeout, wrapper=wrapper)
 
 
 @pytest.fixture

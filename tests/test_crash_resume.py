@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pytest
 
+import cli_support
 import treegen
 from libvirt_static_ids.files import repair
 from libvirt_static_ids_testbed import simulated
@@ -96,9 +97,9 @@ def world(scratch: str) -> World:
     # cp -a must have kept every owner, mode, ACL, xattr and hard link, or nothing below holds.
     assert not treegen.differences(take(reference), before)
     started = time.monotonic()
-    result = treegen.cli(reference, *CONVERT)
+    result = cli_support.run(*CONVERT, root=reference)
     convert_seconds = time.monotonic() - started
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.err
     after = take(reference)
     changed = sum(1 for path in after if after[path] != before[path])
     assert changed > ENTRIES // 3, f"only {changed} entries changed: the tree is too tame"
@@ -114,9 +115,9 @@ def world(scratch: str) -> World:
     assert journal_lines > 4 * BATCH, "too few changes for several batches"
     after_accounts = treegen.accounts(reference)
     started = time.monotonic()
-    result = treegen.cli(reference, "rollback")
+    result = cli_support.run("rollback", root=reference)
     rollback_seconds = time.monotonic() - started
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.err
     assert_state(reference, before, before_accounts, "reference rollback")
     shutil.rmtree(reference)
     return World(
@@ -155,7 +156,7 @@ def run_dirs(root: str) -> list[str]:
 
 def start(root: str, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        treegen.cli_command(root, *args),
+        [*cli_support.COMMAND, "--root", root, *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -243,9 +244,9 @@ def wait_for_state(process: subprocess.Popen[bytes], root: str, state: str) -> N
 
 
 def journal_runs(root: str) -> list[dict]:
-    result = treegen.cli(root, "--json", "journal")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["runs"]
+    result = cli_support.run("--json", "journal", root=root)
+    assert result.code == 0, result.err
+    return result.data["runs"]
 
 
 def check_interrupted(root: str, interrupted_while: str = "running") -> None:
@@ -253,25 +254,25 @@ def check_interrupted(root: str, interrupted_while: str = "running") -> None:
     (run,) = journal_runs(root)
     assert run["state"] == "interrupted", run
     assert run["interrupted_while"] == interrupted_while, run
-    result = treegen.cli(
-        root,
+    result = cli_support.run(
         "repair",
         "--from-uid",
         str(NUMBERS.old_uid),
         "--from-gid",
         str(NUMBERS.old_gid),
         os.path.join(root, IMAGES),
+        root=root,
     )
-    assert result.returncode == 4, (result.returncode, result.stdout, result.stderr)
-    assert run["run_id"] in result.stderr
+    assert result.code == 4, (result.code, result.out, result.err)
+    assert run["run_id"] in result.err
     assert len(journal_runs(root)) == 1, "the refused repair must not have started a run"
 
 
 def resume_and_roll_back(root: str, world: World) -> None:
     """(b) convert again finishes the same run at A's end state; (c) rollback restores all."""
-    result = treegen.cli(root, "--json", *CONVERT)
-    assert result.returncode == 0, (result.stdout, result.stderr)
-    report = json.loads(result.stdout)
+    result = cli_support.run("--json", *CONVERT, root=root)
+    assert result.code == 0, (result.out, result.err)
+    report = result.data
     assert report["status"] == "converted"
     assert report["resumed"] is True
     assert_state(root, world.after, world.after_accounts, "after resume")
@@ -281,8 +282,8 @@ def resume_and_roll_back(root: str, world: World) -> None:
 
 
 def roll_back(root: str, world: World) -> None:
-    result = treegen.cli(root, "rollback")
-    assert result.returncode == 0, (result.stdout, result.stderr)
+    result = cli_support.run("rollback", root=root)
+    assert result.code == 0, (result.out, result.err)
     assert_state(root, world.before, world.before_accounts, "after rollback")
     (run,) = journal_runs(root)
     assert run["state"] == "rolled back", run
@@ -358,8 +359,8 @@ def test_kill_at_random_time_then_resume(world: World, victim: str, seed: int) -
         return
     if not found:  # killed before the run existed: nothing may have changed
         assert_state(victim, world.before, world.before_accounts, "killed before the run")
-        result = treegen.cli(victim, *CONVERT)
-        assert result.returncode == 0, result.stderr
+        result = cli_support.run(*CONVERT, root=victim)
+        assert result.code == 0, result.err
         assert_state(victim, world.after, world.after_accounts, "fresh run after early kill")
         roll_back(victim, world)
         return
@@ -379,8 +380,8 @@ def test_kill_then_rollback_without_resume(world: World, victim: str, point: str
 def test_kill_during_rollback_then_rollback_again(
     world: World, victim: str, fraction: float
 ) -> None:
-    result = treegen.cli(victim, *CONVERT)
-    assert result.returncode == 0, result.stderr
+    result = cli_support.run(*CONVERT, root=victim)
+    assert result.code == 0, result.err
     process = start(victim, "rollback")
     wait_for_state(process, victim, "rolling back")
     time.sleep(world.rollback_seconds * fraction)
@@ -388,8 +389,8 @@ def test_kill_during_rollback_then_rollback_again(
     assert process.returncode == -signal.SIGKILL, "the rollback ended before the kill"
     check_interrupted(victim, interrupted_while="rolling back")
     # Resuming the conversion is refused: only the rollback may be finished.
-    result = treegen.cli(victim, *CONVERT)
-    assert result.returncode == 4, (result.stdout, result.stderr)
+    result = cli_support.run(*CONVERT, root=victim)
+    assert result.code == 4, (result.out, result.err)
     roll_back(victim, world)
 
 
@@ -424,8 +425,8 @@ def test_run_directory_without_state_is_ignored(world: World, victim: str) -> No
     runs = os.path.join(victim, STATE_DIR, "runs")
     os.makedirs(os.path.join(runs, ".20260101T000000Z-convert-abcdef.new"))
     assert journal_runs(victim) == []
-    result = treegen.cli(victim, *CONVERT)
-    assert result.returncode == 0, result.stderr
+    result = cli_support.run(*CONVERT, root=victim)
+    assert result.code == 0, result.err
     assert_state(victim, world.after, world.after_accounts, "after convert")
     assert not [name for name in os.listdir(runs) if name.endswith(".new")]
     roll_back(victim, world)

@@ -15,7 +15,6 @@ was, the outside target is untouched; after ``rollback`` every entry equals the 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -27,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import cli_support
 import treegen
 from libvirt_static_ids.files import repair_run
 from libvirt_static_ids.files.idmap import IdMap
@@ -215,9 +215,9 @@ def check_repaired(before: dict, after: dict) -> None:
 def run_repair(state_root: str, top: str, via_cli: bool) -> None:
     args = ["--json", "repair", "--from-uid", str(OLD_UID), "--from-gid", str(OLD_GID), top]
     if via_cli:
-        result = treegen.cli(state_root, *args)
-        assert result.returncode == 0, (result.stdout, result.stderr)
-        assert json.loads(result.stdout)["repair"]["problems"] == []
+        result = cli_support.run(*args, root=state_root)
+        assert result.code == 0, (result.out, result.err)
+        assert result.data["repair"]["problems"] == []
         return
     report = repair_run.run_repair(
         HostRoot.open(state_root),
@@ -229,8 +229,8 @@ def run_repair(state_root: str, top: str, via_cli: bool) -> None:
 
 def run_rollback(state_root: str, via_cli: bool) -> None:
     if via_cli:
-        result = treegen.cli(state_root, "--json", "rollback")
-        assert result.returncode == 0, (result.stdout, result.stderr)
+        result = cli_support.run("--json", "rollback", root=state_root)
+        assert result.code == 0, (result.out, result.err)
         return
     report = rollback.rollback(HostRoot.open(state_root), restart=False)
     assert report.clean, report.as_dict()

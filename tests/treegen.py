@@ -1,6 +1,6 @@
 # SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 # SPDX-License-Identifier: AGPL-3.0-only
-"""Helpers for the crash and property tests: big messy trees, exact snapshots, the CLI.
+"""Helpers for the crash and property tests: big messy trees and exact snapshots.
 
 Independent of the package's own codecs on purpose: the ACL encoding and the snapshot are
 written again here, so a bug in the engine's reading cannot hide itself in the check.
@@ -15,7 +15,6 @@ import shutil
 import stat
 import struct
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -255,14 +254,6 @@ def scratch_directory(fallback: str, prefix: str = "lsi-") -> str:
 def copy_tree(source: str, destination: str) -> None:
     """cp -a: as root it keeps owners, modes, hard links, ACLs and trusted.* xattrs."""
     subprocess.run(["cp", "-a", source, destination], check=True)
-
-
-def cli_command(root: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "libvirt_static_ids", "--root", root, *args]
-
-
-def cli(root: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cli_command(root, *args), capture_output=True, text=True, check=False)
 
 
 def _owner(rng: random.Random, n: Numbers) -> tuple[int, int]:

@@ -24,40 +24,24 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-import jsonschema
 import ldap
 import pytest
-import referencing
 
-import libvirt_static_ids
+import cli_support
+from cli_support import CliResult
 from libvirt_static_ids_testbed import SimHost, Testbed, build_domain
 from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 STUBS = REPO / "tests" / "stubs"
-SCHEMAS = Path(libvirt_static_ids.__file__).resolve().parent / "schemas"
-CONSOLE_SCRIPT = Path(sys.executable).parent / "libvirt-static-ids"
 
 if str(STUBS) not in sys.path:
     sys.path.insert(0, str(STUBS))
 
 
-def _validator() -> jsonschema.Draft202012Validator:
-    registry: referencing.Registry = referencing.Registry()
-    documents = {}
-    for name in ("domain-survey", "directory-output"):
-        document = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
-        documents[name] = document
-        registry = registry.with_resource(
-            document["$id"], referencing.Resource.from_contents(document)
-        )
-    return jsonschema.Draft202012Validator(documents["directory-output"], registry=registry)
-
-
-VALIDATOR = _validator()
 DEFAULT_HOST = SimulatedHost(uid=4109, gid=4114)
 
 
@@ -76,16 +60,6 @@ def child_env(testbed: Testbed | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
-class CliResult(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-    @property
-    def data(self) -> Any:
-        return json.loads(self.out)
-
-
 @pytest.fixture
 def hosts(testbed: Testbed, tmp_path: Path) -> Callable[..., list[SimHost]]:
     def make(spec: Mapping[str, SimulatedHost | None]) -> list[SimHost]:
@@ -101,24 +75,11 @@ def hosts(testbed: Testbed, tmp_path: Path) -> Callable[..., list[SimHost]]:
 @pytest.fixture
 def dircli(testbed: Testbed) -> Callable[..., CliResult]:
     def run(*args: str, env: Mapping[str, str] | None = None) -> CliResult:
-        command = (
-            [str(CONSOLE_SCRIPT)]
-            if CONSOLE_SCRIPT.exists()
-            else [sys.executable, "-m", "libvirt_static_ids"]
+        return cli_support.run(
+            *args,
+            schema="directory-output.schema.json",
+            env=env if env is not None else child_env(testbed),
         )
-        proc = subprocess.run(
-            [*command, *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=dict(env) if env is not None else child_env(testbed),
-            check=False,
-        )
-        assert "Traceback" not in proc.stderr, proc.stderr
-        result = CliResult(proc.returncode, proc.stdout, proc.stderr)
-        if "--json" in args:
-            VALIDATOR.validate(result.data)
-        return result
 
     return run
 

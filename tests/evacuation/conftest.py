@@ -17,7 +17,7 @@ world-traversable temp directories, images with chosen owners, and a real usersp
 
 from __future__ import annotations
 
-import json
+import functools
 import os
 import shutil
 import signal
@@ -28,83 +28,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
 
-import jsonschema
 import pytest
 
-import libvirt_static_ids
-
-SCHEMA = (
-    Path(libvirt_static_ids.__file__).resolve().parent
-    / "schemas"
-    / ("evacuation-output.schema.json")
-)
-CONSOLE_SCRIPT = Path(sys.executable).parent / "libvirt-static-ids"
-
-
-class Result(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-    @property
-    def data(self) -> Any:
-        return json.loads(self.out)
-
-
-_VALIDATOR: list[jsonschema.Draft202012Validator] = []
-
-
-def validate(data: Any) -> None:
-    if not _VALIDATOR:
-        schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-        jsonschema.Draft202012Validator.check_schema(schema)
-        _VALIDATOR.append(jsonschema.Draft202012Validator(schema))
-    errors = list(_VALIDATOR[0].iter_errors(data))
-    if errors:
-        best = jsonschema.exceptions.best_match(errors)
-        pytest.fail(f"--json output does not match the schema: {best.message}\n{data}")
-
-
-def run(
-    *args: str | int | os.PathLike[str],
-    root: str | os.PathLike[str] | None = None,
-    json: bool = True,
-    wrapper: Sequence[str] = (),
-) -> Result:
-    command = (
-        [str(CONSOLE_SCRIPT)]
-        if CONSOLE_SCRIPT.exists()
-        else [
-            sys.executable,
-            "-m",
-            "libvirt_static_ids",
-        ]
-    )
-    argv: list[str] = [*wrapper, *command]
-    if root is not None:
-        argv += ["--root", os.fspath(root)]
-    if json:
-        argv.append("--json")
-    argv += [str(a) if isinstance(a, int) else os.fspath(a) for a in args]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-    result = Result(done.returncode, done.stdout, done.stderr)
-    assert "Traceback (most recent call last)" not in result.err, result.err
-    if json:
-        try:
-            data = result.data
-        except ValueError:
-            pytest.fail(f"--json output is not JSON: {result!r}")
-        validate(data)
-        if "error" in data:
-            assert data["exit"] == result.code
-    return result
+import cli_support
+from cli_support import CliResult
 
 
 @pytest.fixture
-def evac() -> Callable[..., Result]:
-    return run
+def evac() -> Callable[..., CliResult]:
+    return functools.partial(cli_support.run, json=True, schema="evacuation-output.schema.json")
 
 
 @pytest.fixture

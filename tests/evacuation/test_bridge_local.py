@@ -13,10 +13,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import jsonschema
 import pytest
 
-import libvirt_static_ids
+import cli_support
 from conftest import opens_as
 from libvirt_static_ids.evacuation.bridge import runs as bridge
 from libvirt_static_ids.evacuation.bridge import timer
@@ -406,7 +405,7 @@ def test_no_acl_support_falls_back_to_chmod_loudly(evac, root, tmp_path):
             script,
             "sh",
             str(mountpoint),
-            *[str(Path(os.sys.executable).parent / "libvirt-static-ids")],
+            *cli_support.COMMAND,
             "--root",
             str(root),
             "--json",
@@ -423,7 +422,6 @@ def test_no_acl_support_falls_back_to_chmod_loudly(evac, root, tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    import json
 
     text, _, mode = done.stdout.rpartition("}")
     data = json.loads(text + "}")
@@ -434,11 +432,10 @@ def test_no_acl_support_falls_back_to_chmod_loudly(evac, root, tmp_path):
 
 def test_the_journal_lists_a_bridge_run_as_the_cli_schema_says(evac, root, shared_dir, image):
     """``journal --json`` after a bridge still validates against the host engine's schema."""
-    schema_path = Path(libvirt_static_ids.__file__).parent / "schemas" / "cli-output.schema.json"
-    validator = jsonschema.Draft202012Validator(json.loads(schema_path.read_text()))
+    validator = cli_support.validator(cli_support.CLI_OUTPUT)
     path = image(shared_dir, "j.qcow2", OWNER, GROUP, 0o600)
     opened = evac("bridge", "open", "--uid", FOREIGN, "--gid", FOREIGN, path, root=root)
-    listed = evac("journal", "--json", root=root, json=False)
-    data = json.loads(listed.out)
+    listed = evac("journal", root=root, schema=cli_support.CLI_OUTPUT)
+    data = listed.data
     assert [(r["run_id"], r["kind"]) for r in data["runs"]] == [(opened.data["run_id"], "bridge")]
     assert list(validator.iter_errors(data)) == []

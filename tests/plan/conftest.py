@@ -11,50 +11,36 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 
-from .plan_support import DOMAIN_XML, command, validator
+import cli_support
+from cli_support import CliResult
 
-PLAN_OUTPUT = validator("plan-output.schema.json")
-
-
-class Result(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-    @property
-    def data(self) -> Any:
-        return json.loads(self.out)
+from .plan_support import DOMAIN_XML
 
 
 @pytest.fixture
-def plan_cli(testbed: Any, tmp_path: Path) -> Callable[..., Result]:
+def plan_cli(testbed: Any, tmp_path: Path) -> Callable[..., CliResult]:
     connection = testbed.admin_options(str(tmp_path))
     root = tmp_path / "admin-root"
     root.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LDAP", "UNIVENTION"))}
     env.update(LDAPCONF=os.devnull, LDAPRC=os.devnull, LDAPTLS_CACERT=testbed.ca_file)
 
-    def run(*args: str, connect: bool = True) -> Result:
-        argv = [*command(), "--root", str(root), "plan", *args, *(connection if connect else [])]
-        done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=120, env=env, check=False
+    def run(*args: str, connect: bool = True) -> CliResult:
+        return cli_support.run(
+            "plan",
+            *args,
+            *(connection if connect else []),
+            root=root,
+            schema="plan-output.schema.json",
+            env=env,
         )
-        result = Result(done.returncode, done.stdout, done.stderr)
-        assert "Traceback" not in result.err, result.err
-        if "--json" in args:
-            PLAN_OUTPUT.validate(result.data)
-            if "error" in result.data:
-                assert result.data["exit"] == result.code
-        return result
 
     return run
 

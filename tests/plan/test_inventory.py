@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+import cli_support
 from libvirt_static_ids.files import acl
 from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.host import inventory
@@ -32,10 +33,10 @@ from libvirt_static_ids.plan import inventory as recorded
 from libvirt_static_ids.plan import planner
 from libvirt_static_ids.plan.model import Domain, Host, Options
 
-from .plan_support import file_disk, validator
+from .plan_support import file_disk
 
 libvirt = pytest.importorskip("libvirt")
-SCHEMA = validator("inventory.schema.json")
+SCHEMA = cli_support.validator("inventory.schema.json")
 OLD = IdPair(5109, 5114)
 
 

@@ -17,19 +17,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import ldap
 import pytest
 
+import cli_support
 from libvirt_static_ids.directory import agent, record
 from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids_testbed.simulated import SimulatedHost
 
-from .plan_support import command, file_disk
+from .plan_support import file_disk
 
 pytest.importorskip("libvirt")
 testbed_module = pytest.importorskip("libvirt_static_ids_testbed")
@@ -102,24 +102,17 @@ def domain(testbed, tmp_path: Path, shared: Path, node):
     # static1 records through the command itself, with its own UCR and machine account.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LDAP", "UNIVENTION"))}
     env.update(LDAPCONF=os.devnull, LDAPRC=os.devnull, LDAPTLS_CACERT=testbed.ca_file)
-    done = subprocess.run(
-        [
-            *command(),
-            "--root",
-            hosts["static1"].root,
-            "--json",
-            "record",
-            "--connect",
-            uris["static1"],
-        ],
-        capture_output=True,
-        text=True,
+    done = cli_support.run(
+        "record",
+        "--connect",
+        uris["static1"],
+        root=hosts["static1"].root,
+        json=True,
+        schema="directory-output.schema.json",
         env=env,
-        timeout=120,
-        check=False,
     )
-    assert done.returncode == 0, done.stderr + done.stdout
-    assert record.INVENTORY in json.loads(done.stdout)["written"]
+    assert done.code == 0, done.err + done.out
+    assert record.INVENTORY in done.data["written"]
     for name in ("kvm1", "kvm2"):
         _record_as_host(testbed, hosts[name], uris[name])
     _record_as_host(testbed, hosts["kvm3"], None)  # numbers only: no inventory yet
