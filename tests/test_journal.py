@@ -291,7 +291,7 @@ def test_a_corrupt_record_inside_the_journal_is_an_error(cli, fake_root, snapsho
     result = cli("journal", "show", run_id, root=fake_root, json=True)
     assert result.code == 1, result
     assert result.data["error"]["code"] == "journal"
-    assert "corrupt" in result.data["error"]["message"]
+    assert "journal line 2: not JSON" in result.data["error"]["message"]
     back = cli("rollback", root=fake_root, json=True)
     assert back.code == 1, back
     assert snapshot(fake_root, exclude=[STATE]) == converted

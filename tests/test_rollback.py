@@ -139,8 +139,8 @@ def test_entries_changed_by_someone_else_are_listed_not_overwritten(cli, fake_ro
         p: e for p, e in before.items() if p not in meddled
     }
     assert accounts(fake_root) == account_text  # the accounts are restored nevertheless
-    human = cli("rollback", root=fake_root)  # nothing left to roll back
-    assert human.code == 2
+    human = cli("rollback", root=fake_root)  # nothing left to roll back: nothing to do
+    assert human.code == 0 and human.out.startswith("nothing to roll back"), human
 
 
 def test_a_replaced_file_is_listed_and_left_alone(cli, fake_root):
@@ -187,7 +187,13 @@ def test_rollback_of_a_named_run(cli, fake_root, tmp_path):
     assert owner(extra / "f") == (4343, 4343)  # the later run stays
     assert runs(cli, fake_root) == {convert_id: "rolled back", repair_id: "complete"}
 
-    result = cli("rollback", root=fake_root, json=True)  # the last one not yet rolled back
+    # Bare rollback means the last convert run; with none left it names what there is.
+    bare = cli("rollback", root=fake_root, json=True)
+    assert bare.code == 2, bare
+    assert [c["run_id"] for c in bare.data["error"]["candidates"]] == [repair_id]
+    assert repair_id in bare.data["error"]["message"]
+    assert owner(extra / "f") == (4343, 4343)
+    result = cli("rollback", repair_id, root=fake_root, json=True)
     assert (result.code, result.data["run_id"]) == (0, repair_id)
     assert owner(extra / "f") == (4242, 4242)
 
@@ -213,12 +219,11 @@ def test_rollback_refused_while_a_process_runs_as_the_converted_uid(
     assert runs(cli, fake_root) == {run_id: "complete"}
 
 
-def test_rollback_with_nothing_to_roll_back_is_exit_2(cli, fake_root, snapshot):
+def test_rollback_with_nothing_to_roll_back_is_exit_0(cli, fake_root, snapshot):
     before = snapshot(fake_root, exclude=[STATE])
     result = cli("rollback", root=fake_root, json=True)
-    assert result.code == 2, result
-    assert result.data["error"]["code"] == "bad-input"
-    assert "no run" in result.data["error"]["message"]
+    assert result.code == 0, result
+    assert (result.data["status"], result.data["run_id"]) == ("nothing-to-roll-back", None)
     assert snapshot(fake_root, exclude=[STATE]) == before
 
 
@@ -228,7 +233,7 @@ def test_rolling_back_twice_is_harmless(cli, busy_root, snapshot):
     run_id = convert(cli, busy_root)
     assert cli("rollback", root=busy_root).code == 0
     again = cli("rollback", root=busy_root, json=True)
-    assert again.code == 2, again  # nothing left that is not rolled back
+    assert (again.code, again.data["status"]) == (0, "nothing-to-roll-back"), again
     named = cli("rollback", run_id, root=busy_root, json=True)
     assert named.code == 0, named
     assert named.data["restored"] == 0

@@ -43,6 +43,11 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         help="also repair this tree (repeatable)",
     )
     conv.add_argument("--no-restart", action="store_true", help="do not restart libvirtd")
+    conv.add_argument(
+        "--resume",
+        action="store_true",
+        help="resume the interrupted convert run with its own target, paths and settings",
+    )
     cli_downtime.add_options(conv)
 
     rep = commands.add_parser("repair", parents=[common], help="remap file ownership")
@@ -57,9 +62,14 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     rep.add_argument("--cross-filesystems", action="store_true", help="descend into other mounts")
     rep.add_argument("paths", nargs="*", metavar="PATH")
 
-    back = commands.add_parser("rollback", parents=[common], help="undo the last or the named run")
+    back = commands.add_parser(
+        "rollback", parents=[common], help="undo the last convert run, or the named run"
+    )
     back.add_argument("run_id", nargs="?", metavar="RUN_ID")
     back.add_argument("--no-restart", action="store_true", help="do not restart libvirtd")
+    back.add_argument(
+        "--dry-run", action="store_true", help="list exactly what would be restored; change nothing"
+    )
 
     jour = commands.add_parser("journal", parents=[common], help="list runs, or show one")
     jour.add_argument("action", nargs="?", choices=["show"])
@@ -108,14 +118,22 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     if args.command == "convert":
         from libvirt_static_ids.host import convert
 
-        target = _target(args)
+        target, paths, restart = _target(args), args.path, not args.no_restart
+        if args.resume:
+            if args.path or args.no_restart or target != DEFAULT_TARGET:
+                raise UsageError(
+                    "--resume takes the interrupted run's own parameters: "
+                    "give it without --uid, --gid, --path or --no-restart",
+                    option="--resume",
+                )
+            target, paths, restart = convert.resume_request(root)
         stopper = cli_downtime.stopper(args)
         try:
             report = convert.convert(
                 root,
                 target,
-                args.path,
-                restart=not args.no_restart,
+                paths,
+                restart=restart,
                 dry_run=args.dry_run,
                 progress=progress,
                 stopper=stopper,
@@ -123,7 +141,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
         finally:
             if stopper is not None:
                 stopper.close()
-        blockers = stopper.blocking(report.survey.blockers) if stopper else report.survey.blockers
+        blockers = convert.blocking(report.survey, stopper)
         if report.dry_run and blockers:
             return report.as_dict(), ExitCode.REFUSED
         failed = report.status == convert.ConvertStatus.FAILED or (
@@ -135,7 +153,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     if args.command == "rollback":
         from libvirt_static_ids.host import rollback
 
-        result = rollback.rollback(root, args.run_id, restart=not args.no_restart)
+        result = rollback.rollback(
+            root, args.run_id, restart=not args.no_restart, dry_run=args.dry_run
+        )
         return result.as_dict(), ExitCode.OK if result.clean else ExitCode.FAILED
     return _journal(root, args), ExitCode.OK
 

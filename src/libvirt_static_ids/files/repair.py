@@ -271,7 +271,13 @@ def _current(change: EntryChange) -> Metadata | str:
     return metadata.read(change.path, st)
 
 
-def _move(change: EntryChange, source: Metadata, target: Metadata, stats: RepairStats) -> None:
+def _move(
+    change: EntryChange,
+    source: Metadata,
+    target: Metadata,
+    stats: RepairStats,
+    would: list[EntryChange] | None = None,
+) -> None:
     current = _current(change)
     if isinstance(current, str):
         stats.problems.append(Problem(change.path, current))
@@ -287,6 +293,10 @@ def _move(change: EntryChange, source: Metadata, target: Metadata, stats: Repair
             )
         )
         return
+    if would is not None:  # a dry run: only say what would be written
+        would.append(EntryChange(change.path, change.device, change.inode, current, target))
+        stats.changed += 1
+        return
     try:
         metadata.write(change.path, current, target)
         stats.changed += 1
@@ -301,8 +311,11 @@ def replay(journal: Journal, stats: RepairStats) -> None:
         _move(change, change.before, change.after, stats)
 
 
-def undo(journal: Journal, stats: RepairStats) -> None:
-    """Restore every journaled entry exactly; entries changed by others since are listed."""
+def undo(journal: Journal, stats: RepairStats, would: list[EntryChange] | None = None) -> None:
+    """Restore every journaled entry exactly; entries changed by others since are listed.
+
+    With ``would`` nothing is written: each entry that would be restored is added to it.
+    """
     for record in journal.records_of(EntryRecord):
         change = EntryChange.from_record(record)
-        _move(change, change.after, change.before, stats)
+        _move(change, change.after, change.before, stats, would)

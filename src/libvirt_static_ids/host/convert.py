@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from libvirt_static_ids.errors import (
     InterruptedRunExists,
@@ -132,11 +132,11 @@ def convert(
             stopper = stopper or downtime.Stopper.from_params(params.get("downtime"))
             # A VM may have started (or the target been taken) since the run was killed, and
             # usermod/groupmod --prefix skip their own checks: the preflight holds for resumes.
-            if survey.verdict != Verdict.STATIC and _blocking(survey, stopper):
+            if survey.verdict != Verdict.STATIC and blocking(survey, stopper):
                 raise PreflightRefused(
-                    f"{len(survey.blockers)} blocker(s) before resuming run "
+                    f"{len(listed(survey))} blocker(s) before resuming run "
                     f"{interrupted.run_id}: nothing was changed",
-                    blockers=[b.as_dict() for b in survey.blockers],
+                    blockers=[b.as_dict() for b in listed(survey)],
                     run_id=interrupted.run_id,
                 )
         else:
@@ -147,10 +147,10 @@ def convert(
                     else ConvertStatus.ABSENT
                 )
                 return ConvertReport(status, survey, dry_run=False)
-            if _blocking(survey, stopper):
+            if blocking(survey, stopper):
                 raise PreflightRefused(
-                    f"{len(survey.blockers)} blocker(s): nothing was changed",
-                    blockers=[b.as_dict() for b in survey.blockers],
+                    f"{len(listed(survey))} blocker(s): nothing was changed",
+                    blockers=[b.as_dict() for b in listed(survey)],
                 )
             params = _params(survey, target, extra_paths, restart)
             if stopper is not None:
@@ -193,11 +193,20 @@ def convert(
             return report
 
 
-def _blocking(
+def listed(survey: host_survey.HostSurvey) -> list[host_survey.Blocker]:
+    """The survey's blockers that concern a conversion.
+
+    An interrupted or failed run is convert's own business (resumed, or refused by name).
+    """
+    return [b for b in survey.blockers if b.code not in host_survey.HANDLED_BY_CONVERT]
+
+
+def blocking(
     survey: host_survey.HostSurvey, stopper: downtime.Stopper | None
 ) -> list[host_survey.Blocker]:
-    """The survey's blockers, less those the stopper resolves by stopping the VMs."""
-    return stopper.blocking(survey.blockers) if stopper else list(survey.blockers)
+    """Those of them that refuse it: less what the stopper resolves by stopping the VMs."""
+    found = listed(survey)
+    return stopper.blocking(found) if stopper else found
 
 
 def _params(
@@ -214,6 +223,31 @@ def _params(
     }
 
 
+class ResumeRequest(NamedTuple):
+    """What ``convert --resume`` converts: the interrupted run's own parameters."""
+
+    target: IdPair
+    paths: list[str]
+    restart: bool
+
+
+def resume_request(root: HostRoot) -> ResumeRequest:
+    """The parameters of the interrupted convert run, to resume it without repeating them."""
+    interrupted = Store(root).interrupted()
+    if interrupted is None or interrupted.kind != RunKind.CONVERT:
+        what = f"run {interrupted.run_id} ({interrupted.kind})" if interrupted else "none"
+        raise UsageError(
+            f"--resume: no interrupted convert run under {root.path} (interrupted: {what})",
+            option="--resume",
+        )
+    if interrupted.interrupted_while == RunState.ROLLING_BACK:
+        raise UsageError(f"--resume: {interrupted_message(interrupted)}", option="--resume")
+    params = interrupted.params
+    return ResumeRequest(
+        IdPair(params["to_uid"], params["to_gid"]), list(params["paths"]), params["restart"]
+    )
+
+
 def _resumable(
     interrupted: RunInfo, target: IdPair, extra_paths: Sequence[str], restart: bool
 ) -> dict[str, Any]:
@@ -225,7 +259,7 @@ def _resumable(
         "restart": restart,
     }
     params = interrupted.params
-    if interrupted.kind != "convert" or any(params.get(k) != v for k, v in requested.items()):
+    if interrupted.kind != RunKind.CONVERT or any(params.get(k) != v for k, v in requested.items()):
         raise InterruptedRunExists(interrupted_message(interrupted), run_id=interrupted.run_id)
     return params
 

@@ -76,7 +76,12 @@ def repair_orphans(
     store = Store(root)
     known_uids = {user.uid for user in accounts.users(root)}
     known_gids = {group.gid for group in accounts.groups(root)}
-    idmap = previous_numbers(root, store)
+    known = previous_numbers(root, store)
+    # A number that has a name again belongs to that account now: never taken from it.
+    idmap = IdMap(
+        {old: new for old, new in known.uids.items() if old not in known_uids},
+        {old: new for old, new in known.gids.items() if old not in known_gids},
+    )
     report = OrphanReport(dry_run, idmap)
 
     def select(entry: walk.Entry) -> bool:

@@ -19,35 +19,54 @@ from libvirt_static_ids.host import accounts, downtime, processes, services
 from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.journal.records import AccountKind, AccountRecord, StepRecord
-from libvirt_static_ids.journal.runs import RunInfo, RunState
+from libvirt_static_ids.journal.runs import RunInfo, RunKind, RunState
 from libvirt_static_ids.journal.store import Journal, Store
 
 
 class RollbackStatus(StrEnum):
-    """A rollback that ran: clean, or with entries changed since and left as they are."""
+    """A rollback that ran (clean, or with entries changed since and left), or would, or none."""
 
     ROLLED_BACK = "rolled-back"
     WITH_CONFLICTS = "rolled-back-with-conflicts"
+    WOULD_ROLL_BACK = "would-roll-back"
+    NOTHING = "nothing-to-roll-back"
+
+
+# Bare `rollback` undoes only what these commands did (a bridge closes by `bridge close`).
+_UNDOABLE = (RunKind.CONVERT, RunKind.REPAIR, RunKind.ORPHANS)
 
 
 @dataclass
 class RollbackReport:
-    run: RunInfo
+    run: RunInfo | None
+    dry_run: bool = False
     stats: repair.RepairStats = field(default_factory=repair.RepairStats)
     accounts: list[str] = field(default_factory=list)
     domains: list[dict[str, Any]] = field(default_factory=list)  # started again (downtime)
+    would: list[repair.EntryChange] = field(default_factory=list)  # a dry run's restores
 
     @property
     def clean(self) -> bool:
         return not self.stats.problems
 
+    @property
+    def status(self) -> RollbackStatus:
+        if self.run is None:
+            return RollbackStatus.NOTHING
+        if self.dry_run:
+            return RollbackStatus.WOULD_ROLL_BACK
+        return RollbackStatus.ROLLED_BACK if self.clean else RollbackStatus.WITH_CONFLICTS
+
     def as_dict(self) -> dict[str, Any]:
-        extra = {"domains": self.domains} if self.domains else {}
+        extra: dict[str, Any] = {"domains": self.domains} if self.domains else {}
+        if self.dry_run:
+            extra["changes"] = [change.as_dict() for change in self.would]
         return {
             "command": "rollback",
-            "run_id": self.run.run_id,
-            "kind": self.run.kind,
-            "status": RollbackStatus.ROLLED_BACK if self.clean else RollbackStatus.WITH_CONFLICTS,
+            "dry_run": self.dry_run,
+            "run_id": self.run.run_id if self.run else None,
+            "kind": self.run.kind if self.run else None,
+            "status": self.status,
             "accounts": self.accounts,
             "restored": self.stats.changed,
             "conflicts": [problem.as_dict() for problem in self.stats.problems],
@@ -55,29 +74,88 @@ class RollbackReport:
         }
 
 
-def _choose(store: Store, run_id: str | None) -> RunInfo:
-    runs = store.runs()
+def _changed_something(store: Store, run: RunInfo) -> bool:
+    return any(store.open(run.run_id).records())
+
+
+def _choose(store: Store, run_id: str | None) -> RunInfo | None:
+    """The named run; or the last convert run, refusing when a later run changed files too.
+
+    Runs that changed nothing and runs rolled back already are never offered; with nothing
+    left there is nothing to do (None). Undoing a convert under a later repair would leave
+    that repair's files half undone, so then the runs must be named, newest first.
+    """
     if run_id is not None:
-        journal = store.open(run_id)
-        return store.info(journal)
-    candidates = [run for run in runs if run.state != RunState.ROLLED_BACK]
+        return store.info(store.open(run_id))
+    candidates = [
+        run
+        for run in store.runs()
+        if run.kind in _UNDOABLE
+        and run.state != RunState.ROLLED_BACK
+        and _changed_something(store, run)
+    ]
+    converts = [run for run in candidates if run.kind == RunKind.CONVERT]
     if not candidates:
-        raise UsageError(f"no run to roll back under {store.runs_dir}")
-    return candidates[-1]
+        return None
+    if converts and candidates[-1] == converts[-1]:
+        return converts[-1]
+    listed = ", ".join(f"{run.run_id} ({run.kind})" for run in reversed(candidates))
+    why = (
+        f"a later run changed files after the last convert run {converts[-1].run_id}"
+        if converts
+        else "no convert run is left to undo"
+    )
+    raise UsageError(
+        f"rollback: {why}; name the run to undo, newest first: {listed}",
+        option="RUN_ID",
+        candidates=[run.as_dict() for run in reversed(candidates)],
+    )
 
 
 def rollback(
-    root: HostRoot, run_id: str | None = None, *, restart: bool = True, proc: str = "/proc"
+    root: HostRoot,
+    run_id: str | None = None,
+    *,
+    restart: bool = True,
+    dry_run: bool = False,
+    proc: str = "/proc",
 ) -> RollbackReport:
+    """Undo the named run, or the last convert run; ``dry_run`` only says what it would do."""
     store = Store(root)
     if run_id is not None:
         store.open(run_id)  # a malformed or unknown RUN_ID is refused before anything is made
     with store.locked():
         run = _choose(store, run_id)
-        account_changes = list(store.open(run.run_id).records_of(AccountRecord))
+        if run is None:
+            return RollbackReport(None, dry_run)
+        journal = store.open(run.run_id)
+        account_changes = list(journal.records_of(AccountRecord))  # every record checked first
+        if dry_run:
+            return _would_roll_back(root, run, journal, account_changes)
         _preflight(account_changes, proc)
         with store.taken_up(run.run_id, RunState.ROLLING_BACK) as journal:
             return _roll_back(root, run, journal, account_changes, restart=restart)
+
+
+def _would_roll_back(
+    root: HostRoot, run: RunInfo, journal: Journal, account_changes: list[AccountRecord]
+) -> RollbackReport:
+    """Exactly what ``_roll_back`` would restore, with nothing written."""
+    report = RollbackReport(run, dry_run=True)
+    repair.undo(journal, report.stats, report.would)
+    for change in reversed(account_changes):
+        current = _account_number(root, change)
+        if current == change.new:
+            report.accounts.append(f"{change.kind} {change.name}: {change.new} -> {change.old}")
+        elif current != change.old:
+            report.stats.problems.append(_account_conflict(change, current))
+    report.domains = [
+        downtime.VmOutcome(
+            vm.name, vm.uuid, downtime.OutcomeStatus.STOPPED, list(vm.images or ())
+        ).as_dict()
+        for vm in downtime.stopped_by(journal)
+    ]
+    return report
 
 
 def _roll_back(
@@ -127,25 +205,30 @@ def _preflight(account_changes: list[AccountRecord], proc: str) -> None:
             )
 
 
+def _account_number(root: HostRoot, change: AccountRecord) -> int | None:
+    if change.kind == AccountKind.USER:
+        user = accounts.find_user(root, change.name)
+        return None if user is None else user.uid
+    group = accounts.find_group(root, change.name)
+    return None if group is None else group.gid
+
+
+def _account_conflict(change: AccountRecord, current: int | None) -> repair.Problem:
+    kind, name = change.kind, change.name
+    return repair.Problem(
+        f"{kind}:{name}".encode(),
+        f"{kind} {name} is {current} now, neither {change.new} nor {change.old}: left as it is",
+    )
+
+
 def _restore_account(root: HostRoot, change: AccountRecord, report: RollbackReport) -> None:
     kind, name, old, new = change.kind, change.name, change.old, change.new
     user = kind == AccountKind.USER
-    current: int | None
-    if user:
-        found_user = accounts.find_user(root, name)
-        current = None if found_user is None else found_user.uid
-    else:
-        found_group = accounts.find_group(root, name)
-        current = None if found_group is None else found_group.gid
+    current = _account_number(root, change)
     if current == old:
         return
     if current != new:
-        report.stats.problems.append(
-            repair.Problem(
-                f"{kind}:{name}".encode(),
-                f"{kind} {name} is {current} now, neither {new} nor {old}: left as it is",
-            )
-        )
+        report.stats.problems.append(_account_conflict(change, current))
         return
     try:
         if user:

@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from libvirt_static_ids.errors import StaticIdsError
 from libvirt_static_ids.host import accounts, libvirt_config, processes
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import ACCOUNT_NAME, IdPair, Verdict
+from libvirt_static_ids.journal.runs import RunKind, RunState, interrupted_message
+from libvirt_static_ids.journal.store import Store
 
 # shadow < 4.7 chowns the home tree on ``usermod -u`` whoever owns the home directory.
 _SHADOW_CHOWNS_ANY_HOME = (4, 7)
@@ -30,6 +33,15 @@ class BlockerCode(StrEnum):
     DAC_LABEL_PINNED = "dac-label-pinned"
     HOME_OWNED_BY_USER = "home-owned-by-user"
     SHADOW_CHOWNS_HOME = "shadow-chowns-home"
+    RUN_INTERRUPTED = "run-interrupted"
+    RUN_FAILED = "run-failed"
+    HALF_CONVERTED = "half-converted"
+    JOURNAL_UNREADABLE = "journal-unreadable"
+
+
+# Runs the survey reports that `convert` itself deals with: it resumes an interrupted run (or
+# refuses naming it) and starts a new one after a failed one; they never refuse it as blockers.
+HANDLED_BY_CONVERT = frozenset({BlockerCode.RUN_INTERRUPTED, BlockerCode.RUN_FAILED})
 
 
 @dataclass(frozen=True)
@@ -39,11 +51,14 @@ class Blocker:
     code: BlockerCode
     message: str
     pids: tuple[int, ...] = ()
+    command: str | None = None  # the exact command that resolves it, where one does
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.pids:
             data["pids"] = list(self.pids)
+        if self.command:
+            data["command"] = self.command
         return data
 
 
@@ -85,9 +100,10 @@ def survey(root: HostRoot, target: IdPair, proc: str = "/proc") -> HostSurvey:
         primary = next((g for g in accounts.groups(root) if g.gid == user.gid), None)
     if user is None:
         return HostSurvey(root.path, target, None, group, None, Verdict.ABSENT)
+    runs = tuple(_run_blockers(root, target, user, group))
     if group is not None and IdPair(user.uid, group.gid) == target:
-        return HostSurvey(root.path, target, user, group, primary, Verdict.STATIC)
-    blockers = tuple(_blockers(root, target, user, group, proc))
+        return HostSurvey(root.path, target, user, group, primary, Verdict.STATIC, runs)
+    blockers = runs + tuple(_blockers(root, target, user, group, proc))
     taken = {"target-uid-taken", "target-gid-taken"} & {b.code for b in blockers}
     verdict = Verdict.CONFLICT if taken else Verdict.DYNAMIC
     return HostSurvey(root.path, target, user, group, primary, verdict, blockers)
@@ -232,3 +248,56 @@ def _shadow_tuple(version: str) -> tuple[int, int]:
     upstream = version.split(":", 1)[-1].split("-", 1)[0].split("+", 1)[0]
     major, minor, *_ = [*(int(p) for p in upstream.split(".")[:2] if p.isdigit()), 0, 0]
     return major, minor
+
+
+def _run_blockers(
+    root: HostRoot, target: IdPair, user: accounts.User, group: accounts.Group | None
+) -> list[Blocker]:
+    """An interrupted or failed run, or a half-done conversion no journal knows of."""
+    tool = "libvirt-static-ids" + ("" if root.is_live else f" --root {root.path}")
+    try:
+        runs = Store(root).runs()
+    except StaticIdsError as error:
+        return [Blocker(BlockerCode.JOURNAL_UNREADABLE, f"this host's journal: {error.message}")]
+    interrupted = next((r for r in reversed(runs) if r.state == RunState.INTERRUPTED), None)
+    if interrupted is not None:
+        if interrupted.interrupted_while == RunState.ROLLING_BACK:
+            command = f"{tool} rollback {interrupted.run_id}"
+        elif interrupted.kind == RunKind.CONVERT:
+            command = f"{tool} convert --resume"
+        else:
+            command = f"{tool} rollback {interrupted.run_id}"
+        return [
+            Blocker(
+                BlockerCode.RUN_INTERRUPTED,
+                f"{interrupted_message(interrupted)}; to go on: {command}",
+                command=command,
+            )
+        ]
+    converts = [r for r in runs if r.kind == RunKind.CONVERT and r.state != RunState.ROLLED_BACK]
+    if converts and converts[-1].state == RunState.FAILED:
+        failed = converts[-1]
+        command = f"{tool} journal show {failed.run_id}"
+        return [
+            Blocker(
+                BlockerCode.RUN_FAILED,
+                f"convert run {failed.run_id} failed: its problems are listed by `{command}`; "
+                f"fix them and repair what is left, or undo it: {tool} rollback {failed.run_id}",
+                command=command,
+            )
+        ]
+    half = group is not None and (user.uid == target.uid) != (group.gid == target.gid)
+    if half and not converts:
+        current = f"{user.uid}:{group.gid if group else '-'}"
+        return [
+            Blocker(
+                BlockerCode.HALF_CONVERTED,
+                f"{ACCOUNT_NAME} is {current}, half converted to {target}, and no journal on "
+                "this host records it (its run directory under "
+                f"{root.join('var/lib/libvirt-static-ids/runs')} is lost?): which files still "
+                "carry the old number cannot be known; restore that directory and run "
+                f"`{tool} convert --resume`, or give the files their owner with `{tool} repair "
+                "--from-uid OLD --from-gid OLD PATH...` and the account its number by hand",
+            )
+        ]
+    return []

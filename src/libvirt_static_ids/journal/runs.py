@@ -54,6 +54,7 @@ class RunInfo:
     state: RunState
     interrupted_while: RunState | None
     summary: dict[str, Any]
+    sequence: int = 0  # the order runs were made in; 0.1.0's runs have none
 
     def as_dict(self) -> dict[str, Any]:
         data = {

@@ -125,14 +125,24 @@ def _repair(result: dict[str, Any]) -> list[str]:
 
 
 def _rollback(result: dict[str, Any]) -> list[str]:
-    lines = [f"rolled back run {result['run_id']} ({result['kind']}):"]
-    lines += [f"  {line}" for line in result["accounts"]]
-    lines.append(f"  restored {result['restored']:,} entries")
+    if result["run_id"] is None:
+        return ["nothing to roll back: no run that changed something is left to undo"]
+    if result["dry_run"]:
+        lines = [f"rollback of run {result['run_id']} ({result['kind']}) would restore:"]
+        lines += [f"  {line}" for line in result["accounts"]]
+        lines += _changes(result["changes"])
+        lines.append(f"  {result['restored']:,} entries; nothing was changed")
+    else:
+        lines = [f"rolled back run {result['run_id']} ({result['kind']}):"]
+        lines += [f"  {line}" for line in result["accounts"]]
+        lines.append(f"  restored {result['restored']:,} entries")
     if result["conflicts"]:
-        lines.append(f"  {len(result['conflicts'])} entries were changed by someone else; left:")
+        verb = "would be left" if result["dry_run"] else "left"
+        lines.append(f"  {len(result['conflicts'])} entries were changed by someone else; {verb}:")
         lines += [f"  ! {shown_path(c['path'])}: {c['reason']}" for c in result["conflicts"]]
     if result.get("domains"):
-        lines.append("  VMs the run had stopped:")
+        started = "would start again" if result["dry_run"] else "the run had stopped"
+        lines.append(f"  VMs {started}:")
         lines += downtime.vm_lines(result["domains"])
     return lines
 
