@@ -3,8 +3,9 @@
 """The C walk, on both of its ways to list xattrs, against a plain Python walk on random trees.
 
 The oracle is written for clarity, not speed: ``os.lstat`` and ``os.listxattr`` by path,
-recursion, no threads; like the walk it always yields the top. Both C paths must yield exactly its entries, with the same stat fields
-and the same "carries an ACL or libvirt label" flag, whatever the numbers asked for.
+recursion, no threads; like the walk it always yields the top. Both C paths must yield
+exactly its entries, with the same stat fields and the same "carries an ACL or libvirt
+label" flag, whatever the numbers asked for.
 """
 
 from __future__ import annotations
