@@ -296,8 +296,10 @@ static void free_level(Level *level)
     PyMem_RawFree(level);
 }
 
+#define PUSH_REPLACED (-2) /* push(): not the directory examined */
+
 /* Enter the directory `name` of `parent_fd`, which must still be the inode `examined`:
- * -1 with errno, or REPLACED when another directory took its name meanwhile. */
+ * 0, -1 with errno, or PUSH_REPLACED when another directory took its name meanwhile. */
 static int push(Walk *self, int parent_fd, const char *name, size_t path_length,
                 const struct stat *examined)
 {
@@ -308,7 +310,7 @@ static int push(Walk *self, int parent_fd, const char *name, size_t path_length,
     if (fstat(fd, &opened) < 0 || opened.st_dev != examined->st_dev ||
         opened.st_ino != examined->st_ino) {
         close(fd);
-        return REPLACED;
+        return PUSH_REPLACED;
     }
     Level *level = PyMem_RawCalloc(1, sizeof(Level));
     DIR *dir = level ? fdopendir(fd) : NULL;
@@ -371,7 +373,7 @@ static int read_chunk(Level *level)
 /* The error tuple of a failed push(). */
 static PyObject *push_error(Walk *self, int pushed)
 {
-    return error_tuple(self, pushed == REPLACED ? REPLACED : errno);
+    return error_tuple(self, pushed == PUSH_REPLACED ? REPLACED : errno);
 }
 
 static PyObject *walk_next(Walk *self)
