@@ -10,8 +10,12 @@ each tool gets its own identical fresh copy (``cp -a``, not timed):
                   --to-uid 64055 --to-gid 64055 COPY     (the real CLI, journal under TMP)
     baseline: GNU chown -R --from=109:114 64055:64055 COPY
 
-It prints the median wall time of each, the ratio ours/chown, entries per second, and peak
-RSS. Peak RSS comes from GNU time's ``%M`` (the ru_maxrss of exactly the measured process,
+That is done for four cases, each against chown in the same case: the walk listing xattrs
+with listxattrat (Linux 6.13+) and with the fallback of older kernels such as UCS 5.2's 6.1
+(``LIBVIRT_STATIC_IDS_WALK=fallback``), each on a quiet machine and with a competing busy
+process (a busy loop pinned to one CPU, ended by its PID). Each case prints one line
+``ratio CASE: R`` (ours/chown, medians), with the median wall times, entries per second and
+peak RSS. Peak RSS comes from GNU time's ``%M`` (the ru_maxrss of exactly the measured process,
 which time forks from its own small image); without GNU time, from wait4(2), which is an
 upper bound (Linux carries the forking benchmark's RSS into the child's maximum). Memory
 must not grow with the tree: the same repair then runs on a tree four times as large and
@@ -108,13 +112,13 @@ RSS_METHOD = (
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(argv: list[str], work: str) -> tuple[Sample, bytes]:
+def timed(argv: list[str], work: str, env: dict[str, str] = ENV) -> tuple[Sample, bytes]:
     """Run argv: wall time and the peak RSS of that process (KiB)."""
     report = os.path.join(work, "rss")
     if GNU_TIME:
         argv = [GNU_TIME, "-f", "%M", "-o", report, *argv]
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     # communicate() reaps with waitpid and loses the rusage: read the pipes, then wait4.
     out = process.stdout.read() if process.stdout else b""
     err = process.stderr.read() if process.stderr else b""
@@ -129,13 +133,13 @@ def timed(argv: list[str], work: str) -> tuple[Sample, bytes]:
     return Sample(seconds, usage.ru_maxrss), out
 
 
-def run_ours(tree: str, work: str, expected_changes: int) -> Sample:
+def run_ours(tree: str, work: str, expected_changes: int, env: dict[str, str] = ENV) -> Sample:
     state = tempfile.mkdtemp(prefix="state-", dir=work)
     argv = [*ours_command(), "--root", state, "--json", "repair"]
     argv += ["--from-uid", str(OLD_UID), "--from-gid", str(OLD_GID)]
     argv += ["--to-uid", str(NEW_UID), "--to-gid", str(NEW_GID), tree]
     try:
-        sample, out = timed(argv, work)
+        sample, out = timed(argv, work, env)
     finally:
         shutil.rmtree(state)
     changed = json.loads(out)["repair"]["changed"]
@@ -162,39 +166,82 @@ def peak_mib(samples: list[Sample]) -> float:
     return max(sample.max_rss_kib for sample in samples) / 1024
 
 
-def compare(master: str, work: str, entries: int, old: int, rounds: int) -> list[Sample]:
-    """Alternating rounds on fresh copies; print the comparison; return our samples.
+@dataclass(frozen=True)
+class Case:
+    name: str
+    fallback: bool  # LIBVIRT_STATIC_IDS_WALK=fallback
+    busy: bool  # a busy loop pinned to one CPU competes
 
-    Copies are removed only at the end: on an ext4 without a journal, inodes deleted in the
-    last minutes make every new one slow to allocate, which would slow the later copies.
+    @property
+    def env(self) -> dict[str, str]:
+        return {**ENV, "LIBVIRT_STATIC_IDS_WALK": "fallback"} if self.fallback else ENV
+
+
+CASES = (
+    Case("listxattrat-quiet", fallback=False, busy=False),
+    Case("listxattrat-busy", fallback=False, busy=True),
+    Case("fallback-quiet", fallback=True, busy=False),
+    Case("fallback-busy", fallback=True, busy=True),
+)
+
+
+def start_busy_loop() -> subprocess.Popen[bytes]:
+    """A process spinning on the last usable CPU until it is ended by its PID."""
+    cpu = max(os.sched_getaffinity(0))
+    code = f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass\n"
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    os.kill(process.pid, 9)
+    process.wait()
+
+
+def compare(
+    master: str, work: str, entries: int, old: int, *, rounds: int, case: Case
+) -> list[Sample]:
+    """Alternating rounds on fresh copies for one case; print it; return our samples.
+
+    Copies are made before the busy loop starts and removed only at the end: on an ext4
+    without a journal, inodes deleted in the last minutes make every new one slow to
+    allocate, which would slow the later copies.
     """
     ours: list[Sample] = []
     chown: list[Sample] = []
-    warm_up = os.path.join(work, "warm-up")
-    os.mkdir(warm_up)
-    run_ours(warm_up, work, 0)  # untimed: loads and byte-compiles our modules once
-    for number in range(1, rounds + 1):
-        mine = fresh_copy(master, os.path.join(work, f"ours-{number}"))
-        theirs = fresh_copy(master, os.path.join(work, f"chown-{number}"))
-        order = ["ours", "chown"] if number % 2 else ["chown", "ours"]
-        for which in order:
-            if which == "ours":
-                ours.append(run_ours(mine, work, old))
-            else:
-                chown.append(run_chown(theirs, work))
-        print(
-            f"  round {number}/{rounds} ({' first, then '.join(order)}): "
-            f"ours {ours[-1].seconds:.3f} s, chown {chown[-1].seconds:.3f} s",
-            flush=True,
+    copies = [
+        (
+            fresh_copy(master, os.path.join(work, f"{case.name}-ours-{number}")),
+            fresh_copy(master, os.path.join(work, f"{case.name}-chown-{number}")),
         )
+        for number in range(1, rounds + 1)
+    ]
+    busy = start_busy_loop() if case.busy else None
+    try:
+        for number, (mine, theirs) in enumerate(copies, 1):
+            order = ["ours", "chown"] if number % 2 else ["chown", "ours"]
+            for which in order:
+                if which == "ours":
+                    ours.append(run_ours(mine, work, old, case.env))
+                else:
+                    chown.append(run_chown(theirs, work))
+            print(
+                f"  {case.name} round {number}/{rounds} ({' first, then '.join(order)}): "
+                f"ours {ours[-1].seconds:.3f} s, chown {chown[-1].seconds:.3f} s",
+                flush=True,
+            )
+    finally:
+        if busy is not None:
+            stop(busy)
     ours_median, chown_median = median(ours), median(chown)
-    print(f"baseline: {BASELINE}={OLD_UID}:{OLD_GID} {NEW_UID}:{NEW_GID}")
-    print(f"tree: {entries:,} entries, {old:,} ({old / entries:.1%}) owned by {OLD_UID}:{OLD_GID}")
-    print(f"median of {rounds} rounds (alternating order, fresh cp -a copies, warm page cache):")
-    print(f"  ours   {ours_median:7.3f} s  {entries / ours_median:11,.0f} entries/s")
-    print(f"  chown  {chown_median:7.3f} s  {entries / chown_median:11,.0f} entries/s")
-    print(f"  ratio ours/chown: {ours_median / chown_median:.2f}")
-    print(f"  peak RSS: ours {peak_mib(ours):.1f} MiB, chown {peak_mib(chown):.1f} MiB")
+    print(
+        f"  {case.name}: ours {ours_median:.3f} s ({entries / ours_median:,.0f} entries/s), "
+        f"chown {chown_median:.3f} s ({entries / chown_median:,.0f} entries/s), "
+        f"peak RSS ours {peak_mib(ours):.1f} MiB, chown {peak_mib(chown):.1f} MiB"
+    )
+    print(f"ratio {case.name}: {ours_median / chown_median:.2f}", flush=True)
+    for mine, theirs in copies:
+        shutil.rmtree(mine)
+        shutil.rmtree(theirs)
     return ours
 
 
@@ -223,7 +270,24 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"ours: {' '.join(ours_command())} --root TMP repair ...")
         print(f"peak RSS method: {RSS_METHOD}", flush=True)
-        ours = compare(master, work, entries, old, args.rounds)
+        warm_up = os.path.join(work, "warm-up")
+        os.mkdir(warm_up)
+        run_ours(warm_up, work, 0)  # untimed: loads and byte-compiles our modules once
+        print(f"baseline: {BASELINE}={OLD_UID}:{OLD_GID} {NEW_UID}:{NEW_GID}")
+        print(
+            f"tree: {entries:,} entries, {old:,} ({old / entries:.1%}) owned by {OLD_UID}:{OLD_GID}"
+        )
+        print(f"median of {args.rounds} rounds per case (alternating order, fresh cp -a copies)")
+        print(
+            f"load average before: {os.getloadavg()[0]:.2f}, "
+            f"usable CPUs: {len(os.sched_getaffinity(0))}"
+        )
+        samples = {
+            case.name: compare(master, work, entries, old, rounds=args.rounds, case=case)
+            for case in CASES
+        }
+        ours = samples[CASES[0].name]
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
         if args.big_entries:
             sample = run_ours(big, work, big_old)
             print("memory (stream, do not hold the tree): peak RSS of ours by tree size")

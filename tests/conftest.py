@@ -17,6 +17,9 @@ Fixture names are a contract other test files rely on (they import nothing from 
                      xattrs)}, xattrs including ``system.posix_acl_*``, symlinks not followed.
 - ``testbed``        a started ``libvirt_static_ids_testbed.Testbed`` (throwaway slapd with our
                      schema and ACL); ended by PID at teardown, and checked to be gone.
+- ``walk_path``      parametrized: every test using it runs twice, with the walk listing xattrs
+                     by ``listxattrat`` and by the pre-6.13 fallback
+                     (``LIBVIRT_STATIC_IDS_WALK=fallback``, inherited by the CLI's process).
 - ``process_as``     ``process_as(uid, gid)`` starts ``setpriv ... sleep 300`` as that identity,
                      waits until /proc shows it, returns its PID; killed by PID at teardown
                      (or earlier with ``process_as.stop(pid)``).
@@ -72,6 +75,19 @@ def run_cli(
 @pytest.fixture
 def cli() -> Callable[..., CliResult]:
     return run_cli
+
+
+# --- the walk's two ways of listing xattrs ---------------------------------------------------
+
+
+@pytest.fixture(params=["listxattrat", "fallback"])
+def walk_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """UCS 5.2's kernel (6.1) has no listxattrat: its fallback must pass every test too."""
+    if request.param == "fallback":
+        monkeypatch.setenv("LIBVIRT_STATIC_IDS_WALK", "fallback")
+    else:
+        monkeypatch.delenv("LIBVIRT_STATIC_IDS_WALK", raising=False)
+    return str(request.param)
 
 
 # --- fake roots --------------------------------------------------------------------------------

@@ -10,7 +10,12 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from libvirt_static_ids_testbed.simulated import SimulatedHost
+
+# Both ways the walk lists xattrs: listxattrat and the fallback of kernels before 6.13.
+pytestmark = pytest.mark.usefixtures("walk_path")
 
 STATE = b"var/lib/libvirt-static-ids"
 SCOPE = (b"var/lib/libvirt", b"var/cache/libvirt/qemu", b"var/log/libvirt/qemu")

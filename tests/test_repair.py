@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# Both ways the walk lists xattrs: listxattrat and the fallback of kernels before 6.13.
+pytestmark = pytest.mark.usefixtures("walk_path")
+
 DAC = "trusted.libvirt.security.dac"
 REF_DAC = "trusted.libvirt.security.ref_dac"
 TIMESTAMP_DAC = "trusted.libvirt.security.timestamp_dac"

@@ -34,9 +34,11 @@ from libvirt_static_ids.host import rollback
 from libvirt_static_ids.hostroot import HostRoot
 from treegen import DAC, DEFAULT, OLD_GID, OLD_UID, TARGET
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0, reason="needs root: chown, trusted.* xattrs, mknod"
-)
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root: chown, trusted.* xattrs, mknod"),
+    # Both ways the walk lists xattrs: listxattrat and the fallback of kernels before 6.13.
+    pytest.mark.usefixtures("walk_path"),
+]
 
 OTHER_UIDS = (1000, 110)
 OTHER_GIDS = (1000, 106)
@@ -263,7 +265,11 @@ def check_round_trip(tree: list[Spec], top_owner: tuple[int, int], via_cli: bool
 @settings(
     max_examples=60,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,  # walk_path only sets the environment
+    ],
 )
 @given(
     tree=specs(),

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# Both ways the walk lists xattrs: listxattrat and the fallback of kernels before 6.13.
+pytestmark = pytest.mark.usefixtures("walk_path")
+
 STATE = b"var/lib/libvirt-static-ids"
 DAC = "trusted.libvirt.security.dac"
 # usermod/groupmod leave backups of the files they rewrite; they are not host state we restore.

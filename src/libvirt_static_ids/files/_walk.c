@@ -4,12 +4,16 @@
  *
  * The file tree walk of `repair`, in C because it touches every entry of trees with millions
  * of them: per entry one fstatat() relative to its directory and, unless it is a symlink, one
- * listxattrat() (llistxattr() on kernels before 6.13). Only entries that may need a change
- * reach Python: owner or group among the given numbers, or an ACL or libvirt label xattr.
- * Directories are read in chunks, and a second thread examines half of each chunk.
+ * listxattrat() (on kernels before 6.13, or where it is refused: llistxattr() of
+ * /proc/self/fd/DIR/NAME, never of a path that could be resolved anew). Only entries that may
+ * need a change reach Python: owner or group among the given numbers, or an ACL or libvirt
+ * label xattr. Directories are read in chunks; with two usable CPUs a second thread takes a
+ * share of each chunk, as much as it gets to (work is claimed item by item, so a helper
+ * slowed by a busy CPU does less and never holds the walk up long).
  *
- * Never follows a symlink, stays on the top's file system unless told otherwise, and keeps one
- * open directory per level of depth, so memory does not grow with the size of the tree.
+ * Never follows a symlink, enters a directory only when the opened one is the inode it
+ * examined, stays on the top's file system unless told otherwise, and keeps one open
+ * directory per level of depth, so memory does not grow with the size of the tree.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -20,6 +24,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -33,6 +39,8 @@
 #define MAX_IDS 64
 #define CHUNK 256         /* directory entries read and examined at a time */
 #define PARALLEL_MIN 32   /* fewer than this are examined by one thread alone */
+#define CLAIM 8           /* items a thread claims at a time */
+#define REPLACED (-1)     /* an error tuple's code: a directory changed between stat and open */
 
 /* One directory entry of the current chunk, examined by one of the two threads. */
 typedef struct {
@@ -40,6 +48,7 @@ typedef struct {
     struct stat st;
     int error;            /* errno of fstatat, or 0 */
     int xattr;            /* carries an ACL or libvirt label xattr */
+    int xattr_error;      /* errno of listing its xattrs (other than "none"), or 0 */
 } Item;
 
 typedef struct {
@@ -63,7 +72,7 @@ typedef struct {
     int started, busy, quit;
     Walk *walk;
     Level *level;
-    size_t begin, end;
+    size_t claimed;       /* the next unclaimed item of the level's chunk (atomic) */
 } Helper;
 
 struct Walk {
@@ -81,6 +90,8 @@ struct Walk {
     size_t n_uids, n_gids;
     unsigned long long scanned;
     int have_listxattrat;
+    int top_fd;           /* the directory holding the top (the caller's; not closed here) */
+    size_t top_name;      /* where the top's name starts in path */
     PyObject *pending_error; /* (path, None, errno) to yield after the entry it belongs to */
     Helper helper;
 };
@@ -100,50 +111,68 @@ static int relevant_name(const char *name)
            strcmp(name, "trusted.libvirt.security.ref_dac") == 0;
 }
 
-/* 1 when the entry carries an xattr we may remap (or too many to list: let Python look).
- * `path` is the entry's full path, used only on kernels without listxattrat (< 6.13). */
-static int has_relevant_xattr(Walk *self, int dir_fd, const char *name, const char *path)
+/* 1 when the entry carries an xattr we may remap (or too many to list: let Python look),
+ * 0 when none; -1 with errno when they cannot be listed. */
+static int has_relevant_xattr(Walk *self, int dir_fd, const char *name)
 {
     char names[4096];
-    ssize_t size = -1;
-    if (self->have_listxattrat)
+    ssize_t size;
+    if (self->have_listxattrat) {
         size = syscall(__NR_listxattrat, dir_fd, name, AT_SYMLINK_NOFOLLOW, names, sizeof names);
-    else
+    } else {
+        /* The directory by its descriptor: a name, not a path, is resolved (at any depth). */
+        char path[sizeof "/proc/self/fd//" + 3 * sizeof(int) + NAME_MAX];
+        if (snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dir_fd, name) >= (int)sizeof path) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
         size = llistxattr(path, names, sizeof names);
-    if (size < 0)
-        return errno == ERANGE;
+    }
+    if (size < 0) {
+        if (errno == ERANGE)
+            return 1;
+        if (errno == ENOTSUP || errno == ENODATA)
+            return 0;
+        return -1;
+    }
     for (ssize_t at = 0; at < size; at += (ssize_t)strlen(names + at) + 1)
         if (relevant_name(names + at))
             return 1;
     return 0;
 }
 
-/* fstatat and the xattr check for items [begin, end) of a chunk; no Python, no GIL. */
-static void examine(Walk *self, Level *level, size_t begin, size_t end)
+/* fstatat and the xattr check of one item; no Python, no GIL. */
+static void examine_item(Walk *self, Level *level, Item *item)
 {
-    char path[PATH_MAX];
-    int have_path = level->path_length < PATH_MAX - NAME_MAX - 2;
-    if (have_path) {
-        memcpy(path, self->path, level->path_length);
-        path[level->path_length] = '/';
-    }
-    for (size_t i = begin; i < end; i++) {
-        Item *item = &level->items[i];
-        const char *name = level->names + item->name;
-        item->xattr = 0;
-        item->error = fstatat(level->fd, name, &item->st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
-        if (item->error || S_ISLNK(item->st.st_mode))
-            continue;
-        if (have_path)
-            strcpy(path + level->path_length + 1, name);
-        item->xattr = has_relevant_xattr(self, level->fd, name, have_path ? path : name);
+    const char *name = level->names + item->name;
+    item->xattr = item->xattr_error = 0;
+    item->error = fstatat(level->fd, name, &item->st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+    if (item->error || S_ISLNK(item->st.st_mode))
+        return;
+    int found = has_relevant_xattr(self, level->fd, name);
+    if (found < 0)
+        item->xattr_error = errno;
+    else
+        item->xattr = found;
+}
+
+/* Claim and examine items of the helper's chunk until none is left. */
+static void examine_claimed(Walk *self, Helper *helper, Level *level)
+{
+    for (;;) {
+        size_t begin = __atomic_fetch_add(&helper->claimed, CLAIM, __ATOMIC_RELAXED);
+        if (begin >= level->count)
+            return;
+        size_t end = begin + CLAIM < level->count ? begin + CLAIM : level->count;
+        for (size_t i = begin; i < end; i++)
+            examine_item(self, level, &level->items[i]);
     }
 }
 
-/* Hand-offs happen once per chunk, thousands of times a second: each side first spins
- * briefly on the flag (a futex sleep and wake-up would cost as much as examining the chunk),
- * and only then sleeps on the condition variable. */
-#define SPINS 20000
+/* A hand-off first spins for about a microsecond (the other side is usually that close), then
+ * sleeps on the condition variable: a longer spin would take the CPU from whoever else needs
+ * it, the walk's own other thread included when both share one CPU. */
+#define SPINS 64
 #if defined(__x86_64__) || defined(__i386__)
 #define CPU_RELAX() __builtin_ia32_pause()
 #elif defined(__aarch64__)
@@ -162,51 +191,71 @@ static int spin_until(int *flag, int value)
     return 0;
 }
 
+/* The helper's states (Helper.busy): idle, work posted, working on it. */
+enum { IDLE, POSTED, WORKING };
+
 static void *helper_main(void *argument)
 {
     Helper *helper = argument;
     for (;;) {
-        if (!spin_until(&helper->busy, 1)) {
+        if (!spin_until(&helper->busy, POSTED)) {
             pthread_mutex_lock(&helper->lock);
-            while (!__atomic_load_n(&helper->busy, __ATOMIC_ACQUIRE) && !helper->quit)
+            while (__atomic_load_n(&helper->busy, __ATOMIC_ACQUIRE) != POSTED && !helper->quit)
                 pthread_cond_wait(&helper->wake, &helper->lock);
             int quit = helper->quit;
             pthread_mutex_unlock(&helper->lock);
             if (quit)
                 break;
         }
-        examine(helper->walk, helper->level, helper->begin, helper->end);
-        __atomic_store_n(&helper->busy, 0, __ATOMIC_RELEASE);
+        int posted = POSTED;
+        if (!__atomic_compare_exchange_n(&helper->busy, &posted, WORKING, 0, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_RELAXED))
+            continue; /* the caller did the whole chunk before this thread got to run */
+        examine_claimed(helper->walk, helper, helper->level);
         pthread_mutex_lock(&helper->lock);
+        __atomic_store_n(&helper->busy, IDLE, __ATOMIC_RELEASE);
         pthread_cond_signal(&helper->done);
         pthread_mutex_unlock(&helper->lock);
     }
     return NULL;
 }
 
-/* Examine a whole chunk, the upper half on the helper thread when it is worth it. */
+/* Examine a whole chunk, with the helper thread claiming a share when it is worth it. A
+ * helper that has not started by the time the caller is done is called off, not waited for. */
 static void examine_chunk(Walk *self, Level *level)
 {
     Helper *helper = &self->helper;
     if (level->count < PARALLEL_MIN || !helper->started) {
-        examine(self, level, 0, level->count);
+        for (size_t i = 0; i < level->count; i++)
+            examine_item(self, level, &level->items[i]);
         return;
     }
-    size_t half = level->count / 2;
     helper->level = level;
-    helper->begin = half;
-    helper->end = level->count;
+    __atomic_store_n(&helper->claimed, 0, __ATOMIC_RELAXED);
     pthread_mutex_lock(&helper->lock);
-    __atomic_store_n(&helper->busy, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&helper->busy, POSTED, __ATOMIC_RELEASE);
     pthread_cond_signal(&helper->wake);
     pthread_mutex_unlock(&helper->lock);
-    examine(self, level, 0, half);
-    if (!spin_until(&helper->busy, 0)) {
+    examine_claimed(self, helper, level);
+    int posted = POSTED;
+    if (__atomic_compare_exchange_n(&helper->busy, &posted, IDLE, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return;
+    if (!spin_until(&helper->busy, IDLE)) {
         pthread_mutex_lock(&helper->lock);
-        while (__atomic_load_n(&helper->busy, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&helper->busy, __ATOMIC_ACQUIRE) != IDLE)
             pthread_cond_wait(&helper->done, &helper->lock);
         pthread_mutex_unlock(&helper->lock);
     }
+}
+
+/* A second thread helps only when this process may run on two CPUs or more. */
+static int usable_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) < 0)
+        return 1;
+    return CPU_COUNT(&set);
 }
 
 static int set_path(Walk *self, size_t at, const char *name)
@@ -247,11 +296,22 @@ static void free_level(Level *level)
     PyMem_RawFree(level);
 }
 
-static int push(Walk *self, int parent_fd, const char *name, size_t path_length)
+#define PUSH_REPLACED (-2) /* push(): not the directory examined */
+
+/* Enter the directory `name` of `parent_fd`, which must still be the inode `examined`:
+ * 0, -1 with errno, or PUSH_REPLACED when another directory took its name meanwhile. */
+static int push(Walk *self, int parent_fd, const char *name, size_t path_length,
+                const struct stat *examined)
 {
     int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return -1;
+    struct stat opened;
+    if (fstat(fd, &opened) < 0 || opened.st_dev != examined->st_dev ||
+        opened.st_ino != examined->st_ino) {
+        close(fd);
+        return PUSH_REPLACED;
+    }
     Level *level = PyMem_RawCalloc(1, sizeof(Level));
     DIR *dir = level ? fdopendir(fd) : NULL;
     if (dir == NULL) {
@@ -310,6 +370,12 @@ static int read_chunk(Level *level)
     return 0;
 }
 
+/* The error tuple of a failed push(). */
+static PyObject *push_error(Walk *self, int pushed)
+{
+    return error_tuple(self, pushed == PUSH_REPLACED ? REPLACED : errno);
+}
+
 static PyObject *walk_next(Walk *self)
 {
     if (self->pending_error != NULL) {
@@ -320,12 +386,15 @@ static PyObject *walk_next(Walk *self)
     if (self->top_pending) {
         self->top_pending = 0;
         self->scanned++;
-        int xattr = !S_ISLNK(self->top_stat.st_mode) &&
-                    has_relevant_xattr(self, AT_FDCWD, self->path, self->path);
-        PyObject *result = entry_tuple(self, &self->top_stat, xattr);
+        const char *name = self->path + self->top_name;
+        int xattr = S_ISLNK(self->top_stat.st_mode) ? 0
+                                                    : has_relevant_xattr(self, self->top_fd, name);
+        PyObject *result = xattr < 0 ? error_tuple(self, errno)
+                                     : entry_tuple(self, &self->top_stat, xattr);
+        int pushed = 0;
         if (result != NULL && S_ISDIR(self->top_stat.st_mode) &&
-            push(self, AT_FDCWD, self->path, strlen(self->path)) < 0)
-            self->pending_error = error_tuple(self, errno);
+            (pushed = push(self, self->top_fd, name, strlen(self->path), &self->top_stat)) < 0)
+            self->pending_error = push_error(self, pushed);
         return result;
     }
     while (self->depth > 0) {
@@ -364,11 +433,17 @@ static PyObject *walk_next(Walk *self)
         int wanted = self->all_entries || item->xattr ||
                      has_id(self->uids, self->n_uids, st->st_uid) ||
                      has_id(self->gids, self->n_gids, st->st_gid);
-        PyObject *result = wanted ? entry_tuple(self, st, item->xattr) : NULL;
-        if (wanted && result == NULL)
+        PyObject *result = NULL;
+        if (item->xattr_error)
+            result = error_tuple(self, item->xattr_error);
+        else if (wanted)
+            result = entry_tuple(self, st, item->xattr);
+        if ((wanted || item->xattr_error) && result == NULL)
             return NULL;
-        if (S_ISDIR(st->st_mode) && push(self, level->fd, name, strlen(self->path)) < 0) {
-            PyObject *error = error_tuple(self, errno);
+        int pushed = 0;
+        if (S_ISDIR(st->st_mode) &&
+            (pushed = push(self, level->fd, name, strlen(self->path), st)) < 0) {
+            PyObject *error = push_error(self, pushed);
             if (result == NULL)
                 return error;
             self->pending_error = error;
@@ -402,39 +477,72 @@ static int read_ids(PyObject *sequence, unsigned long long *ids, size_t *count)
     return 0;
 }
 
+/* listxattrat (Linux 6.13) answers for the top: anything but an answer, ENOSYS or a refusal
+ * by a seccomp filter alike, means the /proc/self/fd fallback. */
+static int probe_listxattrat(int dir_fd, const char *name)
+{
+    return syscall(__NR_listxattrat, dir_fd, name, AT_SYMLINK_NOFOLLOW, NULL, 0) >= 0;
+}
+
+/* The fallback names entries through /proc/self/fd: it must show this very directory. */
+static int proc_fd_works(int dir_fd)
+{
+    char path[sizeof "/proc/self/fd/" + 3 * sizeof(int)];
+    struct stat direct, through_proc;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", dir_fd);
+    return fstat(dir_fd, &direct) == 0 && stat(path, &through_proc) == 0 &&
+           direct.st_dev == through_proc.st_dev && direct.st_ino == through_proc.st_ino;
+}
+
 static PyObject *walk_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    static char *keywords[] = {"top", "uids", "gids", "cross_filesystems", "all_entries", NULL};
-    const char *top;
-    Py_ssize_t top_length;
+    static char *keywords[] = {"dir_fd",    "name",        "path",       "uids", "gids",
+                               "cross_filesystems", "all_entries", "listxattrat", NULL};
+    int dir_fd;
+    const char *name, *path;
+    Py_ssize_t name_length, path_length;
     PyObject *uids, *gids;
-    int cross_filesystems = 0, all_entries = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y#OO|pp", keywords, &top, &top_length, &uids,
-                                     &gids, &cross_filesystems, &all_entries))
+    int cross_filesystems = 0, all_entries = 0, listxattrat = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iy#y#OO|ppp", keywords, &dir_fd, &name,
+                                     &name_length, &path, &path_length, &uids, &gids,
+                                     &cross_filesystems, &all_entries, &listxattrat))
         return NULL;
-    if ((size_t)top_length != strlen(top)) {
+    if ((size_t)name_length != strlen(name) || (size_t)path_length != strlen(path)) {
         PyErr_SetString(PyExc_ValueError, "embedded NUL in path");
+        return NULL;
+    }
+    if (name_length == 0 || strchr(name, '/') != NULL || (size_t)name_length > NAME_MAX ||
+        (size_t)path_length < (size_t)name_length ||
+        strcmp(path + path_length - name_length, name) != 0) {
+        PyErr_SetString(PyExc_ValueError, "name must be one component, the end of path");
         return NULL;
     }
     Walk *self = (Walk *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
+    self->top_fd = dir_fd;
+    self->top_name = (size_t)(path_length - name_length);
     self->cross_filesystems = cross_filesystems;
     self->all_entries = all_entries;
-    /* Probe once, before the second thread reads the answer. */
-    self->have_listxattrat =
-        syscall(__NR_listxattrat, AT_FDCWD, top, AT_SYMLINK_NOFOLLOW, NULL, 0) >= 0 ||
-        errno != ENOSYS;
+    /* Decided once, before the second thread reads the answer. */
+    self->have_listxattrat = listxattrat && probe_listxattrat(dir_fd, name);
     if (read_ids(uids, self->uids, &self->n_uids) < 0 ||
-        read_ids(gids, self->gids, &self->n_gids) < 0 || set_path(self, 0, top) < 0) {
+        read_ids(gids, self->gids, &self->n_gids) < 0 || set_path(self, 0, path) < 0) {
         Py_DECREF(self);
         return NULL;
     }
-    if (lstat(top, &self->top_stat) < 0) {
+    if (!self->have_listxattrat && !proc_fd_works(dir_fd)) {
+        Py_DECREF(self);
+        PyErr_SetString(PyExc_OSError,
+                        "/proc/self/fd does not show this process's descriptors (is /proc "
+                        "mounted?): needed to read xattrs on kernels without listxattrat");
+        return NULL;
+    }
+    if (fstatat(dir_fd, name, &self->top_stat, AT_SYMLINK_NOFOLLOW) < 0) {
         int error = errno;
         Py_DECREF(self);
         errno = error;
-        return PyErr_SetFromErrnoWithFilenameObjects(PyExc_OSError, PyTuple_GET_ITEM(args, 0), NULL);
+        return PyErr_SetFromErrnoWithFilenameObjects(PyExc_OSError, PyTuple_GET_ITEM(args, 2), NULL);
     }
     self->device = self->top_stat.st_dev;
     self->top_pending = 1;
@@ -444,7 +552,8 @@ static PyObject *walk_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     pthread_cond_init(&helper->wake, NULL);
     pthread_cond_init(&helper->done, NULL);
     /* Without a second thread the walk still works, only slower. */
-    helper->started = pthread_create(&helper->thread, NULL, helper_main, helper) == 0;
+    helper->started = usable_cpus() >= 2 &&
+                      pthread_create(&helper->thread, NULL, helper_main, helper) == 0;
     return (PyObject *)self;
 }
 
@@ -476,18 +585,26 @@ static PyObject *walk_scanned(Walk *self, void *closure)
     return PyLong_FromUnsignedLongLong(self->scanned);
 }
 
+static PyObject *walk_listxattrat(Walk *self, void *closure)
+{
+    return PyBool_FromLong(self->have_listxattrat);
+}
+
 static PyGetSetDef walk_getset[] = {
     {"scanned", (getter)walk_scanned, NULL, "entries looked at so far", NULL},
+    {"listxattrat", (getter)walk_listxattrat, NULL, "xattrs are listed with listxattrat", NULL},
     {NULL},
 };
 
 static PyTypeObject WalkType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "libvirt_static_ids.files._walk.Walk",
     .tp_doc = PyDoc_STR(
-        "Walk(top, uids, gids, cross_filesystems=False, all_entries=False)\n\n"
+        "Walk(dir_fd, name, path, uids, gids, cross_filesystems=False, all_entries=False,\n"
+        "     listxattrat=True)\n\n"
         "Iterate (path, (dev, ino, mode, nlink, uid, gid), has_relevant_xattr) for the\n"
-        "entries under top that may need a change (every entry with all_entries), and\n"
-        "(path, None, errno) for entries that could not be read."),
+        "entry name of dir_fd (known as path) and the entries under it that may need a\n"
+        "change (every entry with all_entries), and (path, None, errno) for entries that\n"
+        "could not be read (errno -1: a directory replaced between its stat and its open)."),
     .tp_basicsize = sizeof(Walk),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = walk_new,

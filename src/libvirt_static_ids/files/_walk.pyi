@@ -8,17 +8,23 @@ from typing import Self
 Stat = tuple[int, int, int, int, int, int]
 
 class Walk:
+    # The top is the entry ``name`` of the directory ``dir_fd``, reported as ``path``.
     def __init__(
         self,
-        top: bytes,
+        dir_fd: int,
+        name: bytes,
+        path: bytes,
         uids: list[int],
         gids: list[int],
         cross_filesystems: bool = False,
         all_entries: bool = False,
+        listxattrat: bool = True,
     ) -> None: ...
     @property
     def scanned(self) -> int: ...
+    @property
+    def listxattrat(self) -> bool: ...
     def __iter__(self) -> Self: ...
     # An entry that may need a change (with "carries an ACL or libvirt label xattr"), or one
-    # that could not be read (with its errno).
+    # that could not be read (with its errno; -1: a directory replaced while being walked).
     def __next__(self) -> tuple[bytes, Stat, bool] | tuple[bytes, None, int]: ...

@@ -49,47 +49,60 @@ class Metadata:
         )
 
 
-def relevant_xattr_names(path: bytes, mode: int) -> list[str]:
-    """Names of the xattrs we may remap. Symlinks carry no ACL and libvirt labels none."""
+def relevant_xattr_names(path: bytes, mode: int, *, follow_symlinks: bool = False) -> list[str]:
+    """Names of the xattrs we may remap. Symlinks carry no ACL and libvirt labels none.
+
+    ``follow_symlinks`` is for ``resolve.Opened.path``, which must be followed to reach the
+    opened entry (and reaches exactly it). Only "not supported here" means none: any other
+    error is raised, never taken for "nothing to remap".
+    """
     if stat.S_ISLNK(mode):
         return []
     try:
-        names = os.listxattr(path, follow_symlinks=False)
+        names = os.listxattr(path, follow_symlinks=follow_symlinks)
     except OSError as error:
-        if error.errno in (errno.ENOTSUP, errno.ENOENT):
+        if error.errno == errno.ENOTSUP:
             return []
         raise
     return [name for name in names if name in RELEVANT_XATTRS]
 
 
-def read(path: bytes, st: os.stat_result) -> Metadata:
+def read(path: bytes, st: os.stat_result, *, follow_symlinks: bool = False) -> Metadata:
     """The entry's metadata now; ``st`` is its lstat."""
-    return read_with(path, st.st_uid, st.st_gid, st.st_mode, relevant_xattr_names(path, st.st_mode))
+    names = relevant_xattr_names(path, st.st_mode, follow_symlinks=follow_symlinks)
+    return read_with(path, st.st_uid, st.st_gid, st.st_mode, names, follow_symlinks=follow_symlinks)
 
 
-def read_with(path: bytes, uid: int, gid: int, mode: int, names: list[str]) -> Metadata:
+def read_with(
+    path: bytes, uid: int, gid: int, mode: int, names: list[str], *, follow_symlinks: bool = False
+) -> Metadata:
     """Metadata from what a walk already knows, plus the values of the xattrs ``names``."""
     values = {}
     for name in names:
         try:
-            values[name] = os.getxattr(path, name, follow_symlinks=False)
+            values[name] = os.getxattr(path, name, follow_symlinks=follow_symlinks)
         except OSError as error:
             if error.errno != errno.ENODATA:
                 raise
     return Metadata(uid, gid, mode, tuple(sorted(values.items())))
 
 
-def write(path: bytes, current: Metadata, target: Metadata) -> None:
+def write(
+    path: bytes, current: Metadata, target: Metadata, *, follow_symlinks: bool = False
+) -> None:
     """Move an entry from ``current`` to ``target`` metadata, never following a symlink.
 
     chown clears setuid/setgid bits and file capabilities, so the mode is set again after it
     and the capability with the other xattrs; ACLs go last because chmod rewrites the ACL mask.
+    ``follow_symlinks`` is for ``resolve.Opened.path`` (see ``relevant_xattr_names``): only
+    there is the mode of a non-symlink changed without a chance of following one.
     """
     is_link = stat.S_ISLNK(current.mode)
     if (current.uid, current.gid) != (target.uid, target.gid):
-        os.chown(path, target.uid, target.gid, follow_symlinks=False)
+        os.chown(path, target.uid, target.gid, follow_symlinks=follow_symlinks)
         if not is_link and current.mode & _SPECIAL_BITS:
-            current = replace(current, mode=os.lstat(path).st_mode)
+            mode = os.stat(path, follow_symlinks=follow_symlinks).st_mode
+            current = replace(current, mode=mode)
         if not is_link and current.xattr(CAPABILITY) is not None:
             kept = tuple(item for item in current.xattrs if item[0] != CAPABILITY)
             current = replace(current, xattrs=kept)
@@ -98,6 +111,6 @@ def write(path: bytes, current: Metadata, target: Metadata) -> None:
     old, new = dict(current.xattrs), dict(target.xattrs)
     for name in sorted(old.keys() | new.keys()):
         if name not in new:
-            os.removexattr(path, name, follow_symlinks=False)
+            os.removexattr(path, name, follow_symlinks=follow_symlinks)
         elif old.get(name) != new[name]:
-            os.setxattr(path, name, new[name], follow_symlinks=False)
+            os.setxattr(path, name, new[name], follow_symlinks=follow_symlinks)

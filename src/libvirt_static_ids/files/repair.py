@@ -3,7 +3,10 @@
 """Remap ownership under paths: plan, journal, apply; and bring journaled entries forward or back.
 
 Changes are journaled in batches (one fsync per batch) before any entry of the batch is
-touched, so the journal always knows more than the disk.
+touched, so the journal always knows more than the disk. Every read and write of an entry
+goes through a descriptor opened without following a symlink and checked to be the device,
+inode and type the walk saw or the journal holds (``resolve``); an entry that is not is
+reported and left alone.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from libvirt_static_ids.files import metadata, walk
+from libvirt_static_ids.files import metadata, resolve, walk
 from libvirt_static_ids.files.idmap import IdMap
 from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.journal.records import EntryRecord
@@ -86,12 +89,6 @@ class RepairStats:
         }
 
 
-def _physical(path: bytes) -> bytes:
-    """Where the entry ``path`` itself lives: its parents resolved, its last name not followed."""
-    head, tail = os.path.split(os.path.abspath(path))
-    return os.path.join(os.path.realpath(head), tail) if tail else head
-
-
 def _walk_reaches(outer: bytes, inner: bytes, cross_filesystems: bool) -> bool:
     """True when walking ``outer`` yields the entry ``inner`` (so it need not be walked again).
 
@@ -104,7 +101,7 @@ def _walk_reaches(outer: bytes, inner: bytes, cross_filesystems: bool) -> bool:
         return False
     if not stat.S_ISDIR(top.st_mode):
         return False
-    base, target = _physical(outer), _physical(inner)
+    base, target = resolve.physical(outer), resolve.physical(inner)
     prefix = base.rstrip(b"/") + b"/"
     if not target.startswith(prefix):
         return False
@@ -127,7 +124,7 @@ def independent_tops(paths: Iterable[bytes], *, cross_filesystems: bool = False)
     kept: list[bytes] = []
     seen: set[bytes] = set()
     for path in tops:
-        physical = _physical(path)
+        physical = resolve.physical(path)
         if physical in seen:
             continue
         if any(_walk_reaches(other, path, cross_filesystems) for other in tops if other != path):
@@ -155,42 +152,60 @@ def plan(
     def on_error(path: bytes, error: OSError) -> None:
         stats.problems.append(Problem(path, error.strerror or str(error)))
 
-    for top in independent_tops(tops, cross_filesystems=cross_filesystems):
-        scanned_before = stats.scanned
-        tree = walk.TreeWalk(
-            top,
-            uids=idmap.uids.keys(),
-            gids=idmap.gids.keys(),
-            every_entry=select is not None,
-            cross_filesystems=cross_filesystems,
-            on_error=on_error,
-        )
-        for entry in tree:
-            stats.scanned = scanned_before + tree.scanned
-            if select is not None and not select(entry):
-                continue
-            try:
-                # A chown drops security.capability, which the walk does not flag: read the
-                # xattrs of every entry to chown, so the capability is journaled and set again.
-                chown = entry.uid in idmap.uids or entry.gid in idmap.gids
-                names = (
-                    metadata.relevant_xattr_names(entry.path, entry.mode)
-                    if entry.has_xattrs or chown
-                    else []
-                )
-                before = metadata.read_with(entry.path, entry.uid, entry.gid, entry.mode, names)
-            except OSError as error:
-                on_error(entry.path, error)
-                continue
-            after = idmap.apply(before)
-            if after is None:
-                continue
-            if entry.nlink > 1 and not stat.S_ISDIR(entry.mode):
-                if (entry.device, entry.inode) in hard_links:
+    with resolve.Resolver() as resolver:
+        for top in independent_tops(tops, cross_filesystems=cross_filesystems):
+            scanned_before = stats.scanned
+            tree = walk.TreeWalk(
+                top,
+                uids=idmap.uids.keys(),
+                gids=idmap.gids.keys(),
+                every_entry=select is not None,
+                cross_filesystems=cross_filesystems,
+                on_error=on_error,
+            )
+            for entry in tree:
+                stats.scanned = scanned_before + tree.scanned
+                if select is not None and not select(entry):
                     continue
-                hard_links.add((entry.device, entry.inode))
-            yield EntryChange(entry.path, entry.device, entry.inode, before, after)
-        stats.scanned = scanned_before + tree.scanned
+                before = _scanned_metadata(resolver, entry, idmap, stats)
+                if before is None:
+                    continue
+                after = idmap.apply(before)
+                if after is None:
+                    continue
+                if entry.nlink > 1 and not stat.S_ISDIR(entry.mode):
+                    if (entry.device, entry.inode) in hard_links:
+                        continue
+                    hard_links.add((entry.device, entry.inode))
+                yield EntryChange(entry.path, entry.device, entry.inode, before, after)
+            stats.scanned = scanned_before + tree.scanned
+
+
+def _scanned_metadata(
+    resolver: resolve.Resolver, entry: walk.Entry, idmap: IdMap, stats: RepairStats
+) -> Metadata | None:
+    """The entry's metadata with the xattrs a remap may touch, or None (a problem noted).
+
+    A chown drops security.capability, which the walk does not flag: the xattrs of every
+    entry to chown are read too, so the capability is journaled and set again.
+    """
+    chown = entry.uid in idmap.uids or entry.gid in idmap.gids
+    if stat.S_ISLNK(entry.mode) or not (entry.has_xattrs or chown):
+        return Metadata(entry.uid, entry.gid, entry.mode)
+    opened = resolver.open_journaled(entry.path, entry.device, entry.inode, entry.mode)
+    if isinstance(opened, str):
+        stats.problems.append(Problem(entry.path, opened))
+        return None
+    try:
+        names = metadata.relevant_xattr_names(opened.path, entry.mode, follow_symlinks=True)
+        return metadata.read_with(
+            opened.path, entry.uid, entry.gid, entry.mode, names, follow_symlinks=True
+        )
+    except OSError as error:
+        stats.problems.append(Problem(entry.path, f"xattrs unreadable: {error.strerror}"))
+        return None
+    finally:
+        os.close(opened.fd)
 
 
 def apply(
@@ -218,14 +233,37 @@ def _apply_batch(
     if not batch:
         return
     journal.record_many(change.record() for change in batch)
-    for change in batch:
-        try:
-            metadata.write(change.path, change.before, change.after)
-            stats.changed += 1
-        except OSError as error:
-            stats.problems.append(Problem(change.path, error.strerror or str(error)))
+    with resolve.Resolver() as resolver:
+        for change in batch:
+            _apply_one(resolver, change, stats)
     if progress:
         progress(stats)
+
+
+def _apply_one(resolver: resolve.Resolver, change: EntryChange, stats: RepairStats) -> None:
+    """Make one just-journaled change, if the entry is still as the walk saw it."""
+    before = change.before
+    opened = resolver.open_journaled(change.path, change.device, change.inode, before.mode)
+    if isinstance(opened, str):
+        stats.problems.append(Problem(change.path, opened))
+        return
+    try:
+        st = opened.st
+        if (st.st_uid, st.st_gid, st.st_mode) != (before.uid, before.gid, before.mode):
+            stats.problems.append(
+                Problem(
+                    change.path,
+                    "changed by someone else since the scan (now "
+                    f"{st.st_uid}:{st.st_gid} mode {st.st_mode:o}); left as it is",
+                )
+            )
+            return
+        metadata.write(opened.path, before, change.after, follow_symlinks=True)
+        stats.changed += 1
+    except OSError as error:
+        stats.problems.append(Problem(change.path, error.strerror or str(error)))
+    finally:
+        os.close(opened.fd)
 
 
 def _components(meta: Metadata) -> dict[str, Any]:
@@ -260,55 +298,49 @@ def _between(current: Metadata, before: Metadata, after: Metadata) -> bool:
     return True
 
 
-def _current(change: EntryChange) -> Metadata | str:
-    """The entry's metadata now, or why it is no longer the entry we journaled."""
-    try:
-        st = os.lstat(change.path)
-    except FileNotFoundError:
-        return "removed since"
-    if (st.st_dev, st.st_ino) != (change.device, change.inode):
-        return "replaced by another file since"
-    return metadata.read(change.path, st)
-
-
 def _move(
+    resolver: resolve.Resolver,
     change: EntryChange,
     source: Metadata,
     target: Metadata,
     stats: RepairStats,
     would: list[EntryChange] | None = None,
 ) -> None:
-    current = _current(change)
-    if isinstance(current, str):
-        stats.problems.append(Problem(change.path, current))
-        return
-    if current == target:
-        return
-    if not _between(current, source, target):
-        stats.problems.append(
-            Problem(
-                change.path,
-                "changed by someone else since (now "
-                f"{current.uid}:{current.gid} mode {current.mode:o}); left as it is",
-            )
-        )
-        return
-    if would is not None:  # a dry run: only say what would be written
-        would.append(EntryChange(change.path, change.device, change.inode, current, target))
-        stats.changed += 1
+    opened = resolver.open_journaled(change.path, change.device, change.inode, source.mode)
+    if isinstance(opened, str):
+        stats.problems.append(Problem(change.path, opened))
         return
     try:
-        metadata.write(change.path, current, target)
+        current = metadata.read(opened.path, opened.st, follow_symlinks=True)
+        if current == target:
+            return
+        if not _between(current, source, target):
+            stats.problems.append(
+                Problem(
+                    change.path,
+                    "changed by someone else since (now "
+                    f"{current.uid}:{current.gid} mode {current.mode:o}); left as it is",
+                )
+            )
+            return
+        if would is not None:  # a dry run: only say what would be written
+            would.append(EntryChange(change.path, change.device, change.inode, current, target))
+            stats.changed += 1
+            return
+        metadata.write(opened.path, current, target, follow_symlinks=True)
         stats.changed += 1
     except OSError as error:
         stats.problems.append(Problem(change.path, error.strerror or str(error)))
+    finally:
+        os.close(opened.fd)
 
 
 def replay(journal: Journal, stats: RepairStats) -> None:
     """Finish every journaled change of an interrupted run (idempotent)."""
-    for record in journal.records_of(EntryRecord):
-        change = EntryChange.from_record(record)
-        _move(change, change.before, change.after, stats)
+    with resolve.Resolver() as resolver:
+        for record in journal.records_of(EntryRecord):
+            change = EntryChange.from_record(record)
+            _move(resolver, change, change.before, change.after, stats)
 
 
 def undo(journal: Journal, stats: RepairStats, would: list[EntryChange] | None = None) -> None:
@@ -316,6 +348,7 @@ def undo(journal: Journal, stats: RepairStats, would: list[EntryChange] | None =
 
     With ``would`` nothing is written: each entry that would be restored is added to it.
     """
-    for record in journal.records_of(EntryRecord):
-        change = EntryChange.from_record(record)
-        _move(change, change.after, change.before, stats, would)
+    with resolve.Resolver() as resolver:
+        for record in journal.records_of(EntryRecord):
+            change = EntryChange.from_record(record)
+            _move(resolver, change, change.after, change.before, stats, would)
