@@ -179,6 +179,22 @@ def test_a_defective_account_database_is_refused(cli, fake_root, snapshot, defec
     assert owner(fake_root / "var/lib/libvirt/images/web.qcow2") == (109, 114)
 
 
+def test_account_files_reached_through_a_symlink_out_of_the_root_are_refused(
+    cli, fake_root, snapshot, tmp_path
+):
+    """``etc -> elsewhere``: usermod --prefix would follow it and edit files outside the root."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (fake_root / "etc").rename(elsewhere / "etc")
+    (fake_root / "etc").symlink_to(elsewhere / "etc")
+    before = accounts(elsewhere)
+    blockers = refused(cli, fake_root, snapshot)
+    assert "account-file-invalid" in codes(blockers)
+    assert any("etc -> " in b["message"] for b in blockers)
+    assert accounts(elsewhere) == before
+    assert not (elsewhere / "etc/passwd-").exists()
+
+
 def test_a_malformed_line_is_named_with_its_line_number(cli, fake_root):
     _four_fields(fake_root)
     result = cli("survey", root=fake_root, json=True)

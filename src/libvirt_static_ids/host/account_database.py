@@ -88,12 +88,30 @@ def _number(text: str) -> int | None:
     return number if number <= MAX_ID else None
 
 
-def _lines(root: HostRoot, relative: str, defects: list[Defect]) -> Iterator[tuple[int, str]]:
-    """The numbered lines of a regular file; anything else is a defect (never opened)."""
-    path = root.join(relative)
+def _placement_defect(root: HostRoot, relative: str) -> Defect | None:
+    """A symlink anywhere on the way (``etc -> /etc``) would make ``usermod --prefix`` edit
+    a file outside the root: the database must be the root's own files."""
     try:
-        # O_NOFOLLOW|O_NONBLOCK: a symlink is refused, a FIFO cannot hang the read.
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        resolved = root.resolve(relative)
+    except OSError as error:
+        return Defect(DefectKind.FILE, f"/{relative} cannot be resolved ({error.strerror})")
+    if resolved.links:
+        followed = "; ".join(resolved.links)
+        return Defect(DefectKind.FILE, f"/{relative} is reached through a symlink ({followed})")
+    return None
+
+
+def _lines(root: HostRoot, relative: str, defects: list[Defect]) -> Iterator[tuple[int, str]]:
+    """The numbered lines of a regular file; anything else is a defect (never read)."""
+    misplaced = _placement_defect(root, relative)
+    if misplaced is not None:
+        defects.append(misplaced)
+        return
+    try:
+        # O_NOFOLLOW|O_NONBLOCK: a symlink swapped in is refused, a FIFO cannot hang the read.
+        fd = os.open(
+            root.join(relative), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        )
     except OSError as error:
         what = {errno.ELOOP: "is a symlink", errno.ENOENT: "does not exist"}.get(
             error.errno or 0, f"cannot be read ({error.strerror})"
@@ -192,7 +210,10 @@ def read(root: HostRoot) -> AccountDatabase:
         except OSError as error:
             defects.append(Defect(DefectKind.FILE, f"/{relative} cannot be read ({error})"))
             continue
-        if not stat.S_ISREG(mode):
+        misplaced = _placement_defect(root, relative)
+        if misplaced is not None:
+            defects.append(misplaced)
+        elif not stat.S_ISREG(mode):
             defects.append(Defect(DefectKind.FILE, f"/{relative} is not a regular file"))
     return AccountDatabase(
         tuple(users), tuple(groups), tuple(nis_users), tuple(nis_groups), tuple(defects)
