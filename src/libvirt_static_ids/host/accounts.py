@@ -1,9 +1,10 @@
 # SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 # SPDX-License-Identifier: AGPL-3.0-only
-"""Local accounts under a root: read passwd/group, renumber with the real shadow tools.
+"""Local accounts under a root: look them up, renumber them with the real shadow tools.
 
 The files are read directly (never through NSS): a UCS host sees thousands of LDAP users
-through NSS, and under a fake root NSS would answer for the wrong system.
+through NSS, and under a fake root NSS would answer for the wrong system. The reading itself,
+strict and with every defect kept, is account_database.py's.
 """
 
 from __future__ import annotations
