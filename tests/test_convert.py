@@ -297,8 +297,8 @@ def test_a_second_run_exits_1_naming_the_pid_holding_the_lock(cli, fake_root, sn
     assert cli("convert", root=fake_root).code == 0  # the lock is free again
 
 
-def test_path_adds_a_tree(cli, fake_root, tmp_path):
-    extra = tmp_path / "nfs-images"  # outside the root: --path is taken as given
+def test_path_adds_a_tree(cli, fake_root):
+    extra = fake_root / "srv/nfs-images"
     (extra / "sub").mkdir(parents=True)
     files = {"vm.img": (109, 114), "sub/vm2.img": (109, 106), "other.img": (110, 114)}
     for name, owner in files.items():
@@ -319,7 +319,7 @@ def test_path_adds_a_tree(cli, fake_root, tmp_path):
 
 def test_path_is_resolved_against_the_working_directory(cli, fake_root, tmp_path):
     """A relative --path must be journaled absolute, or rollback from elsewhere misses it."""
-    extra = tmp_path / "work" / "images"
+    extra = fake_root / "srv/work/images"
     extra.mkdir(parents=True)
     (extra / "vm.img").write_bytes(b"disk")
     os.chown(extra / "vm.img", 109, 114)
@@ -400,9 +400,9 @@ def test_journal_lists_the_run_as_complete_and_shows_it(cli, fake_root):
     assert stored["state"] == "complete"
 
 
-def test_undecodable_path_names_are_printed_escaped(cli, fake_root, tmp_path):
+def test_undecodable_path_names_are_printed_escaped(cli, fake_root):
     """Under a UTF-8 locale's strict stdout, a --path with invalid UTF-8 must not crash."""
-    extra = os.path.join(os.fsencode(tmp_path), b"images\xff\n")
+    extra = os.path.join(os.fsencode(fake_root), b"images\xff\n")
     os.mkdir(extra)
     os.chown(extra, 109, 114)
     dry = cli("convert", "--dry-run", "--path", extra, root=fake_root)

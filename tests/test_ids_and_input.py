@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-BAD_IDS = ["0", "65534", "65535", "4294967295", "-1", "abc", ""]
+BAD_IDS = ["0", "65534", "65535", "4294967295", "-1", "abc", "", " 64055", "64055 ", "64055\n"]
 # Not plain ASCII decimal: "²" and "٣" pass str.isdigit(); int() takes "٣" and chokes on "²".
 ODD_IDS = ["²", "٣", "1.5", "+5"]
 

@@ -170,9 +170,9 @@ def test_a_removed_file_is_listed(cli, fake_root):
     assert "removed" in conflict["reason"]
 
 
-def test_rollback_of_a_named_run(cli, fake_root, tmp_path):
-    extra = tmp_path / "extra"
-    extra.mkdir()
+def test_rollback_of_a_named_run(cli, fake_root):
+    extra = fake_root / "srv/extra"
+    extra.mkdir(parents=True)
     make(extra / "f", 4242, 4242)
     convert_id = convert(cli, fake_root)
     repair = cli(

@@ -40,7 +40,8 @@ DEFAULT_TARGET = IdPair(64055, 64055)
 
 def parse_id(value: str | int, option: str) -> int:
     """Return ``value`` as a usable UID/GID, or raise UsageError naming option and value."""
-    text = str(value).strip()
+    # Not stripped: " 64055" is a value someone typed wrong (or a script built wrong).
+    text = str(value)
     if not (text.isascii() and text.isdigit()):  # int() would take "٣", and choke on "²"
         raise UsageError(f"{option} {value!r} is not a number (1..{MAX_ID})", option=option)
     number = int(text)

@@ -21,6 +21,7 @@ from libvirt_static_ids.evacuation.bridge import runs as bridge
 from libvirt_static_ids.evacuation.bridge import timer
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import Identity
+from libvirt_static_ids_testbed import simulated
 
 OWNER, GROUP = 1101, 1102
 FOREIGN = 64055
@@ -46,8 +47,10 @@ def getfacl(path: Path) -> list[str]:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
+    """A system root (its accounts only): the host commands refuse a directory without them."""
     path = tmp_path / "root"
     path.mkdir()
+    simulated.write_accounts(str(path), simulated.SimulatedHost())
     return path
 
 

@@ -17,7 +17,7 @@ from libvirt_static_ids.cli import directory as cli_directory
 from libvirt_static_ids.cli import downtime as cli_downtime
 from libvirt_static_ids.errors import ExitCode, UsageError
 from libvirt_static_ids.files.repair import ProgressCallback, RepairStats
-from libvirt_static_ids.hostroot import CONVERT_SCOPE, HostRoot
+from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import DEFAULT_TARGET, IdPair, parse_id
 
 COMMANDS = ("survey", "convert", "repair", "rollback", "journal")
@@ -85,8 +85,9 @@ def _target(args: argparse.Namespace) -> IdPair:
     return IdPair(parse_id(args.uid, "--uid"), parse_id(args.gid, "--gid"))
 
 
-def _existing_paths(paths: Sequence[str], option: str) -> list[bytes]:
+def _existing_paths(root: HostRoot, paths: Sequence[str], option: str) -> list[bytes]:
     for path in paths:
+        root.inside(path, option)
         if not os.path.lexists(path):
             raise UsageError(f"{option} {path!r} does not exist", option=option)
     return [os.fsencode(os.path.abspath(path)) for path in paths]
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     """Carry out one host command; return its JSON-able result and exit code."""
     if args.command == "survey" and args.domain:
         return cli_directory.run(args)
-    root = HostRoot.open(args.root)
+    root = HostRoot.open_system(args.root)
     progress = _progress(not args.json and sys.stderr.isatty())
     if args.command == "survey":
         from libvirt_static_ids.host import survey as host_survey
@@ -165,14 +166,14 @@ def _repair(
 ) -> tuple[dict[str, Any], ExitCode]:
     from libvirt_static_ids.files import repair_run
     from libvirt_static_ids.files.idmap import IdMap
-    from libvirt_static_ids.host import orphans
+    from libvirt_static_ids.host import orphans, scan_scope
 
     if args.orphans:
         if args.from_uid or args.from_gid:
             raise UsageError("--orphans takes its old numbers from the journal, not --from-*")
-        tops = _existing_paths(args.paths, "PATH") or [
-            root.join_bytes(r) for r in CONVERT_SCOPE if os.path.lexists(root.join(r))
-        ]
+        tops = _existing_paths(root, args.paths, "PATH") or list(
+            scan_scope.libvirt_trees(root).tops
+        )
         report: Any = orphans.repair_orphans(
             root,
             tops,
@@ -193,7 +194,7 @@ def _repair(
         )
         report = repair_run.run_repair(
             root,
-            _existing_paths(args.paths, "PATH"),
+            _existing_paths(root, args.paths, "PATH"),
             idmap,
             dry_run=args.dry_run,
             cross_filesystems=args.cross_filesystems,

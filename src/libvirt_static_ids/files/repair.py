@@ -304,6 +304,7 @@ def _move(
     source: Metadata,
     target: Metadata,
     stats: RepairStats,
+    *,
     would: list[EntryChange] | None = None,
 ) -> None:
     opened = resolver.open_journaled(change.path, change.device, change.inode, source.mode)
@@ -351,4 +352,4 @@ def undo(journal: Journal, stats: RepairStats, would: list[EntryChange] | None =
     with resolve.Resolver() as resolver:
         for record in journal.records_of(EntryRecord):
             change = EntryChange.from_record(record)
-            _move(resolver, change, change.after, change.before, stats, would)
+            _move(resolver, change, change.after, change.before, stats, would=would)

@@ -1,69 +1,37 @@
 # SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 # SPDX-License-Identifier: AGPL-3.0-only
-"""Local accounts under a root: read passwd/group, renumber with the real shadow tools.
+"""Local accounts under a root: look them up, renumber them with the real shadow tools.
 
 The files are read directly (never through NSS): a UCS host sees thousands of LDAP users
-through NSS, and under a fake root NSS would answer for the wrong system.
+through NSS, and under a fake root NSS would answer for the wrong system. The reading itself,
+strict and with every defect kept, is account_database.py's.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 from libvirt_static_ids.errors import OperationFailed
+from libvirt_static_ids.host import account_database
+from libvirt_static_ids.host.account_database import Group, User
 from libvirt_static_ids.hostroot import HostRoot
 
 
-@dataclass(frozen=True)
-class User:
-    name: str
-    uid: int
-    gid: int
-    home: str
-
-
-@dataclass(frozen=True)
-class Group:
-    name: str
-    gid: int
-
-
-def _records(path: str) -> Iterator[list[str]]:
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-            for raw in handle:
-                line = raw.rstrip("\n")
-                if line and not line.startswith(("#", "+", "-")):
-                    yield line.split(":")
-    except FileNotFoundError:
-        return
-
-
 def users(root: HostRoot) -> list[User]:
-    found = []
-    for fields in _records(root.join("etc/passwd")):
-        if len(fields) >= 6 and fields[2].isdigit() and fields[3].isdigit():
-            found.append(User(fields[0], int(fields[2]), int(fields[3]), fields[5]))
-    return found
+    return list(account_database.read(root).users)
 
 
 def groups(root: HostRoot) -> list[Group]:
-    found = []
-    for fields in _records(root.join("etc/group")):
-        if len(fields) >= 3 and fields[2].isdigit():
-            found.append(Group(fields[0], int(fields[2])))
-    return found
+    return list(account_database.read(root).groups)
 
 
 def find_user(root: HostRoot, name: str) -> User | None:
-    return next((user for user in users(root) if user.name == name), None)
+    return account_database.read(root).find_user(name)
 
 
 def find_group(root: HostRoot, name: str) -> Group | None:
-    return next((group for group in groups(root) if group.name == name), None)
+    return account_database.read(root).find_group(name)
 
 
 def _run(argv: list[str]) -> None:

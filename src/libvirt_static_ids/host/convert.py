@@ -22,9 +22,9 @@ from libvirt_static_ids.errors import (
 )
 from libvirt_static_ids.files import repair, repair_run
 from libvirt_static_ids.files.idmap import IdMap
-from libvirt_static_ids.host import accounts, downtime, services
+from libvirt_static_ids.host import accounts, downtime, scan_scope, services
 from libvirt_static_ids.host import survey as host_survey
-from libvirt_static_ids.hostroot import CONVERT_SCOPE, HostRoot
+from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import ACCOUNT_NAME, IdPair, Verdict
 from libvirt_static_ids.journal.records import AccountKind, AccountRecord, HostStep, StepRecord
 from libvirt_static_ids.journal.runs import RunInfo, RunKind, RunState, interrupted_message
@@ -71,17 +71,17 @@ class ConvertReport:
 
 
 def scope(root: HostRoot, extra_paths: Sequence[str]) -> list[bytes]:
-    """The trees a conversion repairs: libvirt's own plus every ``--path``."""
-    tops = [root.join_bytes(relative) for relative in CONVERT_SCOPE]
+    """The trees a conversion repairs: libvirt's own (resolved inside the root) plus every
+    ``--path``."""
     # Absolute, as journaled: a rollback may run from another working directory.
     extra = [os.fsencode(os.path.abspath(p)) for p in extra_paths]
-    return [top for top in tops if os.path.lexists(top)] + extra
+    return [*scan_scope.libvirt_trees(root).tops, *extra]
 
 
 def _steps(
     root: HostRoot, source: IdPair, target: IdPair, tops: list[bytes], restart: bool
 ) -> list[str]:
-    steps = []
+    steps = list(scan_scope.libvirt_trees(root).notes)
     if source.uid != target.uid:
         steps.append(" ".join(accounts.renumber_user_command(root, ACCOUNT_NAME, target.uid)))
     if source.gid != target.gid:
@@ -109,6 +109,7 @@ def convert(
 ) -> ConvertReport:
     """``stopper``: stop the running VMs first and start them again after (downtime.py)."""
     for path in extra_paths:
+        root.inside(path, "--path")
         if not os.path.lexists(path):
             raise UsageError(f"--path {path!r} does not exist", option="--path")
     store = Store(root)
@@ -132,7 +133,7 @@ def convert(
             stopper = stopper or downtime.Stopper.from_params(params.get("downtime"))
             # A VM may have started (or the target been taken) since the run was killed, and
             # usermod/groupmod --prefix skip their own checks: the preflight holds for resumes.
-            if survey.verdict != Verdict.STATIC and blocking(survey, stopper):
+            if blocking(survey, stopper):
                 raise PreflightRefused(
                     f"{len(listed(survey))} blocker(s) before resuming run "
                     f"{interrupted.run_id}: nothing was changed",
@@ -140,6 +141,12 @@ def convert(
                     run_id=interrupted.run_id,
                 )
         else:
+            # Before the verdict: an account database read only in part cannot say "absent".
+            if blocking(survey, stopper):
+                raise PreflightRefused(
+                    f"{len(listed(survey))} blocker(s): nothing was changed",
+                    blockers=[b.as_dict() for b in listed(survey)],
+                )
             if survey.verdict in (Verdict.STATIC, Verdict.ABSENT):
                 status = (
                     ConvertStatus.ALREADY_STATIC
@@ -147,11 +154,6 @@ def convert(
                     else ConvertStatus.ABSENT
                 )
                 return ConvertReport(status, survey, dry_run=False)
-            if blocking(survey, stopper):
-                raise PreflightRefused(
-                    f"{len(listed(survey))} blocker(s): nothing was changed",
-                    blockers=[b.as_dict() for b in listed(survey)],
-                )
             params = _params(survey, target, extra_paths, restart)
             if stopper is not None:
                 params["downtime"] = stopper.params()
@@ -321,8 +323,9 @@ def _dry_run(
             else ConvertStatus.ABSENT
         )
         return ConvertReport(status, survey, dry_run=True)
+    elif survey.current is None:  # no libvirt-qemu group: nothing to plan, the blockers say why
+        return ConvertReport(ConvertStatus.WOULD_CONVERT, survey, dry_run=True)
     else:
-        assert survey.current is not None
         source, status = survey.current, ConvertStatus.WOULD_CONVERT
     report = ConvertReport(
         status,

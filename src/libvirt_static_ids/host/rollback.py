@@ -15,7 +15,7 @@ from typing import Any
 
 from libvirt_static_ids.errors import OperationFailed, PreflightRefused, UsageError
 from libvirt_static_ids.files import repair
-from libvirt_static_ids.host import accounts, downtime, processes, services
+from libvirt_static_ids.host import account_database, accounts, downtime, processes, services
 from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.journal.records import AccountKind, AccountRecord, StepRecord
@@ -132,7 +132,7 @@ def rollback(
         account_changes = list(journal.records_of(AccountRecord))  # every record checked first
         if dry_run:
             return _would_roll_back(root, run, journal, account_changes)
-        _preflight(account_changes, proc)
+        _preflight(root, account_changes, proc)
         with store.taken_up(run.run_id, RunState.ROLLING_BACK) as journal:
             return _roll_back(root, run, journal, account_changes, restart=restart)
 
@@ -186,23 +186,40 @@ def _roll_back(
     return report
 
 
-def _preflight(account_changes: list[AccountRecord], proc: str) -> None:
-    """usermod must not renumber a user with running processes (``--prefix`` skips its check)."""
+def _preflight(root: HostRoot, account_changes: list[AccountRecord], proc: str) -> None:
+    """Before any file is put back: the numbers to restore must be free again, the account
+    database whole, and nothing running as the converted UID (``--prefix`` skips usermod's
+    own check). Every reason is listed."""
+    if not account_changes:
+        return
+    db = account_database.read(root)
+    blockers = host_survey.database_blockers(db)
+    old = {change.kind: change.old for change in account_changes}
+    blockers += host_survey.old_number_blockers(
+        root,
+        db,
+        old.get(AccountKind.USER),
+        old.get(AccountKind.GROUP),
+        "rolling back would hand libvirt-qemu's files to it; give it another number first",
+    )
     for change in account_changes:
         if change.kind != AccountKind.USER:
             continue
         busy = processes.running_as(change.new, proc)
         if busy:
-            blocker = host_survey.Blocker(
-                host_survey.BlockerCode.PROCESSES_RUNNING,
-                f"{len(busy)} process(es) run as UID {change.new}: "
-                + ", ".join(f"{p.pid} ({p.name})" for p in busy),
-                tuple(p.pid for p in busy),
+            blockers.append(
+                host_survey.Blocker(
+                    host_survey.BlockerCode.PROCESSES_RUNNING,
+                    f"{len(busy)} process(es) run as UID {change.new}: "
+                    + ", ".join(f"{p.pid} ({p.name})" for p in busy),
+                    tuple(p.pid for p in busy),
+                )
             )
-            raise PreflightRefused(
-                "processes run as the converted UID: nothing was changed",
-                blockers=[blocker.as_dict()],
-            )
+    if blockers:
+        raise PreflightRefused(
+            f"{len(blockers)} blocker(s) before rolling back: nothing was changed",
+            blockers=[blocker.as_dict() for blocker in blockers],
+        )
 
 
 def _account_number(root: HostRoot, change: AccountRecord) -> int | None:

@@ -4,15 +4,21 @@
 
 from __future__ import annotations
 
-import grp
 import os
-import pwd
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.errors import StaticIdsError
-from libvirt_static_ids.host import accounts, libvirt_config, processes
+from libvirt_static_ids.host import (
+    account_database,
+    accounts,
+    libvirt_config,
+    processes,
+    scan_scope,
+)
+from libvirt_static_ids.host.account_database import AccountDatabase, DefectKind, Group, User
+from libvirt_static_ids.host.number_holders import Database, holders
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import ACCOUNT_NAME, IdPair, Verdict
 from libvirt_static_ids.journal.runs import RunKind, RunState, interrupted_message
@@ -37,11 +43,24 @@ class BlockerCode(StrEnum):
     RUN_FAILED = "run-failed"
     HALF_CONVERTED = "half-converted"
     JOURNAL_UNREADABLE = "journal-unreadable"
+    OLD_UID_TAKEN = "old-uid-taken"
+    OLD_GID_TAKEN = "old-gid-taken"
+    ACCOUNT_FILE_INVALID = "account-file-invalid"
+    ACCOUNT_ENTRY_MALFORMED = "account-entry-malformed"
+    ACCOUNT_ENTRY_DUPLICATE = "account-entry-duplicate"
+    SCAN_PATH_UNRESOLVED = "scan-path-unresolved"
 
 
 # Runs the survey reports that `convert` itself deals with: it resumes an interrupted run (or
 # refuses naming it) and starts a new one after a failed one; they never refuse it as blockers.
 HANDLED_BY_CONVERT = frozenset({BlockerCode.RUN_INTERRUPTED, BlockerCode.RUN_FAILED})
+
+
+_DEFECT_CODES = {
+    DefectKind.FILE: BlockerCode.ACCOUNT_FILE_INVALID,
+    DefectKind.MALFORMED: BlockerCode.ACCOUNT_ENTRY_MALFORMED,
+    DefectKind.DUPLICATE: BlockerCode.ACCOUNT_ENTRY_DUPLICATE,
+}
 
 
 @dataclass(frozen=True)
@@ -66,9 +85,9 @@ class Blocker:
 class HostSurvey:
     root: str
     target: IdPair
-    user: accounts.User | None
-    group: accounts.Group | None
-    primary_group: accounts.Group | None
+    user: User | None
+    group: Group | None
+    primary_group: Group | None
     verdict: Verdict
     blockers: tuple[Blocker, ...] = field(default=())
 
@@ -93,33 +112,75 @@ class HostSurvey:
 
 
 def survey(root: HostRoot, target: IdPair, proc: str = "/proc") -> HostSurvey:
-    user = accounts.find_user(root, ACCOUNT_NAME)
-    group = accounts.find_group(root, ACCOUNT_NAME)
+    """The verdict, and every blocker; a database that cannot be read in full blocks all."""
+    db = account_database.read(root)
+    found = database_blockers(db)
+    user = db.find_user(ACCOUNT_NAME)
+    group = db.find_group(ACCOUNT_NAME)
     primary = None
     if user is not None:
-        primary = next((g for g in accounts.groups(root) if g.gid == user.gid), None)
+        primary = next((g for g in db.groups if g.gid == user.gid), None)
     if user is None:
-        return HostSurvey(root.path, target, None, group, None, Verdict.ABSENT)
-    runs = tuple(_run_blockers(root, target, user, group))
+        return HostSurvey(root.path, target, None, group, None, Verdict.ABSENT, tuple(found))
+    found += _run_blockers(root, target, user, group)
     if group is not None and IdPair(user.uid, group.gid) == target:
-        return HostSurvey(root.path, target, user, group, primary, Verdict.STATIC, runs)
-    blockers = runs + tuple(_blockers(root, target, user, group, proc))
-    taken = {"target-uid-taken", "target-gid-taken"} & {b.code for b in blockers}
+        return HostSurvey(root.path, target, user, group, primary, Verdict.STATIC, tuple(found))
+    found += _blockers(root, db, target=target, user=user, group=group, proc=proc)
+    taken = {BlockerCode.TARGET_UID_TAKEN, BlockerCode.TARGET_GID_TAKEN} & {b.code for b in found}
     verdict = Verdict.CONFLICT if taken else Verdict.DYNAMIC
-    return HostSurvey(root.path, target, user, group, primary, verdict, blockers)
+    return HostSurvey(root.path, target, user, group, primary, verdict, tuple(found))
+
+
+def database_blockers(db: AccountDatabase) -> list[Blocker]:
+    """Each defect of the account database: usermod/groupmod must never act on one."""
+    return [Blocker(_DEFECT_CODES[defect.kind], defect.message) for defect in db.defects]
+
+
+def old_number_blockers(
+    root: HostRoot, db: AccountDatabase, uid: int | None, gid: int | None, purpose: str
+) -> list[Blocker]:
+    """Another account holding libvirt-qemu's old UID, another group its old GID.
+
+    ``purpose`` says why that blocks: converting would move their files to libvirt-qemu,
+    rolling back would hand libvirt-qemu's files to them.
+    """
+    found = []
+    checks = (
+        (uid, Database.USERS, BlockerCode.OLD_UID_TAKEN, "UID"),
+        (gid, Database.GROUPS, BlockerCode.OLD_GID_TAKEN, "GID"),
+    )
+    for number, database, code, label in checks:
+        if number is None:
+            continue
+        for holder in holders(root, db, database, number, besides=ACCOUNT_NAME):
+            found.append(
+                Blocker(
+                    code,
+                    f"old {label} {number} of {ACCOUNT_NAME} also belongs to {holder.where} "
+                    f"{holder.name!r}: {purpose}",
+                )
+            )
+    return found
 
 
 def _blockers(
     root: HostRoot,
+    db: AccountDatabase,
+    *,
     target: IdPair,
-    user: accounts.User,
-    group: accounts.Group | None,
+    user: User,
+    group: Group | None,
     proc: str,
 ) -> list[Blocker]:
     found: list[Blocker] = []
-    found += _taken_locally(root, target, user)
-    if root.is_live:
-        found += _taken_in_nss(root, target)
+    found += _target_taken(root, db, target)
+    found += old_number_blockers(
+        root,
+        db,
+        user.uid,
+        group.gid if group else None,
+        "renumbering would move its files to libvirt-qemu too; give it a number of its own first",
+    )
     if group is None:
         found.append(
             Blocker(
@@ -157,73 +218,51 @@ def _blockers(
                     "seclabel; change the label to the target numbers first",
                 )
             )
+    found += [
+        Blocker(BlockerCode.SCAN_PATH_UNRESOLVED, f"{message}: its files cannot be repaired")
+        for message in scan_scope.libvirt_trees(root).unresolved
+    ]
     found += _home_trap(root, user)
     return found
 
 
-def _taken_locally(root: HostRoot, target: IdPair, user: accounts.User) -> list[Blocker]:
+def _target_taken(root: HostRoot, db: AccountDatabase, target: IdPair) -> list[Blocker]:
+    """The target held by any other entry: local, NIS ``+`` line, or (live) NSS, which
+    usermod/groupmod ask too and refuse on."""
     found = []
-    holder = next((u for u in accounts.users(root) if u.uid == target.uid and u != user), None)
-    if holder is not None:
+    for holder in holders(root, db, Database.USERS, target.uid, besides=ACCOUNT_NAME):
         found.append(
             Blocker(
                 BlockerCode.TARGET_UID_TAKEN,
-                f"target UID {target.uid} belongs to local account {holder.name!r}",
+                f"target UID {target.uid} belongs to {holder.where} {holder.name!r}",
             )
         )
-    taker = next(
-        (g for g in accounts.groups(root) if g.gid == target.gid and g.name != ACCOUNT_NAME), None
-    )
-    if taker is not None:
+    for holder in holders(root, db, Database.GROUPS, target.gid, besides=ACCOUNT_NAME):
         found.append(
             Blocker(
                 BlockerCode.TARGET_GID_TAKEN,
-                f"target GID {target.gid} belongs to local group {taker.name!r}",
+                f"target GID {target.gid} belongs to {holder.where} {holder.name!r}",
             )
         )
     return found
 
 
-def _taken_in_nss(root: HostRoot, target: IdPair) -> list[Blocker]:
-    """usermod/groupmod ask NSS too: an LDAP user holding the target blocks them."""
-    local_users = {u.name for u in accounts.users(root)}
-    local_groups = {g.name for g in accounts.groups(root)}
-    found = []
-    try:
-        name = pwd.getpwuid(target.uid).pw_name
-        if name not in local_users:
-            found.append(
-                Blocker(
-                    BlockerCode.TARGET_UID_TAKEN,
-                    f"target UID {target.uid} belongs to {name!r} in the directory (NSS); "
-                    "usermod refuses it",
-                )
-            )
-    except KeyError:
-        pass
-    try:
-        name = grp.getgrgid(target.gid).gr_name
-        if name not in local_groups:
-            found.append(
-                Blocker(
-                    BlockerCode.TARGET_GID_TAKEN,
-                    f"target GID {target.gid} belongs to group {name!r} in the directory (NSS); "
-                    "groupmod refuses it",
-                )
-            )
-    except KeyError:
-        pass
-    return found
+def _home_trap(root: HostRoot, user: User) -> list[Blocker]:
+    """``usermod -u`` chowns the home tree by itself, unjournaled, maybe across NFS.
 
-
-def _home_trap(root: HostRoot, user: accounts.User) -> list[Blocker]:
-    """``usermod -u`` chowns the home tree by itself, unjournaled, maybe across NFS."""
+    It stats the home following symlinks, so a relocated home's target counts, as does
+    the link itself.
+    """
     home = root.join(user.home)
-    try:
-        owner = os.lstat(home).st_uid
-    except OSError:
+    owners = set()
+    for follow in (False, True):
+        try:
+            owners.add(os.stat(home, follow_symlinks=follow).st_uid)
+        except OSError:
+            continue
+    if not owners:
         return []
-    if owner == user.uid:
+    if user.uid in owners:
         return [
             Blocker(
                 BlockerCode.HOME_OWNED_BY_USER,
