@@ -17,7 +17,7 @@ from libvirt_static_ids.cli import directory as cli_directory
 from libvirt_static_ids.cli import evacuate as cli_evacuate
 from libvirt_static_ids.cli import host as cli_host
 from libvirt_static_ids.cli import plan as cli_plan
-from libvirt_static_ids.cli.parser import EXIT_MEANINGS, PROG, BadUsage, CommandParser
+from libvirt_static_ids.cli.parser import EXIT_MEANINGS, PROG, SUMMARY, BadUsage, CommandParser
 from libvirt_static_ids.cli.render import colour
 from libvirt_static_ids.cli.render import human as render
 from libvirt_static_ids.errors import ExitCode, StaticIdsError, UsageError
@@ -76,7 +76,7 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
 def build_parser() -> CommandParser:
     parser = CommandParser(
         prog=PROG,
-        description="Move libvirt-qemu to one static UID/GID on every KVM host: survey, "
+        description=f"{SUMMARY[:1].upper()}{SUMMARY[1:]}: survey, "
         "convert, repair and roll back one host; record, request, survey and plan the domain "
         "through the directory; bridge and live-migrate VMs off a host first. Every change is "
         "journaled before it is made, can be previewed with --dry-run, resumed after an "
@@ -120,12 +120,12 @@ def _shown(text: str, stream: Any) -> str:
 
 
 def _error(error: StaticIdsError, command: CommandParser) -> str:
-    """The error; for bad usage also the command's usage line and where to read more."""
+    """The error first; for bad usage then the command's usage line and where to read more."""
     text = render.error(error)
     if isinstance(error, BadUsage):
-        text = f"{error.usage}\n{text}\n(see `{error.prog} --help`)"
+        text = f"{text}\n{error.usage}\n(see `{error.prog} --help`)"
     elif isinstance(error, UsageError):
-        text = f"{command.format_usage().strip()}\n{text}\n(see `{command.prog} --help`)"
+        text = f"{text}\n{command.format_usage().strip()}\n(see `{command.prog} --help`)"
     return text
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from libvirt_static_ids.errors import ExitCode, UsageError
 
 PROG = "libvirt-static-ids"
+SUMMARY = "move libvirt-qemu to one static UID/GID on every KVM host"
 
 # What each exit code means for most commands; a command may say it more exactly.
 EXIT_MEANINGS: dict[ExitCode, str] = {
