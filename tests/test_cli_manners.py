@@ -64,7 +64,7 @@ def test_every_command_has_a_description_an_example_and_its_exit_codes(name):
     assert command.description
     assert " ".join(command.description.split()[:4]) in " ".join(text.split())
     assert "\nexamples:\n  libvirt-static-ids " in text
-    assert "\nexit status:\n  0  " in text
+    assert "\nexit status:\n  0 " in text
 
 
 @pytest.mark.parametrize("name", ["", *[name for name, _ in every_command(build_parser())]])

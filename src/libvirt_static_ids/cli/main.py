@@ -86,7 +86,10 @@ def build_parser() -> CommandParser:
             (f"{PROG} convert --dry-run", "every step and file a conversion would change"),
             (f"{PROG} COMMAND --help", "every option of one command"),
         ],
-        exit_codes=EXIT_MEANINGS,
+        exit_codes={
+            **EXIT_MEANINGS,
+            BROKEN_PIPE: "the reader of the output went away (`... | head`); ended quietly",
+        },
     )
     parser.add_argument("--version", action="version", version=__version__)
     _global_options(parser, None)

@@ -19,7 +19,7 @@ PROG = "libvirt-static-ids"
 SUMMARY = "move libvirt-qemu to one static UID/GID on every KVM host"
 
 # What each exit code means for most commands; a command may say it more exactly.
-EXIT_MEANINGS: dict[ExitCode, str] = {
+EXIT_MEANINGS: dict[int, str] = {
     ExitCode.OK: "done, or nothing to do",
     ExitCode.FAILED: "failed (the report lists every problem)",
     ExitCode.USAGE: "bad usage or input; nothing was changed",
@@ -28,9 +28,9 @@ EXIT_MEANINGS: dict[ExitCode, str] = {
 }
 
 
-def exits(*codes: ExitCode, **special: str) -> dict[ExitCode, str]:
+def exits(*codes: ExitCode, **special: str) -> dict[int, str]:
     """The exit codes a command can end with: the usual meanings, or ``NAME="what it means"``."""
-    chosen = {code: EXIT_MEANINGS[code] for code in codes}
+    chosen: dict[int, str] = {code: EXIT_MEANINGS[code] for code in codes}
     chosen.update({ExitCode[name]: text for name, text in special.items()})
     return dict(sorted(chosen.items()))
 
@@ -72,7 +72,7 @@ class CommandParser(argparse.ArgumentParser):
         self,
         *args: Any,
         examples: Sequence[tuple[str, str]] = (),
-        exit_codes: Mapping[ExitCode, str] | None = None,
+        exit_codes: Mapping[int, str] | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
@@ -91,7 +91,7 @@ class CommandParser(argparse.ArgumentParser):
                 text += f"  {command}\n      {what}\n"
         if self.exit_codes:
             text += "\nexit status:\n"
-            text += "".join(f"  {int(code)}  {what}\n" for code, what in self.exit_codes.items())
+            text += "".join(f"  {code:<3}  {what}\n" for code, what in self.exit_codes.items())
         return text
 
     def subcommands(self) -> dict[str, CommandParser]:
