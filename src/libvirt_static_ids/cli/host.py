@@ -176,7 +176,7 @@ def _meter(args: argparse.Namespace) -> Meter | None:
     """Progress at a terminal (not with --quiet or --json), elsewhere only with --progress."""
     at_terminal = sys.stderr.isatty()
     if args.progress or (at_terminal and not args.quiet and not args.json):
-        return Meter(sys.stderr, redraw=at_terminal)
+        return Meter(sys.stderr, redraw=at_terminal, dry_run=getattr(args, "dry_run", False))
     return None
 
 

@@ -33,18 +33,20 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def describe(scanned: int, changed: int, seconds: float) -> str:
-    """``scanned 120,000 entries (48,000/s), changed 2,048``."""
+def describe(scanned: int, changed: int | None, seconds: float) -> str:
+    """``scanned 120,000 entries (48,000/s), changed 2,048`` (no changed count for a dry run)."""
     rate = scanned / seconds if seconds > 0 else 0.0
-    return f"scanned {scanned:,} entries ({rate:,.0f}/s), changed {changed:,}"
+    text = f"scanned {scanned:,} entries ({rate:,.0f}/s)"
+    return text if changed is None else f"{text}, changed {changed:,}"
 
 
 class Meter:
     """A ProgressCallback that draws the scan's progress on ``stream`` until ``close()``.
 
     Called by the scan with its live RepairStats (at the start of each walk and after each
-    batch); a thread draws every ``interval`` seconds from then on. Writing never fails the
-    run: a closed stream (EPIPE) only ends the drawing.
+    batch); a thread draws every ``interval`` seconds from then on. A dry run changes nothing,
+    so it shows no changed count. Writing never fails the run: a closed stream (EPIPE) only
+    ends the drawing.
     """
 
     def __init__(
@@ -52,11 +54,13 @@ class Meter:
         stream: TextIO,
         *,
         redraw: bool,
+        dry_run: bool = False,
         interval: float = INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stream = stream
         self._redraw = redraw
+        self._dry_run = dry_run
         self._interval = interval
         self._clock = clock
         self._started = clock()
@@ -81,7 +85,8 @@ class Meter:
         stats = self._stats
         if stats is None:
             return None
-        return describe(stats.scanned_so_far(), stats.changed, self._clock() - self._started)
+        changed = None if self._dry_run else stats.changed
+        return describe(stats.scanned_so_far(), changed, self._clock() - self._started)
 
     def _write(self, text: str) -> None:
         if self._broken:
