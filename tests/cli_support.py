@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -85,8 +87,28 @@ def check_json(result: CliResult, schema: str = CLI_OUTPUT) -> Any:
     return data
 
 
+Arg = str | int | os.PathLike[str] | bytes
+Argv = list[str | bytes | os.PathLike[str]]
+
+
+def _argv(args: Sequence[Arg], root: str | os.PathLike[str] | bytes | None, json: bool) -> Argv:
+    argv: Argv = []
+    if root is not None:
+        argv += ["--root", root]
+    if json:
+        argv.append("--json")
+    return argv + [a if isinstance(a, bytes | os.PathLike) else str(a) for a in args]
+
+
+def _env(env: Mapping[str, str] | None) -> dict[str, str]:
+    child_env = dict(os.environ if env is None else env)
+    # A UTF-8 locale's strict stdout, as on a real host: undecodable names must be escaped.
+    child_env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8:strict")
+    return child_env
+
+
 def run(
-    *args: str | int | os.PathLike[str] | bytes,
+    *args: Arg,
     root: str | os.PathLike[str] | bytes | None = None,
     json: bool = False,
     schema: str = CLI_OUTPUT,
@@ -100,15 +122,8 @@ def run(
 
     A traceback on stderr fails the test; ``--json`` output is checked against ``schema``.
     """
-    argv: list[str | bytes | os.PathLike[str]] = [*wrapper, *COMMAND]
-    if root is not None:
-        argv += ["--root", root]
-    if json:
-        argv.append("--json")
-    argv += [a if isinstance(a, bytes | os.PathLike) else str(a) for a in args]
-    child_env = dict(os.environ if env is None else env)
-    # A UTF-8 locale's strict stdout, as on a real host: undecodable names must be escaped.
-    child_env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8:strict")
+    argv: Argv = [*wrapper, *COMMAND, *_argv(args, root, json)]
+    child_env = _env(env)
     done = subprocess.run(
         argv,
         capture_output=True,
@@ -123,4 +138,89 @@ def run(
     assert "Traceback" not in result.err, result.err
     if json or "--json" in args:
         check_json(result, schema)
+    return result
+
+
+def run_into(
+    reader: Sequence[str],
+    *args: Arg,
+    root: str | os.PathLike[str] | bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> CliResult:
+    """The command's stdout piped into ``reader`` (``["head", "-n", "1"]``), as in a shell.
+
+    ``code`` is the command's exit status, ``out`` what the reader printed, ``err`` the
+    command's stderr; a traceback there fails the test.
+    """
+    command = subprocess.Popen(
+        [*COMMAND, *_argv(args, root, False)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(env),
+    )
+    assert command.stdout is not None and command.stderr is not None
+    try:
+        read = subprocess.run(
+            reader, stdin=command.stdout, capture_output=True, timeout=timeout, check=False
+        )
+        command.stdout.close()  # the reader has gone: only the command holds the pipe now
+        err = command.stderr.read().decode("utf-8", "surrogateescape")
+        code = command.wait(timeout=timeout)
+    finally:
+        if command.poll() is None:
+            command.kill()
+            command.wait()
+    result = CliResult(code, read.stdout.decode("utf-8", "surrogateescape"), err)
+    assert "Traceback" not in result.err, result.err
+    return result
+
+
+def run_at_terminal(
+    *args: Arg,
+    root: str | os.PathLike[str] | bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> CliResult:
+    """The command with stdout and stderr each on a pseudo-terminal of its own, as at a
+    login shell (but told apart); ``out`` and ``err`` are what each terminal received, with
+    the terminal's own line ends (``\\r\\n``)."""
+    masters, slaves = zip(*(pty.openpty() for _ in range(2)), strict=True)
+    try:
+        command = subprocess.Popen(
+            [*COMMAND, *_argv(args, root, False)],
+            stdin=subprocess.DEVNULL,
+            stdout=slaves[0],
+            stderr=slaves[1],
+            env=_env(env),
+        )
+    finally:
+        for slave in slaves:
+            os.close(slave)
+    received = {master: b"" for master in masters}
+    try:
+        open_masters = list(masters)
+        while open_masters:
+            ready, _, _ = select.select(open_masters, [], [], timeout)
+            if not ready:
+                raise TimeoutError(f"no output for {timeout} s: {received}")
+            for master in ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the command closed its end
+                    chunk = b""
+                if chunk:
+                    received[master] += chunk
+                else:
+                    open_masters.remove(master)
+        code = command.wait(timeout=timeout)
+    finally:
+        if command.poll() is None:
+            command.kill()
+            command.wait()
+        for master in masters:
+            os.close(master)
+    out, err = (received[m].decode("utf-8", "surrogateescape") for m in masters)
+    result = CliResult(code, out, err)
+    assert "Traceback" not in result.err, result.err
     return result

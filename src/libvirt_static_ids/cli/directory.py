@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from libvirt_static_ids.cli.parser import PROG, exits
 from libvirt_static_ids.directory.record import Request, State
 from libvirt_static_ids.errors import ExitCode, PreflightRefused, UsageError
 from libvirt_static_ids.hostroot import HostRoot
@@ -53,7 +54,18 @@ def add_survey_options(survey_parser: argparse.ArgumentParser) -> None:
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``record`` and ``request`` to the subcommands of the main parser."""
     rec = commands.add_parser(
-        "record", parents=[common], help="write this host's numbers to its LDAP object"
+        "record",
+        parents=[common],
+        help="write this host's numbers to its LDAP object",
+        description="Write this host's libvirt-qemu numbers, state, blockers and VM inventory "
+        "to its own computer object in the directory (the daily timer and the listener run "
+        "this; the object is written only when something changed). With --convert, convert "
+        "this host first, recording converting and then the end state.",
+        examples=[
+            (f"{PROG} record", "refresh this host's record"),
+            (f"{PROG} record --convert", "what a convert request runs on the host"),
+        ],
+        exit_codes=exits(ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.REFUSED),
     )
     rec.add_argument(
         "--host-dn", metavar="DN", help="this host's computer object (default: UCR ldap/hostdn)"
@@ -74,7 +86,17 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     add_connection_options(rec)
 
     req = commands.add_parser(
-        "request", parents=[common], help="ask hosts to refresh their record or to convert"
+        "request",
+        parents=[common],
+        help="ask hosts to refresh their record or to convert",
+        description="Ask hosts, through their computer objects in the directory, to refresh "
+        "their record or to convert; each host's listener carries the request out and "
+        "records the outcome.",
+        examples=[
+            (f"{PROG} request refresh kvm1 kvm2", "two hosts record themselves again"),
+            (f"{PROG} request convert kvm1", "kvm1 converts itself (once it is empty)"),
+        ],
+        exit_codes=exits(ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE),
     )
     req.add_argument("action", choices=[r.value for r in Request], help="what the hosts do")
     req.add_argument("hosts", nargs="+", metavar="HOST", help="host name or computer object DN")

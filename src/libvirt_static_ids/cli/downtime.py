@@ -42,10 +42,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--shutdown-timeout",
         metavar="SECONDS",
-        help="with --shutdown-vms: how long to wait for each VM to shut down (default 300)",
+        help="with --shutdown-vms: how long to wait for each VM to shut down (default: 300)",
     )
     group.add_argument(
-        "--connect", metavar="URI", help=f"libvirt URI of this host (default {DEFAULT_URI})"
+        "--connect", metavar="URI", help=f"libvirt URI of this host (default: {DEFAULT_URI})"
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from libvirt_static_ids.cli.parser import PROG, exits
 from libvirt_static_ids.errors import ExitCode, UsageError
 from libvirt_static_ids.files.widen import Mode
 from libvirt_static_ids.host import hypervisor
@@ -25,22 +26,56 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "probe-access",
         parents=[common],
         help="can a numeric identity open these files read-write? (exit 3 if not)",
+        description="Try, as the numeric identity --uid/--gid (and --groups), to open each "
+        "file read-write: locally, or for an nfs:// URL by asking the NFS server itself, so "
+        "the answer is the server's. Changes nothing.",
+        examples=[
+            (
+                f"{PROG} probe-access --uid 64055 --gid 64055 nfs://nas/vms/web.qcow2",
+                "can the static numbers use this image on the NFS server?",
+            )
+        ],
+        exit_codes=exits(
+            ExitCode.OK, ExitCode.USAGE, REFUSED="some file cannot be opened read-write"
+        ),
     )
     _identity_options(prb)
     prb.add_argument("--groups", metavar="G,...", help="supplementary GIDs")
     prb.add_argument("paths", nargs="+", metavar="PATH", help="file, or nfs://SERVER/EXPORT/FILE")
 
     brg = commands.add_parser(
-        "bridge", parents=[common], help="open, close or list migration bridges"
+        "bridge",
+        parents=[common],
+        help="open, close or list migration bridges",
+        description="A bridge lets another host's numbers read and write a VM's images for "
+        "a while (a POSIX ACL, or mode 666 as a last resort), so the VM can be live-migrated "
+        "there; closing it restores every image exactly. Each bridge is a journaled run.",
+        examples=[
+            (f"{PROG} bridge status", "the open bridges"),
+        ],
+        exit_codes=exits(ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE),
     )
     actions = brg.add_subparsers(dest="bridge_action", required=True, parser_class=type(brg))
-    opn = actions.add_parser("open", parents=[common], help="let UID/GID read and write images")
+    opn = actions.add_parser(
+        "open",
+        parents=[common],
+        help="let UID/GID read and write images",
+        description="Let the numeric identity --uid/--gid read and write the given images "
+        "(or those of --vm), for --ttl seconds if given.",
+        examples=[
+            (
+                f"{PROG} bridge open --uid 64055 --gid 64055 --vm web --ttl 3600",
+                "the static numbers may use web's images for an hour",
+            )
+        ],
+        exit_codes=exits(ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE),
+    )
     _identity_options(opn)
     opn.add_argument(
         "--mode",
         choices=[m.value for m in Mode],
         default=Mode.ACL.value,
-        help="acl (default): user:UID:rw and group:GID:rw entries; chmod: world-writable 666",
+        help="acl: user:UID:rw and group:GID:rw entries; chmod: world-writable 666",
     )
     opn.add_argument("--ttl", metavar="SECONDS", help="close by itself after SECONDS")
     opn.add_argument("--dry-run", action="store_true", help="show every change; change nothing")
@@ -55,21 +90,53 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "--connect",
         metavar="URI",
         default=hypervisor.DEFAULT_URI,
-        help=f"libvirt URI for --vm (default {hypervisor.DEFAULT_URI})",
+        help="libvirt URI for --vm",
     )
     opn.add_argument("paths", nargs="*", metavar="PATH", help="image file or nfs:// URL")
-    cls = actions.add_parser("close", parents=[common], help="restore the images exactly")
-    cls.add_argument("run_id", nargs="?", metavar="RUN_ID")
+    cls = actions.add_parser(
+        "close",
+        parents=[common],
+        help="restore the images exactly",
+        description="Close a bridge: every image gets back its mode and ACL exactly; with "
+        "--hand-over it first becomes the bridge's UID:GID (the migrated VM's numbers).",
+        examples=[
+            (f"{PROG} bridge close RUN_ID", "close one bridge"),
+            (f"{PROG} bridge close --expired", "close every bridge past its TTL"),
+        ],
+        exit_codes=exits(ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE),
+    )
+    cls.add_argument(
+        "run_id", nargs="?", metavar="RUN_ID", help="the bridge to close (see `bridge status`)"
+    )
     cls.add_argument("--expired", action="store_true", help="close every bridge past its TTL")
     cls.add_argument(
         "--hand-over",
         action="store_true",
         help="first chown each image to the bridge's UID:GID (the migrated VM's numbers)",
     )
-    actions.add_parser("status", parents=[common], help="list open bridges")
+    actions.add_parser(
+        "status",
+        parents=[common],
+        help="list open bridges",
+        description="List the open bridges with their images, numbers and time to live.",
+        examples=[(f"{PROG} bridge status --json", "the same, for a program")],
+        exit_codes=exits(ExitCode.OK, ExitCode.USAGE),
+    )
 
     eva = commands.add_parser(
-        "evacuate", parents=[common], help="live-migrate every running VM of HOST to TARGET"
+        "evacuate",
+        parents=[common],
+        help="live-migrate every running VM of HOST to TARGET",
+        description="Empty HOST VM by VM: bridge each running VM's images for TARGET's "
+        "numbers, probe that access through the storage, live-migrate, and close the bridge, "
+        "handing each image over to the numbers of TARGET.",
+        examples=[
+            (
+                f"{PROG} evacuate kvm1 --to kvm2 --uid 64055 --gid 64055 --dry-run",
+                "what would move from kvm1 to kvm2",
+            )
+        ],
+        exit_codes=exits(ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE),
     )
     eva.add_argument("host", metavar="HOST", help="the host being emptied (journaled)")
     eva.add_argument("--to", required=True, metavar="TARGET", help="destination host name")
@@ -78,11 +145,18 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "--connect",
         metavar="URI",
         default=hypervisor.DEFAULT_URI,
-        help=f"libvirt URI of HOST (default {hypervisor.DEFAULT_URI})",
+        help="libvirt URI of HOST",
     )
-    eva.add_argument("--dest-uri", metavar="URI", help="default qemu://TARGET/system")
-    eva.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.ACL.value)
-    eva.add_argument("--ttl", metavar="SECONDS", default="3600", help="bridge TTL (default 3600)")
+    eva.add_argument(
+        "--dest-uri", metavar="URI", help="libvirt URI of TARGET (default: qemu://TARGET/system)"
+    )
+    eva.add_argument(
+        "--mode",
+        choices=[m.value for m in Mode],
+        default=Mode.ACL.value,
+        help="how each bridge widens access, as for `bridge open`",
+    )
+    eva.add_argument("--ttl", metavar="SECONDS", default="3600", help="each bridge's TTL")
     eva.add_argument("--dry-run", action="store_true", help="list what would move; change nothing")
 
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from libvirt_static_ids.cli import directory as cli_directory
 from libvirt_static_ids.cli import downtime as cli_downtime
+from libvirt_static_ids.cli.parser import PROG, exits
+from libvirt_static_ids.cli.progress import Meter
 from libvirt_static_ids.errors import ExitCode, UsageError
-from libvirt_static_ids.files.repair import ProgressCallback, RepairStats
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import DEFAULT_TARGET, IdPair, parse_id
 
@@ -25,12 +26,38 @@ COMMANDS = ("survey", "convert", "repair", "rollback", "journal")
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     survey = commands.add_parser(
-        "survey", parents=[common], help="this host's numbers and blockers"
+        "survey",
+        parents=[common],
+        help="this host's numbers and blockers",
+        description="Show this host's libvirt-qemu UID, group GID and primary group, the "
+        "target, the verdict (static, dynamic, absent or conflict) and every blocker with a "
+        "stable code. Changes nothing.",
+        examples=[
+            (f"{PROG} survey", "this host against the default target"),
+            (f"{PROG} survey --domain", "every KVM host recorded in the directory"),
+        ],
+        exit_codes=exits(ExitCode.OK, ExitCode.USAGE),
     )
     _target_options(survey)
     cli_directory.add_survey_options(survey)
 
-    conv = commands.add_parser("convert", parents=[common], help="convert this host")
+    conv = commands.add_parser(
+        "convert",
+        parents=[common],
+        help="convert this host",
+        description="Convert this host to the target numbers: preflight, renumber "
+        "libvirt-qemu with usermod/groupmod, restart libvirtd, repair file ownership under "
+        "libvirt's directories and every --path, verify. Every change is journaled first; "
+        "an interrupted conversion is resumed by running convert again, or undone by rollback.",
+        examples=[
+            (f"{PROG} convert --dry-run", "every step and file it would change"),
+            (f"{PROG} convert --path /srv/images", "convert, repairing /srv/images too"),
+            (f"{PROG} convert --suspend-vms", "with downtime: suspend the running VMs meanwhile"),
+        ],
+        exit_codes=exits(
+            ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.REFUSED, ExitCode.INTERRUPTED
+        ),
+    )
     _target_options(conv)
     conv.add_argument(
         "--dry-run", action="store_true", help="show every step and file; change nothing"
@@ -50,30 +77,94 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     cli_downtime.add_options(conv)
 
-    rep = commands.add_parser("repair", parents=[common], help="remap file ownership")
+    rep = commands.add_parser(
+        "repair",
+        parents=[common],
+        help="remap file ownership",
+        description="Remap owner and group (independently), POSIX ACL entries and libvirt's "
+        "remembered-owner xattrs from the old to the new numbers under each PATH, never "
+        "following a symbolic link, as a journaled run that rollback undoes. With --orphans: "
+        "entries whose owner or group has no name, remapped where this host's journal knows "
+        "the number as its old one, listed otherwise.",
+        examples=[
+            (
+                f"{PROG} repair --from-uid 109 --from-gid 114 --dry-run /srv/images",
+                "list what would change under /srv/images",
+            ),
+            (f"{PROG} repair --orphans", "leftovers of earlier runs, under libvirt's directories"),
+        ],
+        exit_codes=exits(
+            ExitCode.OK,
+            ExitCode.USAGE,
+            ExitCode.INTERRUPTED,
+            FAILED="some entries could not be changed (each is listed)",
+        ),
+    )
     rep.add_argument(
         "--orphans", action="store_true", help="entries whose owner or group has no name"
     )
-    rep.add_argument("--from-uid", metavar="N")
-    rep.add_argument("--from-gid", metavar="N")
-    rep.add_argument("--to-uid", metavar="N", default=str(DEFAULT_TARGET.uid))
-    rep.add_argument("--to-gid", metavar="N", default=str(DEFAULT_TARGET.gid))
+    rep.add_argument(
+        "--from-uid", metavar="N", help="the old UID to remap (needed without --orphans)"
+    )
+    rep.add_argument(
+        "--from-gid", metavar="N", help="the old GID to remap (needed without --orphans)"
+    )
+    rep.add_argument(
+        "--to-uid", metavar="N", default=str(DEFAULT_TARGET.uid), help="the UID it becomes"
+    )
+    rep.add_argument(
+        "--to-gid", metavar="N", default=str(DEFAULT_TARGET.gid), help="the GID it becomes"
+    )
     rep.add_argument("--dry-run", action="store_true", help="list every change; change nothing")
     rep.add_argument("--cross-filesystems", action="store_true", help="descend into other mounts")
-    rep.add_argument("paths", nargs="*", metavar="PATH")
+    rep.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="a tree to repair (at least one without --orphans; with it, the default is "
+        "libvirt's directories)",
+    )
 
     back = commands.add_parser(
-        "rollback", parents=[common], help="undo the last convert run, or the named run"
+        "rollback",
+        parents=[common],
+        help="undo the last convert run, or the named run",
+        description="Undo a journaled run exactly: accounts renumbered back, every entry "
+        "restored to what the journal holds. Entries someone else changed since are listed "
+        "and left as they are. Without RUN_ID: the last convert run; when a later run changed "
+        "files too, or no convert run is left, the runs to name are listed (exit 2). Runs "
+        "that changed nothing are never offered; with nothing left to undo, exit 0.",
+        examples=[
+            (f"{PROG} rollback --dry-run", "list what undoing the last convert run restores"),
+            (f"{PROG} rollback", "undo the last convert run"),
+            (f"{PROG} journal", "list the runs, with the RUN_ID each can be named by"),
+        ],
+        exit_codes=exits(
+            ExitCode.OK,
+            ExitCode.USAGE,
+            FAILED="some entries or accounts could not be restored (each is listed)",
+        ),
     )
-    back.add_argument("run_id", nargs="?", metavar="RUN_ID")
+    back.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to undo (see `journal`)")
     back.add_argument("--no-restart", action="store_true", help="do not restart libvirtd")
     back.add_argument(
         "--dry-run", action="store_true", help="list exactly what would be restored; change nothing"
     )
 
-    jour = commands.add_parser("journal", parents=[common], help="list runs, or show one")
-    jour.add_argument("action", nargs="?", choices=["show"])
-    jour.add_argument("run_id", nargs="?", metavar="RUN_ID")
+    jour = commands.add_parser(
+        "journal",
+        parents=[common],
+        help="list runs, or show one",
+        description="List the journaled runs of this root with their kind and state, or "
+        "show one run: its parameters, summary and every record.",
+        examples=[
+            (f"{PROG} journal", "every run, oldest first"),
+            (f"{PROG} journal show RUN_ID", "one run's records"),
+        ],
+        exit_codes=exits(ExitCode.OK, ExitCode.USAGE),
+    )
+    jour.add_argument("action", nargs="?", choices=["show"], help="show one run")
+    jour.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to show")
 
 
 def _target_options(parser: argparse.ArgumentParser) -> None:
@@ -93,22 +184,28 @@ def _existing_paths(root: HostRoot, paths: Sequence[str], option: str) -> list[b
     return [os.fsencode(os.path.abspath(path)) for path in paths]
 
 
-def _progress(enabled: bool) -> ProgressCallback | None:
-    if not enabled:
-        return None
-
-    def show(stats: RepairStats) -> None:
-        print(f"\r  scanned {stats.scanned:,}, changed {stats.changed:,}", end="", file=sys.stderr)
-
-    return show
+def _meter(args: argparse.Namespace) -> Meter | None:
+    """Progress at a terminal (not with --quiet or --json), elsewhere only with --progress."""
+    at_terminal = sys.stderr.isatty()
+    if args.progress or (at_terminal and not args.quiet and not args.json):
+        return Meter(sys.stderr, redraw=at_terminal, dry_run=getattr(args, "dry_run", False))
+    return None
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     """Carry out one host command; return its JSON-able result and exit code."""
     if args.command == "survey" and args.domain:
         return cli_directory.run(args)
+    meter = _meter(args)
+    try:
+        return _run(args, meter)
+    finally:
+        if meter is not None:
+            meter.close()
+
+
+def _run(args: argparse.Namespace, progress: Meter | None) -> tuple[dict[str, Any], ExitCode]:
     root = HostRoot.open_system(args.root)
-    progress = _progress(not args.json and sys.stderr.isatty())
     if args.command == "survey":
         from libvirt_static_ids.host import survey as host_survey
 

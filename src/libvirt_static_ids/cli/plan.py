@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from libvirt_static_ids.cli import directory as cli_directory
+from libvirt_static_ids.cli.parser import PROG, exits
 from libvirt_static_ids.errors import ExitCode, UsageError
 from libvirt_static_ids.hostroot import HostRoot
 
@@ -41,6 +42,21 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "plan",
         parents=[common],
         help="the rolling conversion of every KVM host, from the directory (changes nothing)",
+        description="Order the rolling conversion of the whole domain from the host records "
+        "in the directory: bridge, migrate, close, convert, host by host, every VM moved at "
+        "most once where capacity allows. A checker proves that at every step every running "
+        "VM's images stay readable and writable under NFS rules. Changes nothing.",
+        examples=[
+            (f"{PROG} plan", "the plan, checked"),
+            (f"{PROG} plan --reserve-mib 4096 --json", "keep 4 GiB free on every host"),
+        ],
+        exit_codes=exits(
+            ExitCode.USAGE,
+            OK="a proven plan covering every KVM host (VMs may be suspended where capacity "
+            "is short)",
+            FAILED="the checker found a problem: the plan must not be followed",
+            REFUSED="some hosts could not be planned (each is listed, with why)",
+        ),
     )
     pln.add_argument(
         "--server-honours-acls",
@@ -52,7 +68,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "--reserve-mib",
         metavar="MIB",
         default="0",
-        help="memory each host keeps free for itself (default 0)",
+        help="memory each host keeps free for itself",
     )
     cli_directory.add_connection_options(pln)
 

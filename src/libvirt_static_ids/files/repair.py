@@ -80,6 +80,14 @@ class RepairStats:
     scanned: int = 0
     changed: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # The count of the walk under way, set by plan(): the C walk returns to Python only for
+    # entries that need a change, so a progress display reads this from another thread.
+    walking: Callable[[], int] | None = field(default=None, repr=False, compare=False)
+
+    def scanned_so_far(self) -> int:
+        """``scanned``, counting the entries the walk under way has looked at so far."""
+        walking = self.walking
+        return self.scanned if walking is None else walking()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -141,11 +149,13 @@ def plan(
     *,
     cross_filesystems: bool = False,
     select: Selector | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Iterator[EntryChange]:
     """Every change ``idmap`` makes under ``tops``, streamed, each inode once.
 
     ``select`` narrows the entries considered (``repair --orphans`` uses it) and then sees
-    every entry, not only those the walk finds interesting.
+    every entry, not only those the walk finds interesting. ``progress`` is called as each
+    walk starts; from then on ``stats.scanned_so_far()`` follows it.
     """
     hard_links: set[tuple[int, int]] = set()
 
@@ -163,6 +173,9 @@ def plan(
                 cross_filesystems=cross_filesystems,
                 on_error=on_error,
             )
+            stats.walking = lambda tree=tree, base=scanned_before: base + tree.scanned
+            if progress:
+                progress(stats)
             for entry in tree:
                 stats.scanned = scanned_before + tree.scanned
                 if select is not None and not select(entry):
@@ -179,6 +192,7 @@ def plan(
                     hard_links.add((entry.device, entry.inode))
                 yield EntryChange(entry.path, entry.device, entry.inode, before, after)
             stats.scanned = scanned_before + tree.scanned
+            stats.walking = None
 
 
 def _scanned_metadata(

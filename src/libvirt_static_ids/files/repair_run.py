@@ -30,7 +30,9 @@ def remap_paths(
     stats = repair.RepairStats()
     if resumed:
         repair.replay(journal, stats)
-    changes = repair.plan(tops, idmap, stats, cross_filesystems=cross_filesystems, select=select)
+    changes = repair.plan(
+        tops, idmap, stats, cross_filesystems=cross_filesystems, select=select, progress=progress
+    )
     repair.apply(changes, journal, stats, progress)
     return stats
 
@@ -84,7 +86,9 @@ def run_repair(
     report = RepairReport(dry_run, idmap)
     if dry_run:
         report.changes = list(
-            repair.plan(tops, idmap, report.stats, cross_filesystems=cross_filesystems)
+            repair.plan(
+                tops, idmap, report.stats, cross_filesystems=cross_filesystems, progress=progress
+            )
         )
         return report
     store = Store(root)

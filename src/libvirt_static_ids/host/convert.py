@@ -125,6 +125,7 @@ def convert(
             extra_paths=extra_paths,
             restart=restart,
             stopper=stopper,
+            progress=progress,
         )
     with store.locked():
         interrupted = store.interrupted()
@@ -311,6 +312,7 @@ def _dry_run(
     extra_paths: Sequence[str],
     restart: bool,
     stopper: downtime.Stopper | None,
+    progress: repair.ProgressCallback | None,
 ) -> ConvertReport:
     interrupted = store.interrupted()
     if interrupted is not None:
@@ -335,7 +337,7 @@ def _dry_run(
         run_id=interrupted.run_id if interrupted else None,
     )
     idmap = IdMap.single(source.uid, source.gid, target.uid, target.gid)
-    report.changes = list(repair.plan(tops, idmap, report.stats))
+    report.changes = list(repair.plan(tops, idmap, report.stats, progress=progress))
     if stopper is not None:
         stopper.preview()
         report.steps, report.downtime = stopper.steps(report.steps), stopper.report()

@@ -99,7 +99,12 @@ def repair_orphans(
     if dry_run or not idmap:
         report.changes = list(
             repair.plan(
-                tops, idmap, report.stats, cross_filesystems=cross_filesystems, select=select
+                tops,
+                idmap,
+                report.stats,
+                cross_filesystems=cross_filesystems,
+                select=select,
+                progress=progress,
             )
         )
         return report

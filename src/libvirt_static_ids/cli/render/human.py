@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from libvirt_static_ids.cli.render import domain, downtime, evacuate, plan
-from libvirt_static_ids.cli.render.text import shown_path
+from libvirt_static_ids.cli.render.text import shown_path, words
 from libvirt_static_ids.errors import StaticIdsError
 
 _MAX_LISTED = 200
@@ -38,10 +38,10 @@ def _change(change: dict[str, Any]) -> str:
     return f"    {shown_path(change['path'])}: {'; '.join(parts)}"
 
 
-def _changes(changes: list[dict[str, Any]]) -> list[str]:
-    lines = [_change(change) for change in changes[:_MAX_LISTED]]
-    if len(changes) > _MAX_LISTED:
-        lines.append(f"    ... and {len(changes) - _MAX_LISTED:,} more (use --json for all)")
+def _changes(changes: list[dict[str, Any]], limit: int | None) -> list[str]:
+    lines = [_change(change) for change in changes[:limit]]
+    if limit is not None and len(changes) > limit:
+        lines.append(f"    ... and {len(changes) - limit:,} more (-v or --json for all)")
     return lines
 
 
@@ -68,7 +68,7 @@ def _survey(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _convert(result: dict[str, Any]) -> list[str]:
+def _convert(result: dict[str, Any], limit: int | None) -> list[str]:
     status = result["status"]
     target = result["survey"]["target"]
     if status == "already-static":
@@ -89,7 +89,7 @@ def _convert(result: dict[str, Any]) -> list[str]:
         lines.append(
             f"  files that would change ({len(result['changes']):,} of {repair['scanned']:,}):"
         )
-        lines += _changes(result["changes"])
+        lines += _changes(result["changes"], limit)
         if result["survey"]["blockers"]:
             lines.append("  refused now, because of:")
             lines += [f"    - [{b['code']}] {b['message']}" for b in result["survey"]["blockers"]]
@@ -104,7 +104,7 @@ def _convert(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _repair(result: dict[str, Any]) -> list[str]:
+def _repair(result: dict[str, Any], limit: int | None) -> list[str]:
     repair = result["repair"]
     verb = "would change" if result["dry_run"] else "changed"
     lines = []
@@ -113,24 +113,24 @@ def _repair(result: dict[str, Any]) -> list[str]:
     count = len(result["changes"]) if result["dry_run"] else repair["changed"]
     lines.append(f"scanned {repair['scanned']:,} entries, {verb} {count:,}")
     if result["dry_run"]:
-        lines += _changes(result["changes"])
+        lines += _changes(result["changes"], limit)
     if result["mode"] == "orphans" and result["untouched"]:
         lines.append(f"orphans with numbers no journal knows ({len(result['untouched']):,}), left:")
         lines += [
             f"    {shown_path(o['path'])}: {o['uid']}:{o['gid']}"
-            for o in result["untouched"][:_MAX_LISTED]
+            for o in result["untouched"][:limit]
         ]
     lines += _problems(repair)
     return lines
 
 
-def _rollback(result: dict[str, Any]) -> list[str]:
+def _rollback(result: dict[str, Any], limit: int | None) -> list[str]:
     if result["run_id"] is None:
         return ["nothing to roll back: no run that changed something is left to undo"]
     if result["dry_run"]:
         lines = [f"rollback of run {result['run_id']} ({result['kind']}) would restore:"]
         lines += [f"  {line}" for line in result["accounts"]]
-        lines += _changes(result["changes"])
+        lines += _changes(result["changes"], limit)
         lines.append(f"  {result['restored']:,} entries; nothing was changed")
     else:
         lines = [f"rolled back run {result['run_id']} ({result['kind']}):"]
@@ -156,8 +156,8 @@ def _journal(result: dict[str, Any]) -> list[str]:
         ]
     run = result["run"]
     lines = [f"run {run['run_id']} ({run['kind']}), {run['state']}, started {run['started']}"]
-    lines += [f"  {key}: {value}" for key, value in run["params"].items()]
-    lines += [f"  summary {key}: {value}" for key, value in run["summary"].items()]
+    lines += [f"  {key}: {words(value)}" for key, value in run["params"].items()]
+    lines += [f"  summary {key}: {words(value)}" for key, value in run["summary"].items()]
     for record in result["records"]:
         if record["op"] == "entry":
             lines.append(_change(record))
@@ -170,11 +170,10 @@ def _journal(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+# The results that list entries, shortened to the first _MAX_LISTED unless asked for all.
+_LISTING = {"convert": _convert, "repair": _repair, "rollback": _rollback}
 _RENDERERS = {
     "survey": _survey,
-    "convert": _convert,
-    "repair": _repair,
-    "rollback": _rollback,
     "journal": _journal,
     **domain.RENDERERS,
     **evacuate.RENDERERS,
@@ -182,5 +181,9 @@ _RENDERERS = {
 }
 
 
-def human(result: dict[str, Any]) -> str:
-    return "\n".join(_RENDERERS[result["command"]](result))
+def human(result: dict[str, Any], *, every_entry: bool = False) -> str:
+    """The report of one command; ``every_entry`` lists every changed entry, not the first 200."""
+    command = result["command"]
+    if command in _LISTING:
+        return "\n".join(_LISTING[command](result, None if every_entry else _MAX_LISTED))
+    return "\n".join(_RENDERERS[command](result))
