@@ -145,6 +145,12 @@ def victim(world: World, scratch: str) -> Iterator[str]:
 # --- starting and killing the real CLI -----------------------------------------------------
 
 
+def _stored_state(run_dir: str) -> str:
+    with open(os.path.join(run_dir, "state.json"), encoding="utf-8") as handle:
+        state: str = json.load(handle)["state"]
+    return state
+
+
 def run_dirs(root: str) -> list[str]:
     runs = os.path.join(root, STATE_DIR, "runs")
     try:
@@ -355,6 +361,10 @@ def test_kill_at_random_time_then_resume(world: World, victim: str, seed: int) -
     if process.returncode != -signal.SIGKILL:  # it finished first: still a valid end state
         assert process.returncode == 0
         assert_state(victim, world.after, world.after_accounts, "finished before the kill")
+        roll_back(victim, world)
+        return
+    if found and _stored_state(found[0]) == "complete":  # killed between "complete" and exit
+        assert_state(victim, world.after, world.after_accounts, "complete before the kill")
         roll_back(victim, world)
         return
     if not found:  # killed before the run existed: nothing may have changed

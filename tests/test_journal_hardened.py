@@ -262,11 +262,11 @@ def test_an_old_number_with_a_name_again_is_never_remapped_as_an_orphan(cli, fak
 
 
 def test_bare_rollback_refuses_when_a_later_run_changed_files_and_lists_them(
-    cli, fake_root, tmp_path, snapshot
+    cli, fake_root, snapshot
 ):
     convert_id = convert(cli, fake_root)
-    extra = tmp_path / "extra"
-    extra.mkdir()
+    extra = fake_root / "srv/extra"
+    extra.mkdir(parents=True)
     (extra / "f").write_bytes(b"")
     os.chown(extra / "f", 4242, 4242)
     args = ["--from-uid", "4242", "--from-gid", "4242", "--to-uid", "4343", "--to-gid", "4343"]

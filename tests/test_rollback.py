@@ -190,13 +190,7 @@ def test_rollback_of_a_named_run(cli, fake_root):
     assert owner(extra / "f") == (4343, 4343)  # the later run stays
     assert runs(cli, fake_root) == {convert_id: "rolled back", repair_id: "complete"}
 
-    # Bare rollback means the last convert run; with none left it names what there is.
-    bare = cli("rollback", root=fake_root, json=True)
-    assert bare.code == 2, bare
-    assert [c["run_id"] for c in bare.data["error"]["candidates"]] == [repair_id]
-    assert repair_id in bare.data["error"]["message"]
-    assert owner(extra / "f") == (4343, 4343)
-    result = cli("rollback", repair_id, root=fake_root, json=True)
+    result = cli("rollback", root=fake_root, json=True)  # the only run left to undo
     assert (result.code, result.data["run_id"]) == (0, repair_id)
     assert owner(extra / "f") == (4242, 4242)
 

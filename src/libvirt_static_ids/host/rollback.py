@@ -82,8 +82,9 @@ def _choose(store: Store, run_id: str | None) -> RunInfo | None:
     """The named run; or the last convert run, refusing when a later run changed files too.
 
     Runs that changed nothing and runs rolled back already are never offered; with nothing
-    left there is nothing to do (None). Undoing a convert under a later repair would leave
-    that repair's files half undone, so then the runs must be named, newest first.
+    left there is nothing to do (None), and the only run left is the one meant. Undoing a
+    convert under a later repair would leave that repair's files half undone, so then the
+    runs must be named, newest first.
     """
     if run_id is not None:
         return store.info(store.open(run_id))
@@ -97,8 +98,8 @@ def _choose(store: Store, run_id: str | None) -> RunInfo | None:
     converts = [run for run in candidates if run.kind == RunKind.CONVERT]
     if not candidates:
         return None
-    if converts and candidates[-1] == converts[-1]:
-        return converts[-1]
+    if candidates[-1].kind == RunKind.CONVERT or len(candidates) == 1:
+        return candidates[-1]  # the last convert run, or the only run there is to undo
     listed = ", ".join(f"{run.run_id} ({run.kind})" for run in reversed(candidates))
     why = (
         f"a later run changed files after the last convert run {converts[-1].run_id}"

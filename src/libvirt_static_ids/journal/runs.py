@@ -15,9 +15,7 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from libvirt_static_ids.errors import JournalError, UnknownJournalFormat
 
@@ -81,8 +79,14 @@ def interrupted_message(run: RunInfo) -> str:
     )
 
 
+if TYPE_CHECKING:
+    import jsonschema
+
+
 @functools.cache
 def _validator(definition: str) -> jsonschema.protocols.Validator:
+    import jsonschema  # ~0.3 s to import: only commands that read a journal pay for it
+
     text = resources.files("libvirt_static_ids").joinpath("schemas/journal.schema.json")
     schema = json.loads(text.read_text(encoding="utf-8"))
     part = {**schema["$defs"][definition], "$defs": schema["$defs"]}
@@ -91,7 +95,9 @@ def _validator(definition: str) -> jsonschema.protocols.Validator:
 
 
 def _check(data: Any, definition: str, where: str) -> dict[str, Any]:  # decoded JSON
-    error = jsonschema.exceptions.best_match(_validator(definition).iter_errors(data))
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator(definition).iter_errors(data))
     if error is not None:
         at = "/".join(map(str, error.absolute_path)) or "top level"
         raise JournalError(f"{where} is not valid ({at}: {error.message})")
