@@ -201,7 +201,7 @@ def test_an_interrupted_rollback_is_finished_by_rollback(cli, fake_root, snapsho
     assert snapshot(fake_root, exclude=EXCLUDE) == before
 
 
-def test_journal_show_renders_the_records(cli, fake_root, tmp_path):
+def test_journal_show_renders_the_records(cli, fake_root):
     run_id = convert(cli, fake_root)
     data = cli("journal", "show", run_id, root=fake_root, json=True).data
     assert data["run"]["state"] == "complete"
@@ -228,8 +228,8 @@ def test_journal_show_renders_the_records(cli, fake_root, tmp_path):
     )
     assert any(line.endswith("images/db.qcow2: xattrs posix_acl_access") for line in lines)
 
-    odd = tmp_path / "odd"
-    odd.mkdir()
+    odd = fake_root / "srv/odd"
+    odd.mkdir(parents=True)
     name = os.path.join(os.fsencode(odd), b"x\n\xff")
     with open(name, "wb"):
         pass

@@ -32,6 +32,7 @@ from libvirt_static_ids.files import repair_run
 from libvirt_static_ids.files.idmap import IdMap
 from libvirt_static_ids.host import rollback
 from libvirt_static_ids.hostroot import HostRoot
+from libvirt_static_ids_testbed import simulated
 from treegen import DAC, DEFAULT, OLD_GID, OLD_UID, TARGET
 
 pytestmark = [
@@ -241,8 +242,9 @@ def run_rollback(state_root: str, via_cli: bool) -> None:
 def check_round_trip(tree: list[Spec], top_owner: tuple[int, int], via_cli: bool) -> None:
     base = tempfile.mkdtemp(prefix="repair-property-")
     try:
-        state_root = os.path.join(base, "state")
-        os.mkdir(state_root)
+        # A system root holding the tree: repair refuses a PATH outside --root.
+        state_root = base
+        simulated.write_accounts(state_root, simulated.SimulatedHost())
         outside = os.path.join(base, "outside", "target.img")
         treegen.make_outside_target(outside)
         top = os.path.join(base, "tree")

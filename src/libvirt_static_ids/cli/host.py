@@ -178,9 +178,9 @@ def _target(args: argparse.Namespace) -> IdPair:
 
 def _existing_paths(root: HostRoot, paths: Sequence[str], option: str) -> list[bytes]:
     for path in paths:
-        root.inside(path, option)
         if not os.path.lexists(path):
             raise UsageError(f"{option} {path!r} does not exist", option=option)
+        root.inside(path, option)
     return [os.fsencode(os.path.abspath(path)) for path in paths]
 
 

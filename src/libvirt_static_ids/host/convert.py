@@ -109,9 +109,9 @@ def convert(
 ) -> ConvertReport:
     """``stopper``: stop the running VMs first and start them again after (downtime.py)."""
     for path in extra_paths:
-        root.inside(path, "--path")
         if not os.path.lexists(path):
             raise UsageError(f"--path {path!r} does not exist", option="--path")
+        root.inside(path, "--path")
     store = Store(root)
     survey = host_survey.survey(root, target, proc)
     tops = scope(root, extra_paths)
