@@ -93,14 +93,15 @@ def test_repair_help_explains_every_option_and_path(cli):
     assert "exit status:" in result.out
 
 
-def test_bad_usage_prints_the_commands_usage_line(cli, tmp_path):
+def test_bad_usage_prints_the_commands_usage_line(cli, fake_root):
     bad = cli_support.run("repair", "--bogus")
     assert bad.code == 2
     assert bad.err.startswith("error: libvirt-static-ids repair: unrecognized arguments: --bogus")
     assert "\nusage: libvirt-static-ids repair [-h]" in bad.err
     assert "libvirt-static-ids repair --help" in bad.err
     # A usage error found after parsing says the same.
-    missing = cli_support.run("repair", "--dry-run", str(tmp_path), root=tmp_path)
+    images = str(fake_root / "var/lib/libvirt/images")
+    missing = cli_support.run("repair", "--dry-run", images, root=fake_root)
     assert missing.code == 2
     assert missing.err.startswith("error: repair needs --from-uid and --from-gid")
     assert "\nusage: libvirt-static-ids repair [-h]" in missing.err

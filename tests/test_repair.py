@@ -573,8 +573,13 @@ def test_orphans_with_known_numbers_are_remapped_unknown_ones_listed(cli, fake_r
 
     runs = cli("journal", root=fake_root, json=True).data["runs"]
     assert [run["kind"] for run in runs] == ["convert", "orphans", "orphans"]
-    for _ in runs:
-        cli("rollback", root=fake_root, json=True)
+    bare = cli("rollback", root=fake_root, json=True)  # an orphans run came after the convert
+    assert bare.code == 2 and [c["run_id"] for c in bare.data["error"]["candidates"]] == [
+        runs[1]["run_id"],  # the second orphans run changed nothing: not offered
+        runs[0]["run_id"],
+    ]
+    for run in reversed(runs):  # by name, newest first
+        assert cli("rollback", run["run_id"], root=fake_root, json=True).code == 0
     assert snapshot(fake_root, exclude=[STATE, b"etc"]) == before
     assert {name: (fake_root / "etc" / name).read_bytes() for name in accounts} == accounts
     states = [run["state"] for run in cli("journal", root=fake_root, json=True).data["runs"]]

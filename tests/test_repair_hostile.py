@@ -66,9 +66,10 @@ def outside(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    path = tmp_path / "tree"
-    path.mkdir()
+def tree(fake_root: Path) -> Path:
+    """The tree to repair: inside the host root, as every PATH must be."""
+    path = fake_root / "srv" / "tree"
+    path.mkdir(parents=True)
     return path
 
 
