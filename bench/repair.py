@@ -133,15 +133,22 @@ def timed(argv: list[str], work: str, env: dict[str, str] = ENV) -> tuple[Sample
     return Sample(seconds, usage.ru_maxrss), out
 
 
+def make_system_root(work: str) -> None:
+    """``work`` as the host root (PATHs must lie inside it): the account files a root has."""
+    os.makedirs(os.path.join(work, "etc"))
+    for name, line in (("passwd", "root:x:0:0:root:/root:/bin/sh\n"), ("group", "root:x:0:\n")):
+        with open(os.path.join(work, "etc", name), "w", encoding="ascii") as handle:
+            handle.write(line)
+
+
 def run_ours(tree: str, work: str, expected_changes: int, env: dict[str, str] = ENV) -> Sample:
-    state = tempfile.mkdtemp(prefix="state-", dir=work)
-    argv = [*ours_command(), "--root", state, "--json", "repair"]
+    argv = [*ours_command(), "--root", work, "--json", "repair"]
     argv += ["--from-uid", str(OLD_UID), "--from-gid", str(OLD_GID)]
     argv += ["--to-uid", str(NEW_UID), "--to-gid", str(NEW_GID), tree]
     try:
         sample, out = timed(argv, work, env)
-    finally:
-        shutil.rmtree(state)
+    finally:  # each run starts without a journal, as the first repair on a host does
+        shutil.rmtree(os.path.join(work, "var"))
     changed = json.loads(out)["repair"]["changed"]
     if changed != expected_changes:
         raise SystemExit(f"ours changed {changed} entries, expected {expected_changes}")
@@ -257,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     work = tempfile.mkdtemp(prefix="lsi-bench-", dir=args.dir)
     try:
+        make_system_root(work)
         started = time.perf_counter()
         master = os.path.join(work, "master")
         old = build_tree(master, args.entries)
