@@ -11,6 +11,7 @@ set in LDAP replaces 64055; the settings are read from LDAP once per process.
 
 from __future__ import annotations
 
+import ast
 import shutil
 import sys
 from pathlib import Path
@@ -47,7 +48,7 @@ def hook_class(tmp_path, monkeypatch):
     cls = univention.admin.hook.LibvirtStaticIdsReserve
     assert issubclass(cls, univention.admin.hook.simpleHook)
     assert cls.type == "LibvirtStaticIdsReserve"
-    monkeypatch.setattr(cls, "_settings", None)  # a fresh "process"
+    monkeypatch.setattr(cls, "_target_read", None)  # a fresh "process"
     CountingAccess.gets = 0
     return cls
 
@@ -147,3 +148,28 @@ def test_target_from_ldap_read_once_per_process(testbed, hook_class, lo):
             UdmObject("users/user", lo, info={"uidNumber": str(3000 + number)})
         )
     assert CountingAccess.gets == 1
+
+
+def test_the_hook_imports_nothing_of_the_core_and_names_what_the_core_names(hook_class):
+    """UDM loads the hook on every UCS system, also where the app (the core) is not installed."""
+    from libvirt_static_ids.directory import client
+    from libvirt_static_ids.ids import DEFAULT_TARGET
+
+    tree = ast.parse(HOOK_FILE.read_text())
+    imported = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    allowed = ("__future__", "collections", "typing", "ldap", "univention.admin")
+    assert all(
+        name == top or name.startswith(top + ".")
+        for name in imported
+        for top in [next((t for t in allowed if name.startswith(t)), "")]
+    ), imported
+    assert not [name for name in imported if name.startswith("libvirt_static_ids")]
+    hook = sys.modules[hook_class.__module__]
+    assert hook.TARGET_ATTRIBUTES == {"uid": client.TARGET_UID, "gid": client.TARGET_GID}
+    assert hook.SETTINGS_NAME == client.SETTINGS_NAME
+    assert {"uid": DEFAULT_TARGET.uid, "gid": DEFAULT_TARGET.gid} == hook.DEFAULT_TARGET

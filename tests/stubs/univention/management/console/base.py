@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """Test stand-in for ``univention.management.console.base`` (the module base class).
 
+Real file (univention/univention-corporate-server):
+management/univention-management-console/src/univention/management/console/base.py
+
 Mirrors ``Base`` of UCS 5.0 (python-notifier era; 5.2 moved the transport to tornado, the
 module-facing API stayed): ``Base(domain='univention-management-console')`` is a
 ``Translation``; the module server sets ``username``, ``user_dn``, ``password``,

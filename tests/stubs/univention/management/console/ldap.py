@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """Test stand-in for ``univention.management.console.ldap`` (the user's LDAP connection).
 
+Real file (univention/univention-corporate-server):
+management/univention-management-console/src/univention/management/console/ldap.py
+
 Mirrors the UCS 5.x module's ``get_user_connection(bind=None, write=True, ...)``: it reads
 UCR once at import (``ldap/master`` and ``ldap/master/port`` when writing, else
 ``ldap/server/name`` and ``ldap/server/port``, default port 7389, ``ldap/base``), opens a

@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """Test stand-in for ``univention.management.console.modules.decorators``.
 
+Real file (univention/univention-corporate-server):
+management/univention-management-console/src/univention/management/console/modules/decorators.py
+
 Mirrors the UCS 5.x module:
 - ``sanitize(**sanitizers)`` (or ``sanitize(sanitizer)`` for a list of options) replaces
   ``request.options`` with the sanitized options before the command runs; a failed sanitizer

@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """Test stand-in for ``univention.management.console.modules.mixins`` (progress of long work).
 
+Real file (univention/univention-corporate-server):
+management/univention-management-console/src/univention/management/console/modules/mixins.py
+
 Mirrors the UCS 5.x module: ``Progress(progress_id, title, total)`` counts ``progress(detail,
 message)`` calls against ``total``; ``poll()`` returns title, finished, the intermediate
 details since the last poll, message, ``retry_after`` (ms, 200) and ``percentage`` (current /

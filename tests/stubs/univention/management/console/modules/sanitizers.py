@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """Test stand-in for ``univention.management.console.modules.sanitizers``.
 
+Real file (univention/univention-corporate-server):
+management/univention-management-console/src/univention/management/console/modules/sanitizers.py
+
 Mirrors the UCS 5.x module: a ``Sanitizer(**kwargs)`` knows ``required``, ``default``,
 ``may_change_value``, ``allow_none`` and ``further_arguments``; ``sanitize(name, options)``
 returns the default for a missing optional option, raises ``ValidationError`` ("Argument
