@@ -77,3 +77,9 @@ class UnknownJournalFormat(StaticIdsError):
 
     code = "journal-format"
     exit_code = ExitCode.USAGE
+
+
+class UnitRunning(StaticIdsError):
+    """A transient systemd unit of this name is already running; nothing was started."""
+
+    code = "unit-running"
