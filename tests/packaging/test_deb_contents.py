@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 import man_page
+from udm_hook import assembled_hook
 
 REPO = Path(__file__).resolve().parents[2]
 CORE = "python3-libvirt-static-ids"
@@ -127,13 +128,14 @@ def test_scripts_are_executable_and_files_identical(unpacked):
     pairs = {
         f"{SHARE}/libvirt-static-ids.schema": "ldap/libvirt-static-ids.schema",
         f"{SHARE}/66libvirt-static-ids.acl": "ldap/66libvirt-static-ids.acl",
-        f"{SHARE}/hooks.d/libvirt_static_ids_reserve.py": "udm-hooks/libvirt_static_ids_reserve.py",
         "/usr/lib/univention-directory-listener/system/libvirt-static-ids.py": (
             "listener/libvirt-static-ids.py"
         ),
     }
     for shipped, source in pairs.items():
         assert (root / shipped.lstrip("/")).read_bytes() == (REPO / source).read_bytes()
+    hook = root / f"{SHARE}/hooks.d/libvirt_static_ids_reserve.py".lstrip("/")
+    assert hook.read_text() == assembled_hook()
 
 
 def test_js_translation_is_the_po_catalog(unpacked):

@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from libvirt_static_ids_testbed import ldapfiles
+from udm_hook import assembled_hook
 
 REPO = Path(__file__).resolve().parents[2]
 STANDINS = Path(__file__).resolve().parent / "standins"
@@ -141,7 +142,7 @@ def test_join_registers_everything(join):
     assert extensions["acl"]["66libvirt-static-ids"]["sha256"] == _sha(ldapfiles.acl_file())
     hook = extensions["udm_hook"]["libvirt_static_ids_reserve"]
     assert hook["path"] == f"{SHARE}/hooks.d/libvirt_static_ids_reserve.py"
-    assert hook["sha256"] == _sha(REPO / "udm-hooks/libvirt_static_ids_reserve.py")
+    assert hook["sha256"] == hashlib.sha256(assembled_hook().encode()).hexdigest()
     assert hook["ucsversionstart"].startswith("5.") and hook["ucsversionend"].startswith("5.")
     for kind in extensions.values():
         for registered in kind.values():

@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.directory import client as directory
+from libvirt_static_ids.directory import reservation
 from libvirt_static_ids.directory.record import HostRecord, RecordUpdate, Request, State
 from libvirt_static_ids.errors import (
     JournalError,
@@ -48,9 +49,11 @@ def _last_convert_run(root: HostRoot) -> dict[str, Any] | None:
     return {"run_id": runs[-1].run_id, "state": str(runs[-1].state)}
 
 
-_TAKEN = frozenset(
-    {host_survey.BlockerCode.TARGET_UID_TAKEN, host_survey.BlockerCode.TARGET_GID_TAKEN}
-)
+_TAKEN_CODE = {
+    "uid": host_survey.BlockerCode.TARGET_UID_TAKEN,
+    "gid": host_survey.BlockerCode.TARGET_GID_TAKEN,
+}
+_TAKEN = frozenset(_TAKEN_CODE.values())
 
 
 def directory_blockers(
@@ -66,21 +69,15 @@ def directory_blockers(
         return []
     found = []
     target = settings.target
+    numbers = {"uid": target.uid, "gid": target.gid}
     for holder in directory.holders(conn, base, target):
-        is_group = holder.kind == "group" or holder.kind.startswith("groups/")
-        if "uid" in holder.holds and not is_group:
+        which = reservation.blocked(holder.kind, holder.uid_number, holder.gid_number, numbers)
+        if which is not None:
+            code = _TAKEN_CODE[which]
             found.append(
                 host_survey.Blocker(
-                    host_survey.BlockerCode.TARGET_UID_TAKEN,
-                    f"target UID {target.uid} belongs to "
-                    f"{holder.kind} {holder.dn} in the directory",
-                )
-            )
-        if "gid" in holder.holds and is_group:
-            found.append(
-                host_survey.Blocker(
-                    host_survey.BlockerCode.TARGET_GID_TAKEN,
-                    f"target GID {target.gid} belongs to "
+                    code,
+                    f"target {which.upper()} {numbers[which]} belongs to "
                     f"{holder.kind} {holder.dn} in the directory",
                 )
             )
