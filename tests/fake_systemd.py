@@ -9,8 +9,11 @@ systemd's observable contract for what the core uses: each call's argv is append
 ActiveState, optionally followed by the Result); starting a loaded name fails with systemd's
 own message; a name that is not loaded shows ``LoadState=not-found``. With ``no-systemd`` in
 the state directory both fail as on a host not booted with systemd. A started unit's command
-runs only with ``run-command`` in the state directory: detached, as systemd runs it, its PID
-in ``units/NAME.pid``.
+runs only with ``run-command`` in the state directory: in a new session, apart from the
+caller, as systemd runs it (the caller's environment is inherited, which systemd would not
+do: the tests' hosts need their UCR file named). Its runner's PID is in ``units/NAME.pid``,
+its output in ``units/NAME.out`` and ``.err``, its exit status in ``units/NAME.rc``; then
+the unit is unloaded, as ``--collect`` does.
 """
 
 from __future__ import annotations
@@ -51,11 +54,31 @@ def systemd_run(argv: list[str]) -> int:
     unit.write_text("active")
     if (_state() / "run-command").exists():
         command = argv[argv.index("--") + 1 :]
-        child = subprocess.Popen(
-            command, start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+        runner = subprocess.Popen(
+            [sys.executable, __file__, name, *command],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        (_state() / "units" / f"{name}.pid").write_text(str(child.pid))
+        (_state() / "units" / f"{name}.pid").write_text(str(runner.pid))
     return 0
+
+
+def run_unit(name: str, command: list[str]) -> None:
+    """The unit's life: run the command, keep its output and exit status, unload the unit."""
+    units = _state() / "units"
+    with open(units / f"{name}.out", "wb") as out, open(units / f"{name}.err", "wb") as err:
+        try:
+            status = subprocess.run(
+                command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, check=False
+            ).returncode
+        except OSError as error:  # systemd: status 203/EXEC
+            err.write(f"{command[0]}: {error.strerror}\n".encode())
+            status = 203
+    (units / f"{name}.rc.tmp").write_text(str(status))
+    (units / f"{name}.service").unlink()
+    os.rename(units / f"{name}.rc.tmp", units / f"{name}.rc")
 
 
 def systemctl(argv: list[str]) -> int:
@@ -94,3 +117,7 @@ def install(bin_dir: Path, state: Path) -> None:
 def calls(state: Path) -> list[list[str]]:
     log = state / "calls.jsonl"
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+if __name__ == "__main__":
+    run_unit(sys.argv[1], sys.argv[2:])

@@ -64,6 +64,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         examples=[
             (f"{PROG} record", "refresh this host's record"),
             (f"{PROG} record --convert", "what a convert request runs on the host"),
+            (f"{PROG} record --requests", "what the listener's transient unit runs"),
         ],
         exit_codes=exits(ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.REFUSED),
     )
@@ -75,6 +76,12 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="convert this host, recording converting and then the end state "
         "(what a convert request runs)",
+    )
+    rec.add_argument(
+        "--requests",
+        action="store_true",
+        help="first carry out every request pending on this host's object, until none is "
+        "left (what the listener's transient unit runs)",
     )
     rec.add_argument("--no-restart", action="store_true", help="with --convert: keep libvirtd")
     rec.add_argument(
@@ -137,6 +144,16 @@ def _record(
             "record needs --host-dn DN (UCR ldap/hostdn is not set)", option="--host-dn"
         )
     directory.validate_dn(host_dn, "--host-dn")
+    if args.requests:
+        if args.convert:
+            raise UsageError("--requests and --convert exclude each other", option="--requests")
+        outcomes, result = agent.handle_pending(
+            conn, host_dn, root, params.base, inventory_uri=args.connect
+        )
+        data = result.as_dict()
+        data["requests"] = [outcome.as_dict() for outcome in outcomes]
+        failed = any(outcome.action == agent.Handled.LAUNCH_FAILED for outcome in outcomes)
+        return data, ExitCode.FAILED if failed else ExitCode.OK
     settings = directory.read_settings(conn, params.base)
     if not args.convert:
         result = agent.record_host(conn, host_dn, root, settings, inventory_uri=args.connect)

@@ -19,7 +19,13 @@ from typing import Any
 
 from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.directory import reservation
-from libvirt_static_ids.directory.record import HostRecord, RecordUpdate, Request, State
+from libvirt_static_ids.directory.record import (
+    REQUEST,
+    HostRecord,
+    RecordUpdate,
+    Request,
+    State,
+)
 from libvirt_static_ids.errors import (
     JournalError,
     OperationFailed,
@@ -29,6 +35,7 @@ from libvirt_static_ids.errors import (
 from libvirt_static_ids.files.repair import ProgressCallback
 from libvirt_static_ids.host import convert, hypervisor, inventory
 from libvirt_static_ids.host import survey as host_survey
+from libvirt_static_ids.host.transient_unit import TransientUnit
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import Verdict
 from libvirt_static_ids.journal.runs import RunKind, RunState
@@ -143,7 +150,7 @@ class RecordResult:
         }
 
 
-def record_host(
+def assess_host(
     conn: directory.LdapConnection,
     dn: str,
     root: HostRoot,
@@ -151,11 +158,10 @@ def record_host(
     *,
     state: State | None = None,
     error: StaticIdsError | None = None,
-    now: datetime | None = None,
     proc: str = "/proc",
     inventory_uri: str | None = None,
 ) -> RecordResult:
-    """Survey this host against the domain's target and write what changed to its object.
+    """The record this host should hold now, without writing it (``change`` is empty).
 
     The VM inventory (for ``plan``) is taken from ``inventory_uri``; on the live host by
     default from qemu:///system, for any other root only when a URI is given.
@@ -171,8 +177,27 @@ def record_host(
     if uri is not None:
         taken = inventory.encode(inventory.collect_from(uri))
         host_record = replace(host_record, inventory=taken)
-    change = directory.write_record(conn, dn, host_record, now or datetime.now(UTC))
-    return RecordResult(dn, str(settings.target), host_record, change, survey, tuple(extra))
+    return RecordResult(dn, str(settings.target), host_record, RecordUpdate(), survey, tuple(extra))
+
+
+def record_host(
+    conn: directory.LdapConnection,
+    dn: str,
+    root: HostRoot,
+    settings: directory.Settings,
+    *,
+    state: State | None = None,
+    error: StaticIdsError | None = None,
+    now: datetime | None = None,
+    proc: str = "/proc",
+    inventory_uri: str | None = None,
+) -> RecordResult:
+    """Survey this host against the domain's target and write what changed to its object."""
+    assessed = assess_host(
+        conn, dn, root, settings, state=state, error=error, proc=proc, inventory_uri=inventory_uri
+    )
+    change = directory.write_record(conn, dn, assessed.record, now or datetime.now(UTC))
+    return replace(assessed, change=change)
 
 
 def convert_unit_argv(executable: str = EXECUTABLE, root: str = "/") -> list[str]:
@@ -222,6 +247,15 @@ class RequestOutcome:
     writes: int = 0
     cleared: bool = False
     messages: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request": self.request,
+            "action": str(self.action),
+            "writes": self.writes,
+            "cleared": self.cleared,
+            "messages": list(self.messages),
+        }
 
 
 def handle_request(
@@ -321,3 +355,61 @@ def convert_here(
         record_host(machine, host_dn, root, settings, proc=proc)
         raise
     return report, record_host(machine, host_dn, root, settings, proc=proc)
+
+
+LISTENER_UNIT = "libvirt-static-ids-listener"
+MAX_ROUNDS = 10  # requests arriving while the unit works are handled by the same unit
+
+
+def listener_unit(
+    root: str = "/", executable: str = EXECUTABLE, inventory_uri: str | None = None
+) -> TransientUnit:
+    """The unit the listener starts for every event: carry out pending requests, record."""
+    argv = [executable, "record", "--requests"]
+    argv += ["--root", root] if root != "/" else []
+    argv += ["--connect", inventory_uri] if inventory_uri else []
+    return TransientUnit(
+        LISTENER_UNIT,
+        tuple(argv),
+        description="libvirt-static-ids: carry out this host's requests and record it in LDAP",
+    )
+
+
+def pending_requests(conn: directory.LdapConnection, dn: str) -> list[str]:
+    """The request values on this host's object now (read as the host, in stored order)."""
+    entry = directory.read_entry(conn, dn, [REQUEST]) or {}
+    values = next((v for k, v in entry.items() if k.lower() == REQUEST.lower()), [])
+    return [value.decode("utf-8", "replace") for value in values]
+
+
+def handle_pending(
+    conn: directory.LdapConnection,
+    dn: str,
+    root: HostRoot,
+    base: str,
+    *,
+    launch: Launcher = launch_transient_unit,
+    proc: str = "/proc",
+    inventory_uri: str | None = None,
+) -> tuple[list[RequestOutcome], RecordResult]:
+    """What the listener's unit runs: every pending request (also ones left from a crash or
+    from before the listener ran), read again until none is left, then this host's record.
+
+    The settings are read afresh each round (a changed target is acted on). When a request
+    started a unit of its own (convert), that unit records the outcome: this one only
+    reports what it sees, so it never overwrites "converting" or the end state.
+    """
+    outcomes: list[RequestOutcome] = []
+    for _ in range(MAX_ROUNDS):
+        values = pending_requests(conn, dn)
+        if not values:
+            break
+        settings = directory.read_settings(conn, base)
+        outcomes += [
+            handle_request(conn, dn, root, settings, value, launch=launch, proc=proc)
+            for value in values
+        ]
+    settings = directory.read_settings(conn, base)
+    if any(outcome.action == Handled.LAUNCHED for outcome in outcomes):
+        return outcomes, assess_host(conn, dn, root, settings, proc=proc)
+    return outcomes, record_host(conn, dn, root, settings, proc=proc, inventory_uri=inventory_uri)

@@ -102,6 +102,11 @@ def record(result: dict[str, Any]) -> list[str]:
     target = result["target"]
     numbers = f"{safe(result['uid'])}:{safe(result['gid'])}"
     lines = [
+        f"request {safe(done['request'])!r}: {done['action']}, {done['writes']} write(s), "
+        f"cleared={done['cleared']}" + "".join(f"; {safe(m)}" for m in done["messages"])
+        for done in result.get("requests", [])
+    ]
+    lines += [
         f"{safe(result['dn'])}: libvirt-qemu {numbers}, {result['state']} "
         f"(target {target['uid']}:{target['gid']})"
     ]
