@@ -113,8 +113,10 @@ def test_ucs_package_contents(deb_files):
 
 def test_core_depends_only_on_debian_packages(debs):
     depends = _control(debs[CORE], "Depends")
-    for package in ("python3-ldap", "python3-jsonschema", "python3-libvirt", "acl", "passwd"):
+    for package in ("python3-ldap", "python3-jsonschema", "python3-libvirt", "acl"):
         assert re.search(rf"(^|, ){re.escape(package)}(,| |$)", depends), depends
+    # passwd (usermod, groupmod) is Priority: required: a dependency on it is one too many.
+    assert "passwd" not in depends
     assert "univention" not in depends
     assert _control(debs[CORE], "Architecture") != "all"
     assert _control(debs[UCS], "Architecture") == "all"
