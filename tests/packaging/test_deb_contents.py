@@ -14,6 +14,8 @@ call the join script the UCS way, guarded for systems without the UCS helpers.
 
 from __future__ import annotations
 
+import ast
+import gettext
 import json
 import os
 import re
@@ -138,6 +140,25 @@ def test_scripts_are_executable_and_files_identical(unpacked):
         assert (root / shipped.lstrip("/")).read_bytes() == (REPO / source).read_bytes()
     hook = root / f"{SHARE}/hooks.d/libvirt_static_ids_reserve.py".lstrip("/")
     assert hook.read_text() == assembled_hook()
+
+
+def test_the_diagnostic_plugin_is_translated(unpacked):
+    """Its Translation("univention-libvirt-static-ids") finds a German catalogue for each text."""
+    plugin = REPO / "diagnostic" / "plugins" / "75_libvirt_static_ids.py"
+    messages = [
+        node.args[0].value
+        for node in ast.walk(ast.parse(plugin.read_text()))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", "") == "_"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ]
+    assert len(messages) >= 9
+    mo = unpacked[UCS] / "usr/share/locale/de/LC_MESSAGES/univention-libvirt-static-ids.mo"
+    with mo.open("rb") as handle:
+        catalogue = gettext.GNUTranslations(handle)
+    untranslated = [m for m in messages if catalogue.gettext(m) == m]
+    assert untranslated == []
 
 
 def test_js_translation_is_the_po_catalog(unpacked):
