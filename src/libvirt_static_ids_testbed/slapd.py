@@ -264,6 +264,9 @@ class Testbed:
             "cn=dc,cn=computers",
             "cn=univention",
             "cn=temporary,cn=univention",
+            # UDM's allocator keeps its locks (and univentionLastUsedValue) under these.
+            "cn=uidNumber,cn=temporary,cn=univention",
+            "cn=gidNumber,cn=temporary,cn=univention",
         ):
             value = ldap.dn.str2dn(container)[0][0][1]
             entries.append(
@@ -444,6 +447,15 @@ class Testbed:
             "--bindpwdfile",
             secret,
         ]
+
+    def lock_number(self, kind: str, number: int, lock_time: int = 0) -> str:
+        """A UDM allocator lock (``kind`` uidNumber or gidNumber); lockTime 0 is permanent,
+        as the join script writes it."""
+        dn = f"cn={number},cn={kind},cn=temporary,cn=univention,{self.base}"
+        self._add(
+            dn, {"objectClass": ["top", "lock"], "cn": [str(number)], "lockTime": [str(lock_time)]}
+        )
+        return dn
 
     def set_target(self, uid: int, gid: int) -> None:
         """Create or change the settings object (as the join script / an admin would)."""
