@@ -8,7 +8,7 @@ name is also the module's name in the listener's interpreter, so it must not be
 
 The listener daemon calls its modules one at a time and waits for each; recording opens
 libvirt and stats VM images (often on NFS), so it never happens here. Every event that
-matters starts one transient systemd unit, ``libvirt-static-ids record --requests``, and
+matters starts one transient systemd unit, ``libvirt-static-ids record --pending``, and
 returns: the unit carries out every request pending on this host's object (also ones
 left from before: at ``initialize``, which the listener runs when the module is new or
 resynchronised, that is all there is to pick up), re-reads until none is left, and records
@@ -44,7 +44,7 @@ class LibvirtStaticIds(ListenerModuleHandler):
 
     root = "/"  # the host's file system root
     executable = agent.EXECUTABLE
-    inventory_uri: str | None = None  # None: the unit's default (qemu:///system on a live host)
+    connect: str | None = None  # libvirt whose VMs are recorded (None: qemu:///system)
     start = staticmethod(transient_unit.start)
 
     class Configuration(ListenerModuleConfiguration):
@@ -100,7 +100,7 @@ class LibvirtStaticIds(ListenerModuleHandler):
             self._start("this host's object appeared")
 
     def _start(self, why: str) -> None:
-        unit = agent.listener_unit(self.root, self.executable, self.inventory_uri)
+        unit = agent.listener_unit(self.root, self.executable, self.connect)
         with self.as_root():  # systemd starts units for root only
             try:
                 self.start(unit)

@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = adapter._module_handler
     handler.root = args.root
     handler.executable = args.executable
-    handler.inventory_uri = args.inventory_uri
+    handler.connect = args.inventory_uri
 
     result: dict[str, Any] = {
         "filter": listener_globals["filter"],

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """The listener module, run per simulated host in its own process against the real slapd.
 
-The module only starts the transient unit ``libvirt-static-ids record --requests`` (through
+The module only starts the transient unit ``libvirt-static-ids record --pending`` (through
 the fake systemd of tests/fake_systemd.py, which really runs the unit's command) and returns.
 Proves: it returns while the unit is blocked in libvirt; hosts record themselves through the
 unit (initialize), as their own machine accounts; an unchanged host writes nothing (no
@@ -90,7 +90,7 @@ def test_hosts_record_themselves_and_do_not_rewrite(testbed, hosts, listener, en
         "--quiet",
         "--",
     ]
-    assert starts[-1][8:] == ["record", "--requests", "--root", kvm1.root]
+    assert starts[-1][8:] == ["record", "--pending", "--root", kvm1.root]
 
 
 class HangingLibvirt:

@@ -178,7 +178,7 @@ def test_timer_runs_record_daily(unpacked):
     units = unpacked[UCS] / "lib/systemd/system"
     service = (units / "libvirt-static-ids-record.service").read_text()
     timer = (units / "libvirt-static-ids-record.timer").read_text()
-    assert "ExecStart=/usr/bin/libvirt-static-ids record --requests\n" in service
+    assert "ExecStart=/usr/bin/libvirt-static-ids record --pending\n" in service
     assert "OnCalendar=daily" in timer
     assert "WantedBy=timers.target" in timer
 

@@ -64,7 +64,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         examples=[
             (f"{PROG} record", "refresh this host's record"),
             (f"{PROG} record --convert", "what a convert request runs on the host"),
-            (f"{PROG} record --requests", "what the listener's transient unit runs"),
+            (f"{PROG} record --pending", "what the listener's transient unit runs"),
         ],
         exit_codes=exits(ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.REFUSED),
     )
@@ -78,7 +78,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "(what a convert request runs)",
     )
     rec.add_argument(
-        "--requests",
+        "--pending",
         action="store_true",
         help="first carry out every request pending on this host's object, until none is "
         "left (what the listener's transient unit runs)",
@@ -168,9 +168,9 @@ def _record(
             "record needs --host-dn DN (UCR ldap/hostdn is not set)", option="--host-dn"
         )
     directory.validate_dn(host_dn, "--host-dn")
-    if args.requests:
+    if args.pending:
         if args.convert:
-            raise UsageError("--requests and --convert exclude each other", option="--requests")
+            raise UsageError("--pending and --convert exclude each other", option="--pending")
         outcomes, result = agent.handle_pending(
             conn, host_dn, root, params.base, inventory_uri=args.connect
         )

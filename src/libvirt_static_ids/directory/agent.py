@@ -19,13 +19,7 @@ from typing import Any
 
 from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.directory import reservation
-from libvirt_static_ids.directory.record import (
-    REQUEST,
-    HostRecord,
-    RecordUpdate,
-    Request,
-    State,
-)
+from libvirt_static_ids.directory.record import HostRecord, RecordUpdate, Request, State
 from libvirt_static_ids.errors import (
     JournalError,
     OperationFailed,
@@ -150,7 +144,7 @@ class RecordResult:
         }
 
 
-def assess_host(
+def record_host(
     conn: directory.LdapConnection,
     dn: str,
     root: HostRoot,
@@ -158,10 +152,11 @@ def assess_host(
     *,
     state: State | None = None,
     error: StaticIdsError | None = None,
+    now: datetime | None = None,
     proc: str = "/proc",
     inventory_uri: str | None = None,
 ) -> RecordResult:
-    """The record this host should hold now, without writing it (``change`` is empty).
+    """Survey this host against the domain's target and write what changed to its object.
 
     The VM inventory (for ``plan``) is taken from ``inventory_uri``; on the live host by
     default from qemu:///system, for any other root only when a URI is given.
@@ -177,27 +172,8 @@ def assess_host(
     if uri is not None:
         taken = inventory.encode(inventory.collect_from(uri))
         host_record = replace(host_record, inventory=taken)
-    return RecordResult(dn, str(settings.target), host_record, RecordUpdate(), survey, tuple(extra))
-
-
-def record_host(
-    conn: directory.LdapConnection,
-    dn: str,
-    root: HostRoot,
-    settings: directory.Settings,
-    *,
-    state: State | None = None,
-    error: StaticIdsError | None = None,
-    now: datetime | None = None,
-    proc: str = "/proc",
-    inventory_uri: str | None = None,
-) -> RecordResult:
-    """Survey this host against the domain's target and write what changed to its object."""
-    assessed = assess_host(
-        conn, dn, root, settings, state=state, error=error, proc=proc, inventory_uri=inventory_uri
-    )
-    change = directory.write_record(conn, dn, assessed.record, now or datetime.now(UTC))
-    return replace(assessed, change=change)
+    change = directory.write_record(conn, dn, host_record, now or datetime.now(UTC))
+    return RecordResult(dn, str(settings.target), host_record, change, survey, tuple(extra))
 
 
 def convert_unit_argv(executable: str = EXECUTABLE, root: str = "/") -> list[str]:
@@ -364,8 +340,9 @@ MAX_ROUNDS = 10  # requests arriving while the unit works are handled by the sam
 def listener_unit(
     root: str = "/", executable: str = EXECUTABLE, inventory_uri: str | None = None
 ) -> TransientUnit:
-    """The unit the listener starts for every event: carry out pending requests, record."""
-    argv = [executable, "record", "--requests"]
+    """The unit the listener starts for every event (``record --pending``): carry out the
+    pending requests, then record."""
+    argv = [executable, "record", "--pending"]
     argv += ["--root", root] if root != "/" else []
     argv += ["--connect", inventory_uri] if inventory_uri else []
     return TransientUnit(
@@ -377,8 +354,9 @@ def listener_unit(
 
 def pending_requests(conn: directory.LdapConnection, dn: str) -> list[str]:
     """The request values on this host's object now (read as the host, in stored order)."""
-    entry = directory.read_entry(conn, dn, [REQUEST]) or {}
-    values = next((v for k, v in entry.items() if k.lower() == REQUEST.lower()), [])
+    name = directory.record.REQUEST
+    entry = directory.read_entry(conn, dn, [name]) or {}
+    values = next((v for k, v in entry.items() if k.lower() == name.lower()), [])
     return [value.decode("utf-8", "replace") for value in values]
 
 
@@ -388,7 +366,7 @@ def handle_pending(
     root: HostRoot,
     base: str,
     *,
-    launch: Launcher = launch_transient_unit,
+    launch: Launcher | None = None,
     proc: str = "/proc",
     inventory_uri: str | None = None,
 ) -> tuple[list[RequestOutcome], RecordResult]:
@@ -399,6 +377,7 @@ def handle_pending(
     started a unit of its own (convert), that unit records the outcome: this one only
     reports what it sees, so it never overwrites "converting" or the end state.
     """
+    launch = launch or launch_transient_unit  # looked up now: a test may replace it
     outcomes: list[RequestOutcome] = []
     for _ in range(MAX_ROUNDS):
         values = pending_requests(conn, dn)
@@ -413,3 +392,23 @@ def handle_pending(
     if any(outcome.action == Handled.LAUNCHED for outcome in outcomes):
         return outcomes, assess_host(conn, dn, root, settings, proc=proc)
     return outcomes, record_host(conn, dn, root, settings, proc=proc, inventory_uri=inventory_uri)
+
+
+def assess_host(
+    conn: directory.LdapConnection,
+    dn: str,
+    root: HostRoot,
+    settings: directory.Settings,
+    *,
+    proc: str = "/proc",
+) -> RecordResult:
+    """The record this host would write now, not written (``change`` is empty), without
+    the VM inventory: what ``record --pending`` reports once a unit of its own records."""
+    survey = host_survey.survey(root, settings.target, proc)
+    extra = (
+        []
+        if survey.verdict == Verdict.STATIC
+        else directory_blockers(conn, base_of(settings), settings, root)
+    )
+    host_record = derive(survey, root, extra=extra)
+    return RecordResult(dn, str(settings.target), host_record, RecordUpdate(), survey, tuple(extra))
