@@ -9,11 +9,11 @@ systemd's observable contract for what the core uses: each call's argv is append
 ActiveState, optionally followed by the Result); starting a loaded name fails with systemd's
 own message; a name that is not loaded shows ``LoadState=not-found``. With ``no-systemd`` in
 the state directory both fail as on a host not booted with systemd. A started unit's command
-runs only with ``run-command`` in the state directory: in a new session, apart from the
-caller, as systemd runs it (the caller's environment is inherited, which systemd would not
-do: the tests' hosts need their UCR file named). Its runner's PID is in ``units/NAME.pid``,
-its output in ``units/NAME.out`` and ``.err``, its exit status in ``units/NAME.rc``; then
-the unit is unloaded, as ``--collect`` does.
+runs only with ``run-command`` in the state directory: detached, as systemd runs it, with the
+``--setenv`` variables added to the caller's environment, its output in ``units/NAME.log``,
+its PID in ``units/NAME.pid``; once that process has ended the unit is gone, as
+``--collect`` makes systemd unload it. A command that cannot be executed fails the unit (its
+log says 203/EXEC), not systemd-run, as with ``--no-block``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def systemd_run(argv: list[str]) -> int:
         return 1
     name = next((a.removeprefix("--unit=") for a in argv if a.startswith("--unit=")), "run-u1")
     unit = _state() / "units" / f"{name}.service"
-    if unit.exists():
+    if unit.exists() and not _collected(unit):
         print(
             f"Failed to start transient service unit: Unit {unit.name} was already loaded "
             "or has a fragment file.",
@@ -54,31 +54,44 @@ def systemd_run(argv: list[str]) -> int:
     unit.write_text("active")
     if (_state() / "run-command").exists():
         command = argv[argv.index("--") + 1 :]
-        runner = subprocess.Popen(
-            [sys.executable, __file__, name, *command],
-            start_new_session=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        (_state() / "units" / f"{name}.pid").write_text(str(runner.pid))
+        options = argv[: argv.index("--")]
+        settings = [a.removeprefix("--setenv=") for a in options if a.startswith("--setenv=")]
+        # Its output goes to a log, as systemd's to the journal: never to systemd-run's
+        # caller, who would otherwise wait on the pipe for as long as the unit runs.
+        with open(_state() / "units" / f"{name}.log", "ab") as log:
+            try:
+                child = subprocess.Popen(
+                    command,
+                    start_new_session=True,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    env={**os.environ, **dict(s.partition("=")[::2] for s in settings)},
+                )
+            except OSError as error:
+                # systemd: the unit fails with status 203/EXEC; systemd-run --no-block does not.
+                log.write(f"{name}.service: 203/EXEC {command[0]}: {error.strerror}\n".encode())
+                unit.unlink()
+                return 0
+        (_state() / "units" / f"{name}.pid").write_text(str(child.pid))
     return 0
 
 
-def run_unit(name: str, command: list[str]) -> None:
-    """The unit's life: run the command, keep its output and exit status, unload the unit."""
-    units = _state() / "units"
-    with open(units / f"{name}.out", "wb") as out, open(units / f"{name}.err", "wb") as err:
-        try:
-            status = subprocess.run(
-                command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, check=False
-            ).returncode
-        except OSError as error:  # systemd: status 203/EXEC
-            err.write(f"{command[0]}: {error.strerror}\n".encode())
-            status = 203
-    (units / f"{name}.rc.tmp").write_text(str(status))
-    (units / f"{name}.service").unlink()
-    os.rename(units / f"{name}.rc.tmp", units / f"{name}.rc")
+def _collected(unit: Path) -> bool:
+    """``--collect``: a unit whose command ran and ended is unloaded (its name is free)."""
+    pid_file = unit.with_suffix(".pid")
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text())
+    try:
+        with open(f"/proc/{pid}/stat") as stat_file:
+            ended = stat_file.read().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        ended = True
+    if ended:
+        unit.unlink(missing_ok=True)
+        pid_file.unlink(missing_ok=True)
+    return ended
 
 
 def systemctl(argv: list[str]) -> int:
@@ -90,7 +103,7 @@ def systemctl(argv: list[str]) -> int:
         print(f"fake systemctl knows only 'show', not {argv!r}", file=sys.stderr)
         return 1
     unit = _state() / "units" / argv[-1]
-    if not unit.exists():
+    if not unit.exists() or _collected(unit):
         print("LoadState=not-found\nActiveState=inactive\nSubState=dead\nResult=success")
         print("MainPID=0\nExecMainStatus=0")
         return 0
@@ -117,7 +130,3 @@ def install(bin_dir: Path, state: Path) -> None:
 def calls(state: Path) -> list[list[str]]:
     log = state / "calls.jsonl"
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-
-
-if __name__ == "__main__":
-    run_unit(sys.argv[1], sys.argv[2:])

@@ -8,9 +8,9 @@
 - ``dircli``      ``dircli(*args, env=None)`` runs the installed command (``--json`` output is
                   validated against the shipped directory-output schema) -> CliResult.
 - ``units``       the fake systemd the listener starts its unit with (tests/fake_systemd.py,
-                  commands really run): ``units.wait(name)`` -> (exit status, stdout, stderr)
-                  once the unit ended; ``units.calls()``; units still running are ended by
-                  PID at teardown.
+                  commands really run): ``units.wait(name)`` -> its output once it ended;
+                  ``units.running(name)``; ``units.calls()``; units still running are ended
+                  by PID at teardown.
 - ``listener``    ``listener(host, "initialize")`` or ``listener(host, "change", dn, old, new)``
                   runs the listener module in its own process, as that host -> parsed output.
                   ``inventory_uri=`` is the libvirt the unit asks.
@@ -167,18 +167,22 @@ class Units:
     def calls(self) -> list[list[str]]:
         return fake_systemd.calls(self.state)
 
-    def wait(self, name: str, timeout: float = 60.0) -> tuple[int, str, str]:
-        """The unit's exit status and output, once it ended (at most ``timeout`` seconds)."""
-        rc = self.state / "units" / f"{name}.rc"
+    def wait(self, name: str, timeout: float = 60.0) -> str:
+        """The unit's output (stdout and stderr, as the journal has it), once it ended (at
+        most ``timeout`` seconds); the log is taken away, so a next run starts afresh."""
+        unit = self.state / "units" / f"{name}.service"
         deadline = time.monotonic() + timeout
-        while not rc.exists():
+        while unit.exists() and not fake_systemd._collected(unit):
             assert time.monotonic() < deadline, f"unit {name} did not end"
             time.sleep(0.02)
-        out, err = (self.state / "units" / f"{name}.{kind}" for kind in ("out", "err"))
-        result = int(rc.read_text()), out.read_text(), err.read_text()
-        for leftover in (rc, out, err, self.state / "units" / f"{name}.pid"):
-            leftover.unlink()
-        return result
+        log = self.state / "units" / f"{name}.log"
+        text = log.read_text() if log.exists() else ""
+        log.unlink(missing_ok=True)
+        return text
+
+    def running(self, name: str) -> bool:
+        unit = self.state / "units" / f"{name}.service"
+        return unit.exists() and not fake_systemd._collected(unit)
 
     def stop_all(self) -> None:
         for pid_file in (self.state / "units").glob("*.pid"):
