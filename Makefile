@@ -22,6 +22,7 @@ venv: deps
 	@$(MAKE) --no-print-directory $(STAMP)
 
 demo: venv
+	$(BIN)/python demo/lab.py
 	$(BIN)/python demo/host.py
 	$(BIN)/python demo/domain.py
 	$(BIN)/python demo/rolling.py
