@@ -156,20 +156,30 @@ class Lab:
         host.start_guest(name)
         return image
 
-    def migrate(self, source: LabHost, destination: LabHost, name: str) -> dict[str, Any]:
+    def migrate(
+        self,
+        source: LabHost,
+        destination: LabHost,
+        name: str,
+        *,
+        flags: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """The KB's ``virsh migrate --live --persistent --undefinesource`` (client-driven,
-        libvirt-python migrate3); returns the completed job's stats from the destination
-        (``downtime`` in ms). Raises libvirt.libvirtError as libvirt refuses."""
+        libvirt-python migrate3; other ``flags``/``params`` if given); returns the completed
+        job's stats from the destination (``downtime`` in ms). Raises libvirt.libvirtError as
+        libvirt refuses."""
         import libvirt
 
-        src, dst = source.connect(), destination.connect()
-        try:
+        if flags is None:
             flags = (
                 libvirt.VIR_MIGRATE_LIVE
                 | libvirt.VIR_MIGRATE_PERSIST_DEST
                 | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
             )
-            src.lookupByName(name).migrate3(dst, {}, flags)
+        src, dst = source.connect(), destination.connect()
+        try:
+            src.lookupByName(name).migrate3(dst, params or {}, flags)
             stats: dict[str, Any] = dst.lookupByName(name).jobStats(
                 libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED
             )
