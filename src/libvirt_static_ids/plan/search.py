@@ -101,9 +101,7 @@ def search(
             if known is not None and known[2] <= new_cost:
                 continue
             parents[nxt] = (state, action, new_cost)
-            heapq.heappush(
-                queue, (new_cost + _estimate(slots, nxt, used, total), next(tie), nxt)
-            )
+            heapq.heappush(queue, (new_cost + _estimate(slots, nxt, used, total), next(tie), nxt))
     return None
 
 
