@@ -7,8 +7,8 @@ empty to full, some static): the plan never suspends more VMs than the best orde
 trying every order, and at equal suspensions never migrates more; the checker proves every
 plan. The exhaustive search is written here, independently of the planner's: every move of
 every VM and every conversion, costs compared as (suspensions, migrations), best first
-(A* with the plainest estimate: each VM on a host still to convert has to move once). The issue's example, where VMs on static
-hosts must make room, is named.
+(A* with the plainest estimate: each VM on a host still to convert has to move once). The
+issue's example, where VMs on static hosts must make room, is named.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _random_spec(rng: random.Random) -> list[tuple[int, bool, list[int]]]:
         (rng.choice((6, 8, 10, 12, 16)), rng.random() < 0.35, []) for _ in range(hosts)
     ]
     for _ in range(rng.randint(1, 8)):
-        capacity, static, memories = spec[rng.randrange(hosts)]
+        capacity, _, memories = spec[rng.randrange(hosts)]
         memory = rng.choice((1, 2, 3, 4, 5, 6, 8))
         if sum(memories) + memory <= capacity:
             memories.append(memory)

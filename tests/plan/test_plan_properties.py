@@ -8,8 +8,9 @@ with and without a memory reserve): the independent checker proves the plan (eve
 VM's images open for its host's numbers at every step, during migrations for both hosts, no
 host over-committed, every step possible, every host converted, no bridge left open); the
 lower bound is the running VMs on non-static hosts; each of them leaves its host or is
-suspended on it; VMs on static hosts move only where capacity is short. With one host's worth of spare capacity, migrations equal the lower bound:
-no VM moves twice and none is suspended.
+suspended on it; VMs on static hosts move only where capacity is short. With one host's
+worth of spare capacity, migrations equal the lower bound: no VM moves twice and none is
+suspended.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def search(
         closed.add(state)
         if len(closed) > budget:
             return None
-        done, loads_now = state
+        done = state[0]
         cost = parents[state][2]
         if done == goal:
             return cost, _actions(parents, state, initial, slots)
