@@ -223,6 +223,13 @@ def _unusable(host: Host, vm: Vm, target: IdPair, options: Options) -> str | Non
         known = [(i, i.meta) for i in vm.images if i.meta is not None]
         images = [(i, effects.initial(meta)) for i, meta in known]
         if route(images, host.ids, target, options) is None:
+            rooted = [i.path for i, m in known if m.uid == 0 and options.squashed(i.path)]
+            if rooted:
+                return (
+                    f"VM {vm.name}: image {rooted[0]} is root's on a root_squash export: no "
+                    f"client may widen or hand it over; on the NFS server, chown it to "
+                    f"{host.ids} first"
+                )
             return (
                 f"VM {vm.name}: no bridge makes its images open for {target} after the move "
                 f"(mode {', '.join(f'{m.mode & 0o7777:04o}' for _, m in known)}): "
