@@ -46,7 +46,7 @@ def load(meta: Metadata) -> File:
 
 def _perm(file: File, tag: int, ident: int = acl.UNDEFINED_ID) -> int | None:
     for entry_tag, perm, entry_id in file.entries or ():
-        if entry_tag == tag and (ident == acl.UNDEFINED_ID or entry_id == ident):
+        if entry_tag == tag and ident in (acl.UNDEFINED_ID, entry_id):
             return perm
     return None
 
