@@ -154,6 +154,9 @@ UNMAPPED: dict[tuple[str, str], str] = {
         "POSIX ACL tag numbers (acl_tag_t of <sys/acl.h>): the kernel's xattr encoding, "
         "kept as the module constants of files/acl.py"
     ),
+    (SURVEY, "/$defs/inventory_disk/oneOf/0/properties/acl/items/prefixItems/0"): (
+        "the inventory's ACL tag numbers again, as the survey passes the inventory on"
+    ),
 }
 
 

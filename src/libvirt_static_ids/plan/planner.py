@@ -389,6 +389,7 @@ class _Planner:
         self.lower_bound = sum(len(self.running[name]) for name in self.dynamic)
         self.steps: list[Step] = []
         self.notes: list[str] = []
+        self._stuck: dict[str, list[str]] = {}  # host -> stuck(host), until its VMs change
         idle = sum(1 for name in self.dynamic for vm in self.hosts[name].vms if not vm.running)
         if idle:
             self.notes.append(
@@ -406,11 +407,13 @@ class _Planner:
         """VMs on ``host`` no migration to the target numbers can be proven for."""
         if host in self.static:
             return []
-        return [
-            key
-            for key in self.running[host]
-            if self._route(self.vms[key], self.ids[host], self.target) is None
-        ]
+        if host not in self._stuck:
+            self._stuck[host] = [
+                key
+                for key in self.running[host]
+                if self._route(self.vms[key], self.ids[host], self.target) is None
+            ]
+        return self._stuck[host]
 
     def _split(self, host: str) -> tuple[list[tuple[int, str]], list[str]]:
         """(memory, key) of the VMs that can move to a static host, and keys of those that
@@ -461,6 +464,8 @@ class _Planner:
                 self.worlds[image.path] = effects.closed(self.worlds[image.path], to)
         self.running[source].remove(key)
         self.running[destination].append(key)
+        self._stuck.pop(source, None)
+        self._stuck.pop(destination, None)
         self.free[source] += vm.memory_mib
         self.free[destination] -= vm.memory_mib
 
