@@ -51,6 +51,13 @@ class StepOp(StrEnum):
     CONVERT = "convert"
 
 
+class Method(StrEnum):
+    """How the order was found."""
+
+    WAVES = "waves"  # the greedy waves
+    SEARCH = "search"  # the exact search (small domains)
+
+
 @dataclass(frozen=True)
 class Step:
     """One action on one host: bridge, migrate, close (with hand-over) or convert."""
@@ -114,7 +121,7 @@ class Plan:
     lower_bound: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
-    method: str = "waves"  # or "search": the exact search's order
+    method: Method = Method.WAVES
 
     @property
     def migrations(self) -> int:
@@ -261,7 +268,7 @@ def screen(domain: Domain, options: Options) -> Domain:
             continue
         kept.append(host)
         running_on.update((vm.key, host.name) for vm in host.vms if vm.running)
-    return Domain(domain.target, tuple(kept), tuple(unplanned))
+    return Domain(domain.target, tuple(kept), tuple(unplanned), domain.holders)
 
 
 def plan(domain: Domain, options: Options | None = None) -> Plan:
@@ -320,7 +327,7 @@ def _searched(domain: Domain, options: Options) -> Plan | None:
     except _Unprovable:
         return None
     made = Plan(domain, options, planner.steps, planner.lower_bound, notes=planner.notes)
-    made.method = "search"
+    made.method = Method.SEARCH
     return made
 
 

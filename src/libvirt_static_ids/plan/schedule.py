@@ -22,16 +22,22 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.plan.model import Options, Vm
 from libvirt_static_ids.plan.planner import Plan, StepOp
 
 
+class TaskKind(StrEnum):
+    MIGRATE = "migrate"  # one VM's move: bridge, migration, server chown, close
+    CONVERT = "convert"
+
+
 @dataclass
 class Task:
     index: int
-    kind: str  # "migrate" | "convert"
+    kind: TaskKind
     host: str  # the source, or the host converted
     seconds: float
     steps: tuple[int, ...]  # indices into the plan's steps
@@ -56,7 +62,7 @@ class Task:
             "seconds": round(self.seconds, 1),
             "steps": [n + 1 for n in self.steps],
         }
-        if self.kind == "migrate":
+        if self.kind == TaskKind.MIGRATE:
             data.update(to=self.to, vm=self.vm, name=self.name, memory_mib=self.memory_mib)
         return data
 
@@ -114,7 +120,7 @@ def _tasks(made: Plan) -> list[Task]:
     converted: dict[str, int] = {}
     for number, step in enumerate(made.steps):
         if step.op == StepOp.CONVERT:
-            task = Task(len(tasks), "convert", step.host, options.convert_s, (number,))
+            task = Task(len(tasks), TaskKind.CONVERT, step.host, options.convert_s, (number,))
             task.counts = True
             task.after = sorted(set(outs.get(step.host, []) + ins.get(step.host, [])))
             converted[step.host] = task.index
@@ -131,7 +137,7 @@ def _tasks(made: Plan) -> list[Task]:
             bridged = step.op == StepOp.BRIDGE
             move = Task(
                 len(tasks),
-                "migrate",
+                TaskKind.MIGRATE,
                 step.host,
                 migration_seconds(vm, options),
                 (),
@@ -182,7 +188,7 @@ def _run(tasks: list[Task], options: Options) -> float:
     now = 0.0
 
     def blocking(task: Task, limit: int) -> str | None:
-        if task.kind == "migrate":
+        if task.kind == TaskKind.MIGRATE:
             for host in (task.host, task.to or ""):
                 if slots.get(host, 0) >= options.migrations_per_host:
                     return host
@@ -207,7 +213,7 @@ def _run(tasks: list[Task], options: Options) -> float:
                 blocked.setdefault(resource, []).append(task.index)
                 continue
             task.start, task.end = now, now + task.seconds
-            if task.kind == "migrate":
+            if task.kind == TaskKind.MIGRATE:
                 slots[task.host] = slots.get(task.host, 0) + 1
                 slots[task.to or ""] = slots.get(task.to or "", 0) + 1
             if task.counts:
@@ -225,14 +231,14 @@ def _run(tasks: list[Task], options: Options) -> float:
             done.append(heapq.heappop(running)[1])
         for index in done:
             task = tasks[index]
-            if task.kind == "migrate":
+            if task.kind == TaskKind.MIGRATE:
                 for host in (task.host, task.to or ""):
                     slots[host] -= 1
                     release(host)
             if task.counts:
                 active[task.host] -= 1
                 # A host stays among those worked on from its first move to its conversion.
-                if task.kind == "convert":
+                if task.kind == TaskKind.CONVERT:
                     del active[task.host]
                     release(PARALLEL)
                 elif not active[task.host]:
@@ -254,18 +260,18 @@ def schedule(made: Plan) -> Schedule:
             (earliest[o] + tasks[o].seconds for o in task.after), default=0.0
         )
         task.wave = max(
-            (tasks[o].wave + (tasks[o].kind == "convert") for o in task.after), default=1
+            (tasks[o].wave + (tasks[o].kind == TaskKind.CONVERT) for o in task.after), default=1
         )
     chain = max((earliest[t.index] + t.seconds for t in tasks), default=0.0)
-    work = sum(t.seconds for t in tasks if t.counts and t.kind == "convert")
-    sent = sum(t.memory_mib for t in tasks if t.counts and t.kind == "migrate")
-    overhead = sum(1 for t in tasks if t.counts and t.kind == "migrate")
+    work = sum(t.seconds for t in tasks if t.counts and t.kind == TaskKind.CONVERT)
+    sent = sum(t.memory_mib for t in tasks if t.counts and t.kind == TaskKind.MIGRATE)
+    overhead = sum(1 for t in tasks if t.counts and t.kind == TaskKind.MIGRATE)
     work += sent / options.link_mib_s
     work += overhead * options.migration_overhead_s / options.migrations_per_host
     hosts = len(made.domain.hosts)
     lanes = max(1, min(options.max_parallel_hosts, hosts))
     links = max(1.0, min(options.max_parallel_hosts, hosts / 2)) * options.link_mib_s
-    moved = sum(t.memory_mib for t in tasks if t.kind == "migrate")
+    moved = sum(t.memory_mib for t in tasks if t.kind == TaskKind.MIGRATE)
     return Schedule(
         tasks,
         makespan,
