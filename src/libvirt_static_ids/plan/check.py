@@ -95,6 +95,9 @@ class _Checker:
         # VM key -> (the host its bridge was opened for, the identity journaled then)
         self.bridges: dict[str, tuple[str, IdPair]] = {}
         self.moves: Counter[str] = Counter()
+        self.on: dict[str, set[str]] = {}  # host -> running VMs there
+        for key, host in self.where.items():
+            self.on.setdefault(host, set()).add(key)
 
     def _problem(self, message: str) -> None:
         if len(self.report.problems) < MAX_PROBLEMS:
@@ -182,6 +185,8 @@ class _Checker:
         self.free[step.host] += vm.memory_mib
         self.free[destination] -= vm.memory_mib
         self.where[vm.key] = destination
+        self.on[step.host].discard(vm.key)
+        self.on.setdefault(destination, set()).add(vm.key)
         self.moves[vm.key] += 1
         self.report.migrations += 1
         touched = {vm.key}
@@ -236,7 +241,7 @@ class _Checker:
         if self.ids[host] == self.target:
             raise _Refused(f"{host} is already at {self.target}")
         suspend = {key for key, _ in step.suspend}
-        running = {key for key, where in self.where.items() if where == host}
+        running = self.on.get(host, set())
         if running != suspend:
             names = sorted(self.vms[k].name for k in running ^ suspend)
             raise _Refused(f"VMs running on {host} and VMs suspended differ: {', '.join(names)}")

@@ -16,6 +16,7 @@ it. Each world carries what the open bridge journaled of it, which closing resto
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -24,6 +25,9 @@ from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.ids import IdPair
 
 R, W = 4, 2
+# A domain's images share a handful of owner/mode/ACL combinations: every function of a
+# file state or a set of them is memoized.
+_CACHE = 1 << 16
 Entry = tuple[int, int, int]  # (tag, perm, id) as the kernel's xattr lists them
 
 
@@ -38,6 +42,7 @@ class File:
     saved: File | None = None
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def load(meta: Metadata) -> File:
     value = meta.xattr(acl.ACCESS)
     entries = tuple(sorted(acl.entries(value))) if value is not None else None
@@ -51,6 +56,7 @@ def _perm(file: File, tag: int, ident: int = acl.UNDEFINED_ID) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def may_open(file: File, who: IdPair, readonly: bool, honours_acls: bool) -> bool:
     want = R if readonly else R | W
     groups = {who.gid}
@@ -75,10 +81,12 @@ def may_open(file: File, who: IdPair, readonly: bool, honours_acls: bool) -> boo
 
 
 def opens(worlds: Iterable[File], who: Iterable[IdPair], readonly: bool, honours: bool) -> bool:
+    """Every pair may open the image (rw, or r if readonly) in every world."""
     people = tuple(who)
     return all(may_open(f, p, readonly, honours) for f in worlds for p in people)
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def _chmod_666(file: File) -> File:
     mode = file.mode | 0o666
     if file.entries is None:
@@ -90,7 +98,8 @@ def _chmod_666(file: File) -> File:
     return replace(file, mode=mode, entries=entries)
 
 
-def _acl_for(file: File, pairs: Iterable[IdPair]) -> File:
+@functools.lru_cache(maxsize=_CACHE)
+def _acl_for(file: File, pairs: tuple[IdPair, ...]) -> File:
     """Named rw entries for each pair and for today's owner and group (the bridge keeps the
     source's access through a relabel that way), the mask the union of the group class."""
     if file.entries is not None:
@@ -119,17 +128,23 @@ def _acl_for(file: File, pairs: Iterable[IdPair]) -> File:
 
 
 def bridge(worlds: frozenset[File], mode: str, pairs: Iterable[IdPair]) -> frozenset[File]:
-    granted = tuple(pairs)
+    return _bridge(worlds, mode, tuple(pairs))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _bridge(worlds: frozenset[File], mode: str, granted: tuple[IdPair, ...]) -> frozenset[File]:
     widened = (_chmod_666(f) if mode == "chmod" else _acl_for(f, granted) for f in worlds)
     return frozenset(replace(new, saved=old) for new, old in zip(widened, worlds, strict=True))
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def migrate(worlds: frozenset[File], destination: IdPair, relabel: bool) -> frozenset[File]:
     if not relabel:
         return worlds
     return worlds | {replace(f, uid=destination.uid, gid=destination.gid) for f in worlds}
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def chown(worlds: frozenset[File], to: IdPair) -> frozenset[File]:
     return frozenset(replace(f, uid=to.uid, gid=to.gid) for f in worlds)
 
@@ -138,6 +153,7 @@ def owned_by(worlds: frozenset[File], who: IdPair) -> bool:
     return all((f.uid, f.gid) == (who.uid, who.gid) for f in worlds)
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def close(worlds: frozenset[File], heir: IdPair) -> frozenset[File]:
     """The journaled mode and ACL back, the image given to ``heir`` (the bridge's identity)."""
     found = set()
@@ -147,6 +163,7 @@ def close(worlds: frozenset[File], heir: IdPair) -> frozenset[File]:
     return frozenset(found)
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def remap(worlds: frozenset[File], old: IdPair, new: IdPair) -> frozenset[File]:
     """What a host's repair does to a stopped VM's image: old numbers become the new ones."""
 
@@ -169,3 +186,9 @@ def remap(worlds: frozenset[File], old: IdPair, new: IdPair) -> frozenset[File]:
         )
 
     return frozenset(one(f) for f in worlds)
+
+
+def clear_caches() -> None:
+    """Forget every memoized state (benchmarks measure a cold start)."""
+    for cached in (load, may_open, _chmod_666, _acl_for, _bridge, migrate, chown, close, remap):
+        cached.cache_clear()

@@ -499,6 +499,7 @@ class _Planner:
         """Hosts (largest first) whose movable VMs all fit on the static hosts' free memory
         at the start of the wave, up to ``max_parallel_hosts``: emptied side by side."""
         frees = self._frees()
+        claimed: set[str] = set()  # destinations of hosts already in the wave
         wave: list[_Choice] = []
         for host in remaining:
             if len(wave) >= self.options.max_parallel_hosts:
@@ -508,10 +509,17 @@ class _Planner:
             biggest = frees[-1][0] if frees else -1
             if sum(m for m, _ in movable) > total or any(m > biggest for m, _ in movable):
                 continue
-            placed, unplaced, left = _best_fit(frees, movable)
+            # Destinations of its own first: hosts sharing one wait for its link.
+            own = [(free, name) for free, name in frees if name not in claimed]
+            placed, unplaced, left = _best_fit(own, movable)
+            if unplaced:
+                placed, unplaced, left = _best_fit(frees, movable)
+            else:
+                left = sorted(left + [(free, name) for free, name in frees if name in claimed])
             if not unplaced:
                 wave.append(_Choice(host, placed, [], stuck))
                 frees = left
+                claimed.update(destination for _, destination in placed)
         return wave
 
     def _least_short(self, remaining: list[str]) -> _Choice:

@@ -12,7 +12,8 @@ host that came before it. Within those, tasks start as early as the limits allow
 order breaks ties): each host takes part in at most ``migrations_per_host`` migrations at a
 time, at most ``max_parallel_hosts`` hosts are being emptied or converted at once.
 
-The lower bound on any schedule of this plan: the longest chain of dependent tasks; the
+The lower bound on any schedule of this plan: the longest chain of dependent tasks (the
+moves off a host, sharing its link, count one after another over its slots); the
 hosts' own work (each must send its VMs at link speed and convert) spread over the hosts
 allowed at once; the bytes moved over the bandwidth of all links allowed at once.
 A task's wave is the number of conversions it waits for, one after another, plus one.
@@ -255,10 +256,20 @@ def schedule(made: Plan) -> Schedule:
     tasks = _tasks(made)
     makespan = _run(tasks, options)
     earliest = [0.0] * len(tasks)
+    slots = options.migrations_per_host
     for task in tasks:  # dependencies always point back in the plan's order
-        earliest[task.index] = max(
-            (earliest[o] + tasks[o].seconds for o in task.after), default=0.0
-        )
+        begin = max((earliest[o] + tasks[o].seconds for o in task.after), default=0.0)
+        if task.kind == TaskKind.CONVERT:
+            # The moves off (and onto) the host share its link: the last of them ends no
+            # sooner than the first could start plus all of them over its slots.
+            for shares in (
+                [o for o in task.after if tasks[o].host == task.host],
+                [o for o in task.after if tasks[o].to == task.host],
+            ):
+                if shares:
+                    first = min(earliest[o] for o in shares)
+                    begin = max(begin, first + sum(tasks[o].seconds for o in shares) / slots)
+        earliest[task.index] = begin
         task.wave = max(
             (tasks[o].wave + (tasks[o].kind == TaskKind.CONVERT) for o in task.after), default=1
         )
