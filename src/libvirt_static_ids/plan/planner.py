@@ -12,7 +12,9 @@ host's worth of spare capacity every VM moves exactly once.
 When no dynamic host's VMs fit, the host leaving the fewest VMs over is emptied anyway: room
 is made by moving a VM between static hosts, else the VM is parked on a dynamic host
 converted later (it moves again), and what fits nowhere is suspended (managed save) while its
-host converts, as ``convert --suspend-vms`` does. A migration gets a bridge only when its
+host converts, as ``convert --suspend-vms`` does. With no static host at all, half as many
+hosts as may run at once are parked side by side, so the waves after them start wide (a
+trade: their VMs move twice, the rollout takes less time). A migration gets a bridge only when its
 images do not already open for both hosts in every world (effects.py); a VM that even a
 bridge cannot prove is suspended instead of moved.
 
@@ -397,6 +399,7 @@ class _Planner:
         self.steps: list[Step] = []
         self.notes: list[str] = []
         self._stuck: dict[str, list[str]] = {}  # host -> stuck(host), until its VMs change
+        self._fresh: set[str] = set()  # hosts converted in the wave under way
         idle = sum(1 for name in self.dynamic for vm in self.hosts[name].vms if not vm.running)
         if idle:
             self.notes.append(
@@ -493,7 +496,8 @@ class _Planner:
     # -- the order ---------------------------------------------------------------------------
 
     def _frees(self) -> list[tuple[int, str]]:
-        return sorted((self.free[name], name) for name in self.static)
+        """(free, host) of the static hosts a wave may fill (not those converted in it)."""
+        return sorted((self.free[name], name) for name in self.static - self._fresh)
 
     def _wave(self, remaining: list[str]) -> list[_Choice]:
         """Hosts (largest first) whose movable VMs all fit on the static hosts' free memory
@@ -589,13 +593,25 @@ class _Planner:
             if not wave:
                 wave = [self._least_short(remaining)]
                 short.append(wave[0].host)
+                # With no room anywhere, half as many hosts as may run at once are parked
+                # side by side: their VMs move twice, but the next waves start that wide.
+                side_by_side = (
+                    max(1, self.options.max_parallel_hosts // 2) if not self.static else 1
+                )
+                while len(wave) < side_by_side and len(remaining) > len(wave) + 1:
+                    rest = [h for h in remaining if h not in {c.host for c in wave}]
+                    wave.append(self._least_short(rest))
+                    short.append(wave[-1].host)
             for chosen in wave:
                 remaining.remove(chosen.host)
+            self._fresh = set()
             for chosen in wave:
                 for key, destination in chosen.placed:
                     self._move(key, chosen.host, destination)
                 suspend = self._place_left(chosen.host, chosen.unplaced, remaining)
                 self._convert(chosen.host, suspend + chosen.stuck)
+                self._fresh.add(chosen.host)
+            self._fresh = set()
         if short:
             self.notes.append(
                 f"capacity is short when emptying {', '.join(short)}: the static hosts cannot "
