@@ -96,8 +96,8 @@ class _Checker:
         self.bridges: dict[str, tuple[str, IdPair]] = {}
         self.moves: Counter[str] = Counter()
         self.on: dict[str, set[str]] = {}  # host -> running VMs there
-        for key, host in self.where.items():
-            self.on.setdefault(host, set()).add(key)
+        for key, name in self.where.items():
+            self.on.setdefault(name, set()).add(key)
 
     def _problem(self, message: str) -> None:
         if len(self.report.problems) < MAX_PROBLEMS:
