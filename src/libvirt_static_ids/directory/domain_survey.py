@@ -171,9 +171,20 @@ def build(
     return DomainSurvey(base, now, settings, views, classes, tuple(holders))
 
 
-def collect(conn: directory.LdapConnection, base: str, now: datetime | None = None) -> DomainSurvey:
-    """Two searches (host records with inventories, holders of the target) and the survey."""
+def collect(
+    conn: directory.LdapConnection,
+    base: str,
+    now: datetime | None = None,
+    *,
+    inventories: bool = False,
+) -> DomainSurvey:
+    """Two searches (host records, holders of the target) and the survey built from them.
+
+    ``inventories``: read each host's VM inventory too (``survey --domain --json`` prints
+    them for ``plan --from``; the UMC module and the diagnostic need none).
+    """
     settings = directory.read_settings(conn, base)
-    hosts = directory.list_hosts(conn, base, [*directory.HOST_ATTRIBUTES, record.INVENTORY])
+    extra = [record.INVENTORY] if inventories else []
+    hosts = directory.list_hosts(conn, base, [*directory.HOST_ATTRIBUTES, *extra])
     holders = directory.holders(conn, base, settings.target)
     return build(base, settings, hosts, holders, now or datetime.now(UTC))
