@@ -246,3 +246,16 @@ def test_the_html_report_renders_its_timeline(tmp_path, browser):
     assert counted["ink"] > counted["total"] * 0.01, counted  # not blank
     assert counted["convert"] > 50, counted  # the conversion's bar is drawn
     page.close()
+
+
+def test_plan_and_evacuate_share_one_bridge_mode_default():
+    """The issue: plan assumed chmod bridges while evacuate defaults to acl. Both parsers'
+    defaults are now the one constant of files/widen.py."""
+    from libvirt_static_ids.cli.main import build_parser
+    from libvirt_static_ids.files.widen import DEFAULT_MODE
+
+    parser = build_parser()
+    defaults = {}
+    for argv in (["plan"], ["evacuate", "kvm1", "--to", "kvm2", "--uid", "1", "--gid", "1"]):
+        defaults[argv[0]] = parser.parse_args(argv).mode
+    assert defaults == {"plan": DEFAULT_MODE.value, "evacuate": DEFAULT_MODE.value}
