@@ -8,8 +8,9 @@ Proves: a host's machine account records its inventory on its own object (``reco
 inventories with one search and plans the rolling conversion: VMs of dynamic hosts move to
 the static host with room, each once, every host converted, the checker proving each step
 (--json validated against the shipped schema); a host without an inventory is left out with
-the reason (exit 3) until it records one; the human output shows the figures and steps; bad
-options are exit 2.
+the reason (exit 3) until it records one; an LDAP user holding the target blocks the plan,
+named by DN (exit 3, no steps); what `survey --domain --json` prints plans offline to the
+same steps; the human output shows the figures and steps; bad options are exit 2.
 """
 
 from __future__ import annotations
@@ -200,6 +201,21 @@ def test_survey_json_plans_offline_as_the_directory_does(testbed, domain, plan_c
     assert online.code == offline.code == 0, (online, offline)
     assert offline.data["steps"] == online.data["steps"]
     assert offline.data["schedule"]["makespan_s"] == online.data["schedule"]["makespan_s"]
+
+
+def test_an_ldap_user_holding_the_target_blocks_the_plan(testbed, domain, plan_cli):
+    """The issue: a user with uidNumber 64055, listed by `survey --domain`, and `plan` still
+    printed a complete plan whose every convert would be refused."""
+    _record_as_host(testbed, domain["hosts"]["kvm3"], domain["uris"]["kvm3"])
+    mallory = testbed.add_user("mallory", 64055)
+    result = plan_cli("--json")
+    assert result.code == 3, result
+    assert result.data["status"] == "blocked"
+    assert result.data["holders"] == [mallory.dn]
+    assert result.data["steps"] == []
+    human = plan_cli()
+    assert f"target held by {mallory.dn}" in human.out
+    assert "BLOCKED" in human.out
 
 
 def test_bad_options_are_exit_2(plan_cli):
