@@ -10,7 +10,8 @@ with a VM still running, a plan that leaves a bridge open or a host unconverted,
 inventory contradicting its own host, a close handing over to the destination's numbers at
 close time rather than those journaled when its bridge opened (the issue's bad plan), a bridge
 naming other numbers than its destination's, a root_squash close without the NFS server's
-chown, a bridge on a root-owned root_squash image; the checker imports none of the
+chown, a bridge on a root-owned root_squash image, a VM suspended on a root_squash export
+(its repair chown is refused); the checker imports none of the
 planner's effect code. The planner: bridges with chmod by default and with
 ACL entries for both hosts when the server honours ACLs; skips the bridge when the image
 already opens for both; converts empty hosts first; chains hosts through the freshly
@@ -353,3 +354,20 @@ def test_the_checker_shares_no_effect_code_with_the_planner():
             for alias in node.names
         }
         assert not imported & {"effects", "widen", "access", "planner_effects"}, module
+
+
+def test_a_vm_suspended_on_a_root_squash_export_is_not_proven():
+    """convert --suspend-vms repairs the saved VM's images by chown: root_squash refuses it,
+    so after the resume the image is still the old numbers'. The planner says so; the
+    checker does not prove the step."""
+    full = Domain(TARGET, (Host("kvm1", OLD, 0, (_vm("kvm1", "a", 4096, OLD),)),))
+    made = planner.plan(full, SQUASHED)
+    assert [name for _, name in made.suspended] == ["a"]
+    assert any("on a root_squash export: the repair cannot" in note for note in made.notes)
+    problems = _problems(made.domain, made.steps, SQUASHED)
+    assert problems[0] == (
+        "after step 1 (on kvm1: convert --suspend-vms (saves and resumes a)): running VM a: "
+        "/img/kvm1-a does not open for kvm1 (64055:64055)"
+    )
+    # Without root_squash the same plan is proven.
+    assert check.check(made.domain, Options(), made.steps).ok

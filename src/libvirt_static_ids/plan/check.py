@@ -253,9 +253,10 @@ class _Checker:
             for image in vm.images:
                 if image.path not in self.worlds:
                     continue
+                if self.squashed(image.path):
+                    continue  # root_squash refuses the repair's chown and libvirt's relabel
                 remapped = nfsrules.remap(self.worlds[image.path], old, self.target)
-                relabel = not self.squashed(image.path)
-                self.worlds[image.path] = nfsrules.migrate(remapped, self.target, relabel)
+                self.worlds[image.path] = nfsrules.migrate(remapped, self.target, True)
                 touched |= self.users[image.path] & self.where.keys()
             touched.add(key)
         return touched

@@ -484,10 +484,19 @@ class _Planner:
         pairs = tuple((key, self.vms[key].name) for key in suspend)
         self.steps.append(Step(StepOp.CONVERT, host, suspend=pairs))
         for key in suspend:
+            squashed = []
             for image in self.vms[key].images:
+                if self.options.squashed(image.path):
+                    squashed.append(image.path)  # the repair's chown is refused there
+                    continue
                 worlds = effects.remapped(self.worlds[image.path], old, self.target)
-                self.worlds[image.path] = effects.migrated(
-                    worlds, self.target, not self.options.squashed(image.path)
+                self.worlds[image.path] = effects.migrated(worlds, self.target)
+            if squashed:
+                self.notes.append(
+                    f"{self.vms[key].name} is suspended while {host} converts, but "
+                    f"{', '.join(squashed)} is on a root_squash export: the repair cannot "
+                    "give it the new numbers; chown it on the NFS server while it is saved, "
+                    "or free room so that it can move instead"
                 )
         self.ids[host] = self.target
         self.dynamic.discard(host)
