@@ -115,7 +115,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "--link-mib-s",
         metavar="MIB",
         default=str(model.DEFAULT_LINK_MIB_S),
-        help="each host's migration bandwidth in MiB/s (default: 10 Gbit/s)",
+        help="each host's migration bandwidth in MiB/s (1192 is 10 Gbit/s)",
     )
     timing.add_argument(
         "--convert-seconds",
