@@ -235,6 +235,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
             return _settings(args, conn, params)
         from libvirt_static_ids.directory import domain_survey
 
-        return domain_survey.collect(conn, params.base).as_dict(), ExitCode.OK
+        survey = domain_survey.collect(conn, params.base, inventories=True)
+        return survey.as_dict(), ExitCode.OK
     finally:
         conn.unbind_s()

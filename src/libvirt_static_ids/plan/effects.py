@@ -94,23 +94,49 @@ def _remapped(meta: Metadata, source: IdPair, target: IdPair) -> Metadata:
 
 def clear_caches() -> None:
     """Forget every memoized effect (benchmarks measure a cold start)."""
-    for cached in (allows, owned_by, _widened, _handed_over, _remapped):
+    for cached in (
+        allows,
+        owned_by,
+        _widened,
+        _handed_over,
+        _remapped,
+        _bridged,
+        migrated,
+        server_chowned,
+        closed,
+        remapped,
+    ):
         cached.cache_clear()
 
 
 def bridged(worlds: Worlds, mode: str, grants: Iterable[IdPair]) -> Worlds:
     """``bridge open``: ACL entries rw for each granted pair, or ``chmod a+rw``."""
-    pairs = tuple(grants)
+    return _bridged(worlds, mode, tuple(grants))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _bridged(worlds: Worlds, mode: str, pairs: tuple[IdPair, ...]) -> Worlds:
     return frozenset(World(_widened(w.meta, mode, pairs), w.meta) for w in worlds)
 
 
-def migrated(worlds: Worlds, destination: IdPair) -> Worlds:
-    """The destination's libvirt relabels the image to its numbers, or cannot."""
+@functools.lru_cache(maxsize=_CACHE)
+def migrated(worlds: Worlds, destination: IdPair, relabel: bool = True) -> Worlds:
+    """The destination's libvirt relabels the image to its numbers, or cannot (never on a
+    root_squash export: ``relabel`` False)."""
     found = set(worlds)
+    if not relabel:
+        return worlds
     found.update(World(owned_by(w.meta, destination), w.saved) for w in worlds)
     return frozenset(found)
 
 
+@functools.lru_cache(maxsize=_CACHE)
+def server_chowned(worlds: Worlds, heir: IdPair) -> Worlds:
+    """The NFS server's admin gives the image to ``heir`` (root_squash refuses the client)."""
+    return frozenset(World(owned_by(w.meta, heir), w.saved) for w in worlds)
+
+
+@functools.lru_cache(maxsize=_CACHE)
 def closed(worlds: Worlds, heir: IdPair) -> Worlds:
     """``bridge close --hand-over``: the image given to ``heir``, mode and ACL as before."""
     return frozenset(
@@ -119,6 +145,7 @@ def closed(worlds: Worlds, heir: IdPair) -> Worlds:
     )
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def remapped(worlds: Worlds, source: IdPair, target: IdPair) -> Worlds:
     """``convert --suspend-vms`` remaps a stopped VM's images from the old numbers."""
     return frozenset(World(_remapped(w.meta, source, target), w.saved) for w in worlds)
