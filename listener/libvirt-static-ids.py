@@ -37,6 +37,7 @@ class LibvirtStaticIds(ListenerModuleHandler):
     """Records this KVM host's libvirt-qemu numbers and acts on refresh/convert requests."""
 
     root = "/"  # the host's file system root; its etc/machine.secret is the machine account
+    connect: str | None = None  # libvirt whose VMs are recorded (None: qemu:///system)
     launch = staticmethod(agent.launch_transient_unit)
 
     class Configuration(ListenerModuleConfiguration):
@@ -100,7 +101,9 @@ class LibvirtStaticIds(ListenerModuleHandler):
             try:
                 lo = self._connection()
                 settings = directory.read_settings(lo.lo, lo.base)
-                result = agent.record_host(lo.lo, lo.binddn, HostRoot(self.root), settings)
+                result = agent.record_host(
+                    lo.lo, lo.binddn, HostRoot(self.root), settings, inventory_uri=self.connect
+                )
             except (StaticIdsError, OSError, ldap.LDAPError) as error:
                 self.logger.error("recording this host (%s) failed: %s", why, error)
                 return
@@ -113,7 +116,13 @@ class LibvirtStaticIds(ListenerModuleHandler):
                 lo = self._connection()
                 settings = directory.read_settings(lo.lo, lo.base)
                 outcome = agent.handle_request(
-                    lo.lo, lo.binddn, HostRoot(self.root), settings, value, launch=self.launch
+                    lo.lo,
+                    lo.binddn,
+                    HostRoot(self.root),
+                    settings,
+                    value,
+                    launch=self.launch,
+                    inventory_uri=self.connect,
                 )
             except (StaticIdsError, OSError, ldap.LDAPError) as error:
                 self.logger.error("request %r failed: %s", value, error)

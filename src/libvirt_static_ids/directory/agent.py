@@ -277,8 +277,12 @@ def handle_request(
     argv: Sequence[str] | None = None,
     now: datetime | None = None,
     proc: str = "/proc",
+    inventory_uri: str | None = None,
 ) -> RequestOutcome:
     """Act on the request ``value`` found on this host's object, then delete exactly it.
+
+    ``inventory_uri``: the libvirt whose VMs this host records (default on the live host:
+    qemu:///system); the unit is told the same.
 
     Long work (convert, evacuate) starts as a transient unit and is echoed "running" first;
     a value that cannot be parsed is echoed "failed" with the reason (under its id, if one
@@ -296,7 +300,14 @@ def handle_request(
         return outcome
     if request.kind is Kind.REFRESH:
         result = record_host(
-            conn, dn, root, settings, now=now, proc=proc, outcome=_echo(request, RequestState.DONE)
+            conn,
+            dn,
+            root,
+            settings,
+            now=now,
+            proc=proc,
+            outcome=_echo(request, RequestState.DONE),
+            inventory_uri=inventory_uri,
         )
         outcome = RequestOutcome(value, Handled.RECORDED, writes=_writes(result))
     else:
@@ -318,6 +329,8 @@ def handle_request(
                 if request.kind is Kind.CONVERT
                 else evacuate_unit_argv(request, root=root.path)
             )
+            if inventory_uri is not None:
+                argv = [*argv, "--connect", inventory_uri]
         try:
             launch(list(argv))
         except StaticIdsError as error:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from libvirt_static_ids.cli.render import domain, downtime, evacuate, plan
+from libvirt_static_ids.cli.render import domain, downtime, evacuate, plan, rollout
 from libvirt_static_ids.cli.render.text import shown_path, words
 from libvirt_static_ids.errors import StaticIdsError
 
@@ -178,6 +178,7 @@ _RENDERERS = {
     **domain.RENDERERS,
     **evacuate.RENDERERS,
     **plan.RENDERERS,
+    **rollout.RENDERERS,
 }
 
 
