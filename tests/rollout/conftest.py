@@ -8,8 +8,9 @@
                whose images lie in one shared, world-traversable directory (the NFS share's
                stand-in) owned by the host's numbers, mode 0600; then starts each host's
                daemon (host_daemon.py: the real listener module, replication and systemd
-               stand-ins) and waits until every host has recorded itself. -> SimDomain.
-               Every daemon is ended by its PID at teardown.
+               stand-ins; one process forking a child per host) and waits until every host
+               has recorded itself. -> SimDomain. The daemon is ended by its PID at teardown
+               (it ends its children by theirs).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ class SimDomain:
     hosts: dict[str, SimHost]
     vms: dict[str, str]  # VM -> the host it started on
     admin: list[str]
-    daemons: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+    daemon: subprocess.Popen[bytes] | None = None  # host_daemon.py: every host's listener
 
     @property
     def nodes(self) -> Path:
@@ -159,39 +160,33 @@ def domain(testbed: Testbed) -> Iterator[Callable[[Spec], SimDomain]]:
             _write_node(work / "nodes" / f"{name}.xml", memory, domains)
         sim = SimDomain(testbed, work, hosts, vms, testbed.admin_options(str(work)))
         made.append(sim)
-        for name, host in hosts.items():
-            log = open(work / f"{name}.log", "w")  # noqa: SIM115 - the child has its own copy
-            sim.daemons[name] = subprocess.Popen(
-                [sys.executable, str(HERE / "host_daemon.py"), name, host.root, str(sim.nodes)],
-                env=child_env(
-                    testbed,
-                    UNIVENTION_BASECONF=host.ucr_file,
-                    PYTHONPATH=os.pathsep.join([str(STUBS), str(REPO / "src")]),
-                ),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            log.close()
+        sim.daemon = subprocess.Popen(
+            [
+                sys.executable,
+                str(HERE / "host_daemon.py"),
+                str(sim.nodes),
+                *(f"{name}={host.root}" for name, host in hosts.items()),
+            ],
+            env=child_env(testbed, PYTHONPATH=os.pathsep.join([str(STUBS), str(REPO / "src")])),
+        )
         deadline = time.monotonic() + 60
         for name in hosts:
             while sim.stored(name).state is None or sim.stored(name).inventory is None:
-                assert sim.daemons[name].poll() is None, (work / f"{name}.log").read_text()
+                assert sim.daemon.poll() is None, (work / f"{name}.log").read_text()
                 assert time.monotonic() < deadline, f"{name} never recorded itself"
                 time.sleep(0.1)
         return sim
 
     yield build
     for sim in made:
-        for process in sim.daemons.values():
-            if process.poll() is None:
-                os.kill(process.pid, signal.SIGTERM)
-        for process in sim.daemons.values():
+        if sim.daemon is not None:
+            if sim.daemon.poll() is None:
+                os.kill(sim.daemon.pid, signal.SIGTERM)
             try:
-                process.wait(timeout=60)
+                sim.daemon.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait()
+                os.kill(sim.daemon.pid, signal.SIGKILL)
+                sim.daemon.wait()
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -33,7 +33,7 @@ from libvirt_static_ids.plan import input as plan_input
 from libvirt_static_ids.plan.model import Options
 from libvirt_static_ids.plan.rollout_actions import Action, Work, actions, eta_seconds
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.2  # one base-scope search per request under way
 ANSWER_SECONDS = 120.0  # a host's listener takes up a request (replication, then the unit)
 ACTION_SECONDS = 3600.0  # the longest one request may run
 Progress = Callable[[str], None]
@@ -343,18 +343,16 @@ def carry_out(
         )
     if not prepared.work.actions:
         report.status = RolloutStatus.CONVERGED
-    for wave in range(1, prepared.work.waves + 1):
-        chosen = [a for a in prepared.work.actions if a.wave == wave]
-        progress(
-            f"wave {wave}/{prepared.work.waves}: " + "; ".join(action.text() for action in chosen)
-        )
-        failure = _wave(
-            conn, prepared, chosen, limits=limits, progress=progress, report=report, sleep=sleep
-        )
-        if failure is not None:
-            report.status = RolloutStatus.FAILED
-            report.failure = failure
-            break
+    progress(
+        f"{len(prepared.work.actions)} requests in {prepared.work.waves} waves, "
+        f"at most {limits.max_parallel_hosts} at once"
+    )
+    failure = _run_actions(
+        conn, prepared, limits=limits, progress=progress, report=report, sleep=sleep
+    )
+    if failure is not None:
+        report.status = RolloutStatus.FAILED
+        report.failure = failure
     if report.status is not RolloutStatus.FAILED:
         _failed(refresh_all(conn, prepared.dns, f"{rollout_id}.end", limits, sleep))
         report.after = prepare(conn, base, options, rollout_id).as_dict(limits.max_parallel_hosts)
@@ -362,31 +360,30 @@ def carry_out(
     return report
 
 
-def _wave(
+def _run_actions(
     conn: directory.LdapConnection,
     prepared: Prepared,
-    chosen: Sequence[Action],
     *,
     limits: Limits,
     progress: Progress,
     report: RunReport,
     sleep: Callable[[float], None],
 ) -> dict[str, Any] | None:
-    """The wave's actions, at most ``max_parallel_hosts`` at once; the first failure stops
-    new requests (those under way finish), and is returned."""
-    queue = list(chosen)
+    """Every action as soon as those it waits for are done, at most ``max_parallel_hosts``
+    at once; the first failure stops new requests (those under way finish) and is returned."""
+    queue = list(prepared.work.actions)
+    done: set[int] = set()
     running: list[tuple[Action, Watch, bool]] = []  # (action, watch, destination refresh)
     failure: dict[str, Any] | None = None
-    while queue or running:
-        while queue and failure is None and len(running) < max(1, limits.max_parallel_hosts):
-            action = queue.pop(0)
+    while (queue and failure is None) or running:
+        ready = [a for a in queue if done.issuperset(a.after)] if failure is None else []
+        for action in ready[: max(0, max(1, limits.max_parallel_hosts) - len(running))]:
+            queue.remove(action)
             wanted = action.request(prepared.rollout_id)
             dn = prepared.dns[action.host]
             directory.set_request(conn, dn, wanted.value())
-            progress(f"  requested on {action.host}: {action.text()}")
+            progress(f"wave {action.wave}: requested on {action.host}: {action.text()}")
             running.append((action, Watch(action.host, dn, wanted, time.monotonic()), False))
-        if failure is not None:
-            queue.clear()
         still = []
         for action, watch, refreshing in running:
             _look(conn, watch, limits, time.monotonic())
@@ -400,7 +397,7 @@ def _wave(
                     "host": watch.host,
                     "echo": watch.echo,
                 }
-                progress(f"  FAILED on {watch.host}: {watch.echo.get('message', '')}")
+                progress(f"FAILED on {watch.host}: {watch.echo.get('message', '')}")
                 continue
             if action.to is not None and not refreshing:
                 # The destination's record learns of the VMs it received.
@@ -409,8 +406,9 @@ def _wave(
                 directory.set_request(conn, dn, again.value())
                 still.append((action, Watch(action.to, dn, again, time.monotonic()), True))
                 continue
+            done.add(action.number)
             report.done.append({"number": action.number, "text": action.text()})
-            progress(f"  done: {action.text()}")
+            progress(f"done ({len(done)}/{len(prepared.work.actions)}): {action.text()}")
         running = still
         if running:
             sleep(limits.poll_seconds)
