@@ -69,6 +69,12 @@ def _survey(result: dict[str, Any]) -> list[str]:
 
 
 def _convert(result: dict[str, Any], limit: int | None) -> list[str]:
+    """Where the target came from and what was recorded (joined or not), then the run."""
+    joined = result.get("directory")
+    return ([f"directory: {joined['note']}"] if joined else []) + _converted(result, limit)
+
+
+def _converted(result: dict[str, Any], limit: int | None) -> list[str]:
     status = result["status"]
     target = result["survey"]["target"]
     if status == "already-static":

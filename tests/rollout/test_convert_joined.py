@@ -1,0 +1,82 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""``convert`` on a joined host: the domain's target from the settings object, the outcome
+recorded at once in the host's own object (as its machine account); off the domain, as always.
+
+Real slapd with our schema and ACL, a fake root joined to it (UCR, machine secret), the real
+shadow tools; the command runs in its own process as an administrator on that host would.
+"""
+
+from __future__ import annotations
+
+import os
+
+import cli_support
+from libvirt_static_ids.directory import record
+from libvirt_static_ids_testbed import add_simulated_host
+from libvirt_static_ids_testbed.simulated import SimulatedHost
+
+from .conftest import child_env
+
+DYNAMIC = SimulatedHost(uid=5301, gid=5302)
+
+
+def _joined(testbed, tmp_path, name="kvm1"):
+    return add_simulated_host(testbed, name, str(tmp_path / "hosts"), DYNAMIC)
+
+
+def _stored(testbed, host):
+    import ldap
+
+    found = testbed.admin.search_s(host.dn, ldap.SCOPE_BASE, "(objectClass=*)", ["*"])
+    return record.read(host.dn, host.name, found[0][1])
+
+
+def _uid(root):
+    with open(os.path.join(root, "etc/passwd"), encoding="utf-8") as passwd:
+        return next(int(line.split(":")[2]) for line in passwd if line.startswith("libvirt-qemu:"))
+
+
+def test_joined_convert_takes_the_domains_target_and_records_itself(testbed, tmp_path):
+    testbed.set_target(64070, 64071)
+    host = _joined(testbed, tmp_path)
+    assert _stored(testbed, host).state is None
+    env = child_env(testbed)
+    result = cli_support.run("convert", root=host.root, json=True, env=env)
+    assert result.code == 0, result
+    assert result.data["directory"]["joined"] is True
+    assert result.data["directory"]["recorded"] == "static"
+    assert "64070:64071" in result.data["directory"]["note"]
+    assert _uid(host.root) == 64070
+    stored = _stored(testbed, host)
+    assert (stored.state, stored.uid, stored.gid) == ("static", 64070, 64071)
+    human = cli_support.run("convert", root=host.root, env=env)
+    assert human.code == 0 and human.out.startswith("directory: joined"), human
+
+
+def test_joined_convert_refuses_other_numbers_and_directory_holders(testbed, tmp_path):
+    testbed.set_target(64070, 64071)
+    host = _joined(testbed, tmp_path)
+    env = child_env(testbed)
+    other = cli_support.run("convert", "--uid", "64080", "--gid", "64080", root=host.root, env=env)
+    assert other.code == 2 and "64080:64080" in other.err and "64070:64071" in other.err, other
+    testbed.add_user("squatter", uid_number=64070)
+    held = cli_support.run("convert", root=host.root, json=True, env=env)
+    assert held.code == 3, held
+    assert "squatter" in held.out
+    assert _uid(host.root) == 5301, "nothing was changed"
+    assert _stored(testbed, host).state is None, "a refusal records nothing"
+
+
+def test_off_the_domain_convert_keeps_its_options_and_says_so(fake_root):
+    result = cli_support.run("convert", root=fake_root, json=True)
+    assert result.code == 0, result
+    assert result.data["directory"] == {
+        "joined": False,
+        "settings": None,
+        "host_dn": None,
+        "recorded": None,
+        "note": result.data["directory"]["note"],
+    }
+    assert "not joined" in result.data["directory"]["note"]
+    assert _uid(fake_root) == 64055
