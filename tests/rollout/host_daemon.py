@@ -18,6 +18,7 @@ the host's root and its libvirt (a test-driver node file NODES_DIR/NAME.xml). Wh
   and carried out by the same core call ``record --request`` makes;
 - live migration (SIMULATED, as in ``make demo``): libvirt's test driver cannot migrate, so
   the domain's XML moves from this node file to the destination's (atomically, under a lock);
+- a failing migration (fault injection): a file NODES_DIR/fail-VM makes VM's migration fail;
 - free memory (SIMULATED): the test driver reports none for a node file, so the inventory is
   given the node's memory minus its running VMs'.
 
@@ -78,6 +79,8 @@ def simulated_migrate(domain: Any, dest_uri: str, flags: int) -> None:
     assert flags == hypervisor.migrate_flags(), flags
     destination = dest_uri.removeprefix("qemu://").split("/")[0]
     name = domain.name()
+    if os.path.exists(os.path.join(NODES, f"fail-{name}")):  # the test's fault injection
+        raise OperationFailed(f"simulated: the migration of {name} to {destination} broke off")
     with open(LOCK, "a", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         source = ET.parse(node_file(NAME))  # noqa: S314 - the test's own file

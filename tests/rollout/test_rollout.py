@@ -136,3 +136,45 @@ def test_killed_at_random_points_and_started_again_ends_the_same(domain, seed):
     report = as_json(out)
     assert report["status"] in ("done", "converged") and report["after"]["actions"] == []
     assert_converged(sim)
+
+
+def test_a_failure_stops_with_every_vm_running_and_a_second_run_finishes(domain):
+    spec = {
+        "kvm01": (STATIC, 4096, [("app", 1024)]),
+        "kvm02": (SimulatedHost(uid=5002, gid=5102), 4096, [("web", 768), ("db", 512)]),
+        "kvm03": (SimulatedHost(uid=5003, gid=5103), 4096, [("mail", 512)]),
+    }
+    sim = domain(spec)
+    broken = sim.nodes / "fail-db"
+    broken.write_text("")
+    code, out, err = finish(sim.rollout())
+    assert code == 1, (out, err, logs(sim))
+    report = as_json(out)
+    assert report["status"] == "failed"
+    assert report["failure"]["host"] == "kvm02"
+    assert "db" in report["failure"]["echo"]["message"]
+    running = {vm: name for name in sim.hosts for vm in sim.running(name)}
+    assert sorted(running) == sorted(sim.vms), "every VM still runs"
+    assert running["db"] == "kvm02", "the VM whose migration failed stays where it ran"
+    stat = os.stat(sim.share / "db.qcow2")
+    assert (stat.st_uid, stat.st_mode & 0o7777) == (5002, 0o600), "its bridge is closed again"
+    assert bridge.open_bridges(HostRoot(sim.hosts["kvm02"].root)) == []
+    assert sim.stored("kvm02").state == "dynamic", "a host with a VM left is not converted"
+    status = as_json(finish(sim.rollout("status"))[1])
+    assert status["status"] == "planned" and status["actions"]
+
+    broken.unlink()
+    code, out, err = finish(sim.rollout())
+    assert code == 0, (out, err, logs(sim))
+    assert_converged(sim)
+
+
+def test_a_holder_of_the_target_refuses_the_rollout_and_nothing_is_requested(domain):
+    sim = domain({"kvm01": (STATIC, 4096, []), "kvm02": (SimulatedHost(5002, 5102), 4096, [])})
+    holder = sim.testbed.add_user("squatter", uid_number=64055)
+    for args in (("--dry-run",), ()):
+        code, out, err = finish(sim.rollout(*args))
+        assert code == 3, (out, err)
+        assert holder.dn in out, out
+    assert sim.stored("kvm02").state == "dynamic"
+    assert libvirt_qemu(sim.hosts["kvm02"].root) == (5002, 106)

@@ -88,13 +88,17 @@ class Prepared:
     in_flight: list[dict[str, Any]]
     skipped: list[str]
 
-    def refusals(self) -> list[str]:
-        """Why this plan must not be carried out unattended (empty: it may)."""
-        found = [
+    def held(self) -> list[str]:
+        """Directory objects holding the target: no host can convert (refused up front)."""
+        return [
             f"{holder.kind} {holder.dn} holds the target {'/'.join(holder.holds)} "
             "in the directory: free it or change the target (`settings set`)"
             for holder in self.holders
         ]
+
+    def refusals(self) -> list[str]:
+        """Why this plan must not be carried out unattended (empty: it may)."""
+        found = self.held()
         found += [f"{name}: {why}" for name, why in self.made.domain.unplanned]
         if not self.proof.ok:
             found.append("the checker rejected the plan: " + "; ".join(self.proof.problems[:3]))
@@ -326,6 +330,11 @@ def carry_out(
     started = time.monotonic()
     first = prepare(conn, base, options)
     rollout_id = first.rollout_id
+    held = first.held()
+    if held:
+        raise RolloutRefused(
+            f"the rollout cannot run, nothing was requested: {'; '.join(held)}", problems=held
+        )
     settle(conn, first.in_flight, limits, progress, sleep)
     progress(f"rollout {rollout_id}: every host records itself")
     failed = _failed(refresh_all(conn, first.dns, f"{rollout_id}.refresh", limits, sleep))
@@ -338,7 +347,8 @@ def carry_out(
     )
     if refusals:
         raise RolloutRefused(
-            f"the rollout cannot run, nothing was requested: {'; '.join(refusals)}",
+            "the rollout cannot run; every host recorded itself, nothing else was "
+            f"requested: {'; '.join(refusals)}",
             problems=refusals,
         )
     if not prepared.work.actions:
