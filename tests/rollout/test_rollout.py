@@ -21,6 +21,7 @@ import time
 
 import pytest
 
+from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.directory import request as requests
 from libvirt_static_ids.evacuation.bridge import runs as bridge
 from libvirt_static_ids.hostroot import HostRoot
@@ -178,3 +179,17 @@ def test_a_holder_of_the_target_refuses_the_rollout_and_nothing_is_requested(dom
         assert holder.dn in out, out
     assert sim.stored("kvm02").state == "dynamic"
     assert libvirt_qemu(sim.hosts["kvm02"].root) == (5002, 106)
+
+
+def test_a_bad_request_is_echoed_failed_with_the_reason_and_cleared(domain):
+    sim = domain({"kvm01": (SimulatedHost(5001, 5101), 4096, [("web", 512)])})
+    value = "evacuate to=kvm02 uid=64055 gid=64055 mode=666 vm=web id=bad.1"
+    directory.set_request(sim.testbed.admin, sim.hosts["kvm01"].dn, value)
+    deadline = time.monotonic() + 30
+    while (requests.echoed(sim.stored("kvm01").detail) or {}).get("id") != "bad.1":
+        assert time.monotonic() < deadline, logs(sim)
+        time.sleep(0.1)
+    echo = requests.echoed(sim.stored("kvm01").detail)
+    assert echo["state"] == "failed" and "'666'" in echo["message"], echo
+    assert sim.stored("kvm01").request is None
+    assert sim.running("kvm01") == ["web"]
