@@ -32,6 +32,7 @@ from typing import Any
 import ldap
 import pytest
 
+import cli_support
 from libvirt_static_ids.directory import record
 from libvirt_static_ids_testbed import SimHost, Testbed, add_simulated_host
 from libvirt_static_ids_testbed.simulated import SimulatedHost
@@ -197,7 +198,13 @@ def logs(sim: SimDomain) -> str:
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str, str]:
+    """Wait for a rollout; its --json output (if it printed any) must match the schema."""
     out, err = process.communicate(timeout=timeout)
+    assert "Traceback" not in err, err
+    if out.strip():
+        cli_support.check_json(
+            cli_support.CliResult(process.returncode, out, err), "rollout-output.schema.json"
+        )
     return process.returncode, out, err
 
 

@@ -186,10 +186,12 @@ def test_a_bad_request_is_echoed_failed_with_the_reason_and_cleared(domain):
     value = "evacuate to=kvm02 uid=64055 gid=64055 mode=666 vm=web id=bad.1"
     directory.set_request(sim.testbed.admin, sim.hosts["kvm01"].dn, value)
     deadline = time.monotonic() + 30
-    while (requests.echoed(sim.stored("kvm01").detail) or {}).get("id") != "bad.1":
+    while (
+        sim.stored("kvm01").request is not None
+        or (requests.echoed(sim.stored("kvm01").detail) or {}).get("id") != "bad.1"
+    ):
         assert time.monotonic() < deadline, logs(sim)
         time.sleep(0.1)
     echo = requests.echoed(sim.stored("kvm01").detail)
     assert echo["state"] == "failed" and "'666'" in echo["message"], echo
-    assert sim.stored("kvm01").request is None
     assert sim.running("kvm01") == ["web"]
