@@ -7,10 +7,10 @@
                secret) joined to the testbed, a libvirt test-driver node file of running VMs
                whose images lie in one shared, world-traversable directory (the NFS share's
                stand-in) owned by the host's numbers, mode 0600; then starts each host's
-               daemon (host_daemon.py: the real listener module, replication and systemd
-               stand-ins; one process forking a child per host) and waits until every host
-               has recorded itself. -> SimDomain. The daemon is ended by its PID at teardown
-               (it ends its children by theirs).
+               daemon (libvirt_static_ids_testbed/hostd.py: the real listener module,
+               replication and systemd stand-ins; one process forking a child per host)
+               and waits until every host has recorded itself. -> SimDomain. The daemon
+               is ended by its PID at teardown (it ends its children by theirs).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class SimDomain:
     hosts: dict[str, SimHost]
     vms: dict[str, str]  # VM -> the host it started on
     admin: list[str]
-    daemon: subprocess.Popen[bytes] | None = None  # host_daemon.py: every host's listener
+    daemon: subprocess.Popen[bytes] | None = None  # hostd.py: every host's listener
 
     @property
     def nodes(self) -> Path:
@@ -164,7 +164,9 @@ def domain(testbed: Testbed) -> Iterator[Callable[[Spec], SimDomain]]:
         sim.daemon = subprocess.Popen(
             [
                 sys.executable,
-                str(HERE / "host_daemon.py"),
+                "-m",
+                "libvirt_static_ids_testbed.hostd",
+                str(REPO / "listener" / "libvirt-static-ids.py"),
                 str(sim.nodes),
                 *(f"{name}={host.root}" for name, host in hosts.items()),
             ],

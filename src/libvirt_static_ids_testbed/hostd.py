@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """The simulated KVM hosts of a rollout: each host's listener daemon and systemd, a process each.
 
-    python host_daemon.py NODES_DIR NAME=ROOT ...
+    python -m libvirt_static_ids_testbed.hostd LISTENER_FILE NODES_DIR NAME=ROOT ...
 
-(tests/stubs is on PYTHONPATH.) The core is imported once, then one child per host is forked
-(cheap: 20 hosts start in a second, not in 20 interpreters' start-up); each child names its
+(tests/stubs, the stand-ins of UCS's univention modules, is on PYTHONPATH; LISTENER_FILE is
+listener/libvirt-static-ids.py. Used by tests/rollout and ``make demo``.) The core is imported
+once, then one child per host is forked (cheap: 20 hosts start in a second, not in 20
+interpreters' start-up); each child names its
 UCR in UNIVENTION_BASECONF before it imports the univention stand-ins. The parent passes
 SIGTERM on to each child by its PID and waits for them. In each child, the real listener
 module is loaded as the listener's loader does (tests/directory/listener_host.py) and given
@@ -51,11 +53,9 @@ from libvirt_static_ids.host import hypervisor, inventory
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.plan import host_request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-MODULE_FILE = os.path.join(HERE, "..", "..", "listener", "libvirt-static-ids.py")
 POLL = 0.1
 
-NODES = sys.argv[1]
+MODULE_FILE, NODES = sys.argv[1], sys.argv[2]
 LOCK = os.path.join(NODES, ".lock")
 NAME = ROOT = ""  # this child's host
 
@@ -68,7 +68,7 @@ def node_file(host: str) -> str:
     return os.path.join(NODES, f"{host}.xml")
 
 
-def _write_atomically(path: str, tree: ET.ElementTree) -> None:
+def _write_atomically(path: str, tree: Any) -> None:
     temporary = f"{path}.{os.getpid()}.tmp"
     tree.write(temporary, encoding="unicode")
     os.replace(temporary, path)
@@ -195,7 +195,7 @@ def host_main() -> int:
 def main() -> int:
     global NAME, ROOT
     children = []
-    for word in sys.argv[2:]:
+    for word in sys.argv[3:]:
         name, root = word.split("=", 1)
         pid = os.fork()
         if pid == 0:
