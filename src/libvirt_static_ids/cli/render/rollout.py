@@ -16,7 +16,7 @@ def _waves(plan: dict[str, Any], commands: bool) -> list[str]:
     lines = []
     for wave in range(1, plan["waves"] + 1):
         chosen = [a for a in plan["actions"] if a["wave"] == wave]
-        lines.append(f"  wave {wave}/{plan['waves']} ({len(chosen)} at once at most):")
+        lines.append(f"  wave {wave}/{plan['waves']} ({len(chosen)} request(s)):")
         for action in chosen:
             lines.append(f"    {action['number']:>3}. on {action['host']}: {action['text']}")
             if commands:
