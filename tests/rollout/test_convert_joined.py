@@ -80,3 +80,32 @@ def test_off_the_domain_convert_keeps_its_options_and_says_so(fake_root):
     }
     assert "not joined" in result.data["directory"]["note"]
     assert _uid(fake_root) == 64055
+
+
+NODE = """<node><memory>4194304</memory>
+  <domain type='test'><name>web</name><memory>524288</memory><os><type>hvm</type></os>
+    <devices><disk type='file' device='disk'><source file='{image}'/><target dev='vda'/></disk>
+    </devices></domain>
+</node>
+"""
+
+
+def test_joined_convert_with_downtime_records_the_host_with_its_vm_running(testbed, tmp_path):
+    host = _joined(testbed, tmp_path)
+    image = tmp_path / "web.qcow2"
+    image.write_bytes(b"QFI\xfb web")
+    os.chown(image, DYNAMIC.uid, DYNAMIC.gid)
+    image.chmod(0o600)
+    node = tmp_path / "node.xml"
+    node.write_text(NODE.format(image=image))
+    uri = f"test://{node}"
+    env = child_env(testbed)
+    done = cli_support.run(
+        "convert", "--suspend-vms", "--connect", uri, root=host.root, json=True, env=env
+    )
+    assert done.code == 0, done
+    assert [d["status"] for d in done.data["downtime"]["domains"]] == ["started"]
+    assert done.data["directory"]["recorded"] == "static"
+    stored = _stored(testbed, host)
+    assert (stored.state, stored.uid) == ("static", 64055)
+    assert '"name":"web"' in stored.inventory and '"running":true' in stored.inventory

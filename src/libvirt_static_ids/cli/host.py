@@ -245,7 +245,7 @@ def _run(args: argparse.Namespace, progress: Meter | None) -> tuple[dict[str, An
                 if stopper is not None:
                     stopper.close()
                 if not args.dry_run:
-                    joined.record(root)
+                    joined.record(root, args.connect)
         finally:
             joined.close()
         data = {**report.as_dict(), "directory": joined.as_dict()}

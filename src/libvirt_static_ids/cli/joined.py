@@ -84,14 +84,17 @@ class JoinedHost:
             )
         return domain
 
-    def record(self, root: HostRoot) -> None:
-        """Record this host as it is now (converted, failed or interrupted); never raises."""
+    def record(self, root: HostRoot, inventory_uri: str | None = None) -> None:
+        """Record this host as it is now (converted, failed or interrupted), its VMs from
+        ``inventory_uri`` (on the live host by default qemu:///system); never raises."""
         if self.conn is None or self.settings is None or self.host_dn is None:
             return
         from libvirt_static_ids.directory import agent
 
         try:
-            result = agent.record_host(self.conn, self.host_dn, root, self.settings)
+            result = agent.record_host(
+                self.conn, self.host_dn, root, self.settings, inventory_uri=inventory_uri
+            )
         except StaticIdsError as error:
             self.note += f"; recording failed ({error.message}): run `libvirt-static-ids record`"
             return
