@@ -42,7 +42,8 @@ from libvirt_static_ids.journal.records import (
     Op,
 )
 from libvirt_static_ids.journal.runs import ACTIVE_STATES, RunKind, RunState
-from libvirt_static_ids.plan.planner import StepOp
+from libvirt_static_ids.plan.planner import Method, StepOp
+from libvirt_static_ids.plan.schedule import TaskKind
 
 SCHEMAS = Path(libvirt_static_ids.__file__).parent / "schemas"
 CLI = "cli-output.schema.json"
@@ -118,6 +119,8 @@ EXPECTED: dict[tuple[str, str], list[Any]] = {
     (EVACUATION, "/$defs/evacuate/properties/status"): values(EvacuateStatus),
     (EVACUATION, "/$defs/evacuate/properties/domains/items/properties/status"): values(VmStatus),
     (PLAN, "/$defs/step/properties/op"): values(StepOp),
+    (PLAN, "/$defs/plan/properties/stats/properties/method"): values(Method),
+    (PLAN, "/$defs/schedule/properties/tasks/items/properties/kind"): values(TaskKind),
     (PLAN, "/$defs/step/properties/mode"): values(Mode),
     (PLAN, "/$defs/plan/properties/status"): values(PlanStatus),
     (PLAN, "/$defs/plan/properties/options/properties/bridge_mode"): values(Mode),
@@ -153,6 +156,9 @@ UNMAPPED: dict[tuple[str, str], str] = {
     (INVENTORY, "/$defs/disk/oneOf/0/properties/acl/items/prefixItems/0"): (
         "POSIX ACL tag numbers (acl_tag_t of <sys/acl.h>): the kernel's xattr encoding, "
         "kept as the module constants of files/acl.py"
+    ),
+    (SURVEY, "/$defs/inventory_disk/oneOf/0/properties/acl/items/prefixItems/0"): (
+        "the inventory's ACL tag numbers again, as the survey passes the inventory on"
     ),
 }
 

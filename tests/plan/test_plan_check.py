@@ -7,7 +7,11 @@ ACL bridge on a server that ignores ACLs, as nfs-ganesha's VFS does; an ACL brid
 destination's numbers only, which the source loses once the destination relabels the image),
 an over-committed host, a step naming the wrong host, a close without a bridge, a convert
 with a VM still running, a plan that leaves a bridge open or a host unconverted, and an
-inventory contradicting its own host. The planner: bridges with chmod by default and with
+inventory contradicting its own host, a close handing over to the destination's numbers at
+close time rather than those journaled when its bridge opened (the issue's bad plan), a bridge
+naming other numbers than its destination's, a root_squash close without the NFS server's
+chown, a bridge on a root-owned root_squash image; the checker imports none of the
+planner's effect code. The planner: bridges with chmod by default and with
 ACL entries for both hosts when the server honours ACLs; skips the bridge when the image
 already opens for both; converts empty hosts first; chains hosts through the freshly
 converted ones; parks VMs on a dynamic host when capacity is short (they move twice) and
@@ -24,7 +28,7 @@ from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.ids import IdPair
 from libvirt_static_ids.plan import check, planner
 from libvirt_static_ids.plan.model import Domain, Host, Image, Options, Vm
-from libvirt_static_ids.plan.planner import Step
+from libvirt_static_ids.plan.planner import Step, StepOp
 
 TARGET = IdPair(64055, 64055)
 OLD = IdPair(109, 114)
@@ -229,3 +233,123 @@ def test_hosts_the_plan_cannot_reason_about_are_left_out():
     assert check.check(honoured.domain, honoured.options, honoured.steps).ok
     # The checker, given the unscreened domain, refuses it before the first step.
     assert "before step 1" in check.check(domain, Options(), []).problems[0]
+
+
+def _bridged_to_dynamic() -> Domain:
+    """kvm1's VM, a dynamic host kvm2 with room for it, and a static host."""
+    return Domain(
+        TARGET,
+        (
+            Host("kvm1", OLD, 0, (_vm("kvm1", "web", 2048, OLD),)),
+            Host("kvm2", OTHER, 4096),
+        ),
+    )
+
+
+def test_a_close_hands_over_to_the_identity_journaled_at_open():
+    """The bad plan of the issue: bridge for dynamic kvm2, migrate there, convert kvm2 (web
+    saved and resumed), close. The real close hands over to kvm2's numbers *as journaled
+    when the bridge opened* (110:115), not kvm2's numbers now: web, running as 64055:64055,
+    loses its image."""
+    domain = _bridged_to_dynamic()
+    key = "kvm1/web"
+    steps = [
+        Step(StepOp.BRIDGE, "kvm1", key, "web", "kvm2", "chmod", (), identity=OTHER),
+        Step(StepOp.MIGRATE, "kvm1", key, "web", "kvm2"),
+        Step(StepOp.CONVERT, "kvm2", suspend=((key, "web"),)),
+        Step(StepOp.CLOSE, "kvm1", key, "web", "kvm2", identity=OTHER),
+        Step(StepOp.CONVERT, "kvm1"),
+    ]
+    problems = _problems(domain, steps)
+    assert problems == [
+        "after step 4 (on kvm1: close web's bridge, handing its images over to kvm2's "
+        "numbers): running VM web: /img/kvm1-web does not open for kvm2 (64055:64055)",
+        "at the end: running VM web: /img/kvm1-web does not open for kvm2 (64055:64055)",
+    ]
+    # Closed before kvm2 converts, the same steps are proven.
+    good = [steps[0], steps[1], steps[3], steps[2], steps[4]]
+    assert check.check(domain, Options(), good).ok
+
+
+def test_a_bridge_naming_other_numbers_than_its_destination_is_refused():
+    domain = _bridged_to_dynamic()
+    key = "kvm1/web"
+    steps = [
+        Step(StepOp.BRIDGE, "kvm1", key, "web", "kvm2", "chmod", (), identity=TARGET),
+        Step(StepOp.MIGRATE, "kvm1", key, "web", "kvm2"),
+        Step(StepOp.CLOSE, "kvm1", key, "web", "kvm2", identity=TARGET),
+        Step(StepOp.CONVERT, "kvm1"),
+        Step(StepOp.CONVERT, "kvm2", suspend=((key, "web"),)),
+    ]
+    problems = _problems(domain, steps)
+    assert problems[0] == (
+        "step 1 (on kvm1: open a bridge for web's images (chmod a+rw)): the bridge names "
+        "64055:64055, but kvm2 runs as 110:115"
+    )
+
+
+SQUASHED = Options(root_squash=("/img",))
+
+
+def test_root_squash_hand_over_is_the_nfs_servers_step():
+    """On a root_squash export nothing relabels and the client's chown is refused: the plan
+    has the NFS server's admin chown each image before the bridge closes."""
+    made = planner.plan(_small(), SQUASHED)
+    assert check.check(made.domain, SQUASHED, made.steps).ok
+    ops = [s.op for s in made.steps]
+    assert ops[:4] == ["bridge", "migrate", "server-chown", "close"]
+    server = made.steps[2]
+    assert server.text() == (
+        "on the NFS server (root_squash export): chown 64055:64055 /img/kvm1-db "
+        "(hands db's images to static1)"
+    )
+    assert made.stats()["server_steps"] == 2
+
+
+def test_root_squash_close_without_the_servers_chown_is_caught():
+    made = planner.plan(_small(), SQUASHED)
+    steps = [s for s in made.steps if s.op != "server-chown"]
+    problems = _problems(made.domain, steps, SQUASHED)
+    assert problems[0] == (
+        "step 3 (on kvm1: close db's bridge, handing its images over to static1's numbers): "
+        "root_squash refuses the hand-over chown of /img/kvm1-db to 64055:64055: the NFS "
+        "server's admin must chown it first"
+    )
+
+
+def test_root_squash_image_owned_by_root_cannot_be_bridged():
+    """Root is nobody to the server and the owner is root: no client can widen the image.
+    The planner leaves its host out, saying what the server's admin must do; a plan
+    bridging it anyway is refused."""
+    meta = Metadata(0, OLD.gid, stat.S_IFREG | 0o660)
+    vm = Vm("kvm1/odd", "odd", 1024, True, (Image("/img/odd", meta),))
+    domain = Domain(TARGET, (Host("static1", TARGET, 4096), Host("kvm1", OLD, 0, (vm,))))
+    made = planner.plan(domain, SQUASHED)
+    assert made.steps == []
+    assert dict(made.domain.unplanned)["kvm1"] == (
+        "VM odd: image /img/odd is root's on a root_squash export: no client may widen or "
+        "hand it over; on the NFS server, chown it to 109:114 first"
+    )
+    bad = [
+        Step(StepOp.BRIDGE, "kvm1", "kvm1/odd", "odd", "static1", "chmod", (), identity=TARGET),
+        Step(StepOp.MIGRATE, "kvm1", "kvm1/odd", "odd", "static1"),
+    ]
+    assert "is root's on a root_squash export" in _problems(domain, bad, SQUASHED)[0]
+
+
+def test_the_checker_shares_no_effect_code_with_the_planner():
+    """check.py and its model import neither the planner's effects nor the tools' code."""
+    import ast
+    import inspect
+
+    from libvirt_static_ids.plan import nfsrules
+
+    for module in (check, nfsrules):
+        tree = ast.parse(inspect.getsource(module))
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            for alias in node.names
+        }
+        assert not imported & {"effects", "widen", "access", "planner_effects"}, module

@@ -116,7 +116,7 @@ def domain(testbed, tmp_path: Path, shared: Path, node):
     for name in ("kvm1", "kvm2"):
         _record_as_host(testbed, hosts[name], uris[name])
     _record_as_host(testbed, hosts["kvm3"], None)  # numbers only: no inventory yet
-    _set_free(testbed, hosts["static1"].dn, 8192)
+    _set_free(testbed, hosts["static1"].dn, 10240)  # 8 GiB beyond the default reserve
     return {"hosts": hosts, "uris": uris}
 
 
@@ -131,7 +131,7 @@ def test_a_host_writes_its_own_inventory_only(testbed, domain):
 
 
 def test_plan_from_the_directory(testbed, domain, plan_cli):
-    result = plan_cli("--json")
+    result = plan_cli("--json", "--mode", "chmod")
     assert result.code == 3, result  # kvm3 recorded no inventory
     data = result.data
     assert data["status"] == "incomplete"
@@ -153,12 +153,12 @@ def test_plan_from_the_directory(testbed, domain, plan_cli):
     assert {s["mode"] for s in data["steps"] if s["op"] == "bridge"} == {"chmod"}
     assert data["stats"]["migrations"] == data["stats"]["lower_bound"] == 3
     hosts = {h["name"]: h for h in data["hosts"]}
-    assert hosts["static1"]["static"] and hosts["static1"]["free_mib"] == 8192
+    assert hosts["static1"]["static"] and hosts["static1"]["free_mib"] == 10240
     assert (hosts["kvm1"]["uid"], hosts["kvm1"]["gid"], hosts["kvm1"]["running"]) == (5109, 5114, 2)
 
     # kvm3 records its (empty) inventory: now every host is planned, kvm3 converted first.
     _record_as_host(testbed, domain["hosts"]["kvm3"], domain["uris"]["kvm3"])
-    complete = plan_cli("--json", "--server-honours-acls")
+    complete = plan_cli("--json")  # the default bridge mode: evacuate's, acl
     assert complete.code == 0, complete
     assert complete.data["status"] == "complete"
     assert complete.data["options"]["bridge_mode"] == "acl"
@@ -167,11 +167,39 @@ def test_plan_from_the_directory(testbed, domain, plan_cli):
     bridge = next(s for s in complete.data["steps"] if s["op"] == "bridge")
     assert {(g["uid"], g["gid"]) for g in bridge["grants"]} == {(64055, 64055), (5109, 5114)}
 
-    human = plan_cli()
+    human = plan_cli("--mode", "chmod")
     assert human.code == 0
     assert "plan to 64055:64055: a plan for every KVM host, no VM stops" in human.out
     assert "3 migrations, lower bound 3 (+0: 0 second moves, 0 suspended" in human.out
     assert "on kvm1: live-migrate db to static1" in human.out
+
+
+def test_survey_json_plans_offline_as_the_directory_does(testbed, domain, plan_cli, tmp_path):
+    """What ``survey --domain --json`` prints from the real directory carries every host's
+    inventory; ``plan --from`` that file makes the same plan as ``plan`` from LDAP."""
+    _record_as_host(testbed, domain["hosts"]["kvm3"], domain["uris"]["kvm3"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LDAP", "UNIVENTION"))}
+    env.update(LDAPCONF=os.devnull, LDAPRC=os.devnull, LDAPTLS_CACERT=testbed.ca_file)
+    root = tmp_path / "admin-root"
+    survey = cli_support.run(
+        "survey",
+        "--domain",
+        *testbed.admin_options(str(tmp_path)),
+        root=root,
+        json=True,
+        schema="domain-survey.schema.json",
+        env=env,
+    )
+    assert survey.code == 0, survey
+    inventories = {h["name"]: h["inventory"] for h in survey.data["hosts"]}
+    assert [vm["name"] for vm in inventories["kvm1"]["vms"]] == ["db", "web"]
+    saved = tmp_path / "domain.json"
+    saved.write_text(survey.out)
+    online = plan_cli("--json")
+    offline = plan_cli("--json", "--from", str(saved), connect=False)
+    assert online.code == offline.code == 0, (online, offline)
+    assert offline.data["steps"] == online.data["steps"]
+    assert offline.data["schedule"]["makespan_s"] == online.data["schedule"]["makespan_s"]
 
 
 def test_bad_options_are_exit_2(plan_cli):

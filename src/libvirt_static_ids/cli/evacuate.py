@@ -13,7 +13,7 @@ from typing import Any
 
 from libvirt_static_ids.cli.parser import PROG, exits
 from libvirt_static_ids.errors import ExitCode, UsageError
-from libvirt_static_ids.files.widen import Mode
+from libvirt_static_ids.files.widen import DEFAULT_MODE, Mode
 from libvirt_static_ids.host import hypervisor
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import Identity
@@ -74,7 +74,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     opn.add_argument(
         "--mode",
         choices=[m.value for m in Mode],
-        default=Mode.ACL.value,
+        default=DEFAULT_MODE.value,
         help="acl: user:UID:rw and group:GID:rw entries; chmod: world-writable 666",
     )
     opn.add_argument("--ttl", metavar="SECONDS", help="close by itself after SECONDS")
@@ -153,7 +153,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     eva.add_argument(
         "--mode",
         choices=[m.value for m in Mode],
-        default=Mode.ACL.value,
+        default=DEFAULT_MODE.value,
         help="how each bridge widens access, as for `bridge open`",
     )
     eva.add_argument("--ttl", metavar="SECONDS", default="3600", help="each bridge's TTL")

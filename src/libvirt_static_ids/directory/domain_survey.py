@@ -10,12 +10,14 @@ otherwise, so it is tested without a directory.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from libvirt_static_ids.directory import client as directory
+from libvirt_static_ids.directory import record
 from libvirt_static_ids.directory.client import Holder, Settings
 from libvirt_static_ids.directory.record import State, StoredRecord, iso
 from libvirt_static_ids.ids import IdPair
@@ -40,6 +42,7 @@ class HostView:
     def as_dict(self) -> dict[str, Any]:
         r = self.record
         numbers = self.numbers
+        inventory = _inventory(r.inventory)
         return {
             "name": r.name,
             "dn": r.dn,
@@ -53,8 +56,26 @@ class HostView:
             "class": str(numbers) if numbers else None,
             "blockers": [dict(b) for b in r.blockers],
             "request": r.request,
-            "problems": list(r.problems),
+            "problems": list(r.problems)
+            + ([] if inventory is not _UNREADABLE else ["its VM inventory is not JSON"]),
+            # What ``plan --from`` plans with: free memory, VMs, their memory, state, images.
+            "inventory": None if inventory is _UNREADABLE else inventory,
         }
+
+
+_UNREADABLE: Any = object()
+
+
+def _inventory(text: str | None) -> Any:
+    """The recorded inventory as JSON, None when there is none, _UNREADABLE when not JSON
+    (or not an object)."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return _UNREADABLE
+    return value if isinstance(value, dict) else _UNREADABLE
 
 
 def _numbers(r: StoredRecord) -> IdPair | None:
@@ -151,8 +172,8 @@ def build(
 
 
 def collect(conn: directory.LdapConnection, base: str, now: datetime | None = None) -> DomainSurvey:
-    """Two searches (host records, holders of the target) and the survey built from them."""
+    """Two searches (host records with inventories, holders of the target) and the survey."""
     settings = directory.read_settings(conn, base)
-    hosts = directory.list_hosts(conn, base)
+    hosts = directory.list_hosts(conn, base, [*directory.HOST_ATTRIBUTES, record.INVENTORY])
     holders = directory.holders(conn, base, settings.target)
     return build(base, settings, hosts, holders, now or datetime.now(UTC))

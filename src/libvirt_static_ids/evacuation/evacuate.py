@@ -21,7 +21,7 @@ from typing import Any
 from libvirt_static_ids.errors import OperationFailed, UsageError
 from libvirt_static_ids.evacuation import probe
 from libvirt_static_ids.evacuation.bridge import runs as bridge
-from libvirt_static_ids.files.widen import Mode
+from libvirt_static_ids.files.widen import DEFAULT_MODE, Mode
 from libvirt_static_ids.host import hypervisor
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import Identity
@@ -118,7 +118,7 @@ def evacuate(
     *,
     connect_uri: str = hypervisor.DEFAULT_URI,
     dest_uri: str | None = None,
-    mode: Mode = Mode.ACL,
+    mode: Mode = DEFAULT_MODE,
     ttl: int = 3600,
     dry_run: bool = False,
     migrate: hypervisor.Migrate = hypervisor.migrate,

@@ -25,6 +25,11 @@ class Mode(StrEnum):
     CHMOD = "chmod"
 
 
+# The bridge mode when none is asked for, for ``bridge open``, ``evacuate`` and ``plan`` alike:
+# ACL entries name only the numbers that need access; chmod makes an image world-writable.
+DEFAULT_MODE = Mode.ACL
+
+
 def _with_mode_bits(mode: int, user: int, group: int, other: int) -> int:
     return (mode & ~_PERMS) | (user << 6) | (group << 3) | other
 

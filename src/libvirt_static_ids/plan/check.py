@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """Prove a rolling plan step by step, on the domain as recorded; trust nothing in it.
 
-The plan is replayed with the tools' own effects (effects.py) and after every step the
-checker demands:
+The plan is replayed on the checker's own model of NFS (nfsrules.py: nothing shared with the
+planner's effects) and after every step the checker demands:
 
 - every running VM's images open (read-write; read-only disks: read) for the numbers of the
   host it runs on now, in every world, under the NFS rules given (numeric UID, GID and
@@ -12,6 +12,9 @@ checker demands:
 - no host is over-committed: a VM moves only to a host with its memory free;
 - every step is possible: the VM runs where the step says, a bridge closes only when open,
   a host converts only when no VM runs on it but those the step suspends;
+- a bridge hands over to the identity journaled when it opened (the destination's numbers
+  then), whatever that host's numbers are when it closes; on a root_squash export the
+  hand-over chown is refused unless the NFS server's admin made it first;
 - at the end every planned host is at the target numbers and no bridge is open.
 
 A step changes only the images of its VM (and of VMs sharing a file with it) and the numbers
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from libvirt_static_ids.ids import IdPair
-from libvirt_static_ids.plan import effects
+from libvirt_static_ids.plan import nfsrules
 from libvirt_static_ids.plan.model import Domain, Options, Vm
 from libvirt_static_ids.plan.planner import Step
 
@@ -73,7 +76,8 @@ class _Checker:
         self.free = {host.name: host.free_mib - options.reserve_mib for host in domain.hosts}
         self.vms: dict[str, Vm] = {}
         self.where: dict[str, str] = {}
-        self.worlds: dict[str, effects.Worlds] = {}
+        self.squashed = options.squashed
+        self.worlds: dict[str, frozenset[nfsrules.File]] = {}
         self.users: dict[str, set[str]] = {}
         self.report = CheckReport()
         for host in domain.hosts:
@@ -87,9 +91,13 @@ class _Checker:
                     if image.meta is None:
                         self._problem(f"before step 1: {vm.name}: {image.path} is unknown")
                     else:
-                        self.worlds.setdefault(image.path, effects.initial(image.meta))
-        self.bridges: dict[str, str] = {}  # VM key -> the host its bridge was opened for
+                        self.worlds.setdefault(image.path, frozenset({nfsrules.load(image.meta)}))
+        # VM key -> (the host its bridge was opened for, the identity journaled then)
+        self.bridges: dict[str, tuple[str, IdPair]] = {}
         self.moves: Counter[str] = Counter()
+        self.on: dict[str, set[str]] = {}  # host -> running VMs there
+        for key, name in self.where.items():
+            self.on.setdefault(name, set()).add(key)
 
     def _problem(self, message: str) -> None:
         if len(self.report.problems) < MAX_PROBLEMS:
@@ -106,7 +114,7 @@ class _Checker:
             state = (worlds or self.worlds).get(image.path)
             if state is None:
                 return f"{image.path} is unknown"
-            if not effects.opens(state, pairs, image.readonly, self.honours):
+            if not nfsrules.opens(state, pairs, image.readonly, self.honours):
                 named = " and ".join(f"{h} ({self.ids[h]})" for h in hosts)
                 both = "both " if len(pairs) > 1 else ""
                 return f"{image.path} does not open for {both}{named}"
@@ -136,13 +144,26 @@ class _Checker:
 
     def _bridge(self, step: Step) -> set[str]:
         vm = self._vm_on(step)
-        self._destination(step)
+        destination = self._destination(step)
         if vm.key in self.bridges:
             raise _Refused(f"{vm.name}'s bridge is already open")
         if step.mode not in ("acl", "chmod") or (step.mode == "acl" and not step.grants):
             raise _Refused(f"bridge mode {step.mode!r} with grants {list(step.grants)}")
-        self.bridges[vm.key] = step.to or ""
-        return self._change(vm, lambda w: effects.bridged(w, step.mode or "", step.grants))
+        identity = self.ids[destination]
+        if step.identity is not None and step.identity != identity:
+            raise _Refused(
+                f"the bridge names {step.identity}, but {destination} runs as {identity}"
+            )
+        mode, grants = step.mode, step.grants
+        for image in vm.images:
+            if self.squashed(image.path) and any(
+                f.uid == 0 for f in self.worlds.get(image.path, ())
+            ):
+                raise _Refused(
+                    f"{image.path} is root's on a root_squash export: root may not widen it"
+                )
+        self.bridges[vm.key] = (destination, identity)
+        return self._change(vm, lambda w: nfsrules.bridge(w, mode, grants))
 
     def _migrate(self, step: Step) -> set[str]:
         vm = self._vm_on(step)
@@ -154,7 +175,7 @@ class _Checker:
             )
         to = self.ids[destination]
         during = {
-            image.path: effects.migrated(self.worlds[image.path], to)
+            image.path: nfsrules.migrate(self.worlds[image.path], to, not self.squashed(image.path))
             for image in vm.images
             if image.path in self.worlds
         }
@@ -164,18 +185,54 @@ class _Checker:
         self.free[step.host] += vm.memory_mib
         self.free[destination] -= vm.memory_mib
         self.where[vm.key] = destination
+        self.on[step.host].discard(vm.key)
+        self.on.setdefault(destination, set()).add(vm.key)
         self.moves[vm.key] += 1
         self.report.migrations += 1
-        return self._change(vm, lambda w: effects.migrated(w, to))
+        touched = {vm.key}
+        for path, worlds in during.items():
+            self.worlds[path] = worlds
+            touched |= self.users[path] & self.where.keys()
+        return touched
 
-    def _close(self, step: Step) -> set[str]:
+    def _journaled(self, step: Step) -> tuple[Vm, IdPair]:
         if step.vm not in self.bridges:
             raise _Refused(f"no bridge is open for {step.name}")
         vm = self.vms[step.vm]
-        if self.bridges.pop(vm.key) != step.to:
+        opened_for, identity = self.bridges[vm.key]
+        if opened_for != step.to:
             raise _Refused(f"{vm.name}'s bridge was opened for another host")
-        heir = self.ids[self._destination(step)]
-        return self._change(vm, lambda w: effects.closed(w, heir))
+        return vm, identity
+
+    def _server_chown(self, step: Step) -> set[str]:
+        vm, identity = self._journaled(step)
+        if step.identity != identity:
+            raise _Refused(f"the bridge's identity is {identity}, not {step.identity}")
+        mine = {image.path for image in vm.images}
+        if not step.paths or not set(step.paths) <= mine:
+            raise _Refused(f"{list(step.paths)} are not all {vm.name}'s images")
+        touched = {vm.key}
+        for path in step.paths:
+            if path in self.worlds:
+                self.worlds[path] = nfsrules.chown(self.worlds[path], identity)
+                touched |= self.users[path] & self.where.keys()
+        return touched
+
+    def _close(self, step: Step) -> set[str]:
+        vm, identity = self._journaled(step)
+        for image in vm.images:
+            worlds = self.worlds.get(image.path)
+            if (
+                worlds is not None
+                and self.squashed(image.path)
+                and not nfsrules.owned_by(worlds, identity)
+            ):
+                raise _Refused(
+                    f"root_squash refuses the hand-over chown of {image.path} to {identity}: "
+                    "the NFS server's admin must chown it first"
+                )
+        del self.bridges[vm.key]
+        return self._change(vm, lambda w: nfsrules.close(w, identity))
 
     def _convert(self, step: Step) -> set[str]:
         host = step.host
@@ -184,7 +241,7 @@ class _Checker:
         if self.ids[host] == self.target:
             raise _Refused(f"{host} is already at {self.target}")
         suspend = {key for key, _ in step.suspend}
-        running = {key for key, where in self.where.items() if where == host}
+        running = self.on.get(host, set())
         if running != suspend:
             names = sorted(self.vms[k].name for k in running ^ suspend)
             raise _Refused(f"VMs running on {host} and VMs suspended differ: {', '.join(names)}")
@@ -192,10 +249,15 @@ class _Checker:
         self.ids[host] = self.target
         touched: set[str] = set()
         for key in sorted(suspend):
-            touched |= self._change(
-                self.vms[key],
-                lambda w: effects.migrated(effects.remapped(w, old, self.target), self.target),
-            )
+            vm = self.vms[key]
+            for image in vm.images:
+                if image.path not in self.worlds:
+                    continue
+                remapped = nfsrules.remap(self.worlds[image.path], old, self.target)
+                relabel = not self.squashed(image.path)
+                self.worlds[image.path] = nfsrules.migrate(remapped, self.target, relabel)
+                touched |= self.users[image.path] & self.where.keys()
+            touched.add(key)
         return touched
 
     def _change(self, vm: Vm, effect: Any) -> set[str]:
@@ -213,6 +275,7 @@ class _Checker:
             "bridge": self._bridge,
             "migrate": self._migrate,
             "close": self._close,
+            "server-chown": self._server_chown,
             "convert": self._convert,
         }
         for step in steps:

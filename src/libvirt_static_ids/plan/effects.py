@@ -104,11 +104,19 @@ def bridged(worlds: Worlds, mode: str, grants: Iterable[IdPair]) -> Worlds:
     return frozenset(World(_widened(w.meta, mode, pairs), w.meta) for w in worlds)
 
 
-def migrated(worlds: Worlds, destination: IdPair) -> Worlds:
-    """The destination's libvirt relabels the image to its numbers, or cannot."""
+def migrated(worlds: Worlds, destination: IdPair, relabel: bool = True) -> Worlds:
+    """The destination's libvirt relabels the image to its numbers, or cannot (never on a
+    root_squash export: ``relabel`` False)."""
     found = set(worlds)
+    if not relabel:
+        return worlds
     found.update(World(owned_by(w.meta, destination), w.saved) for w in worlds)
     return frozenset(found)
+
+
+def server_chowned(worlds: Worlds, heir: IdPair) -> Worlds:
+    """The NFS server's admin gives the image to ``heir`` (root_squash refuses the client)."""
+    return frozenset(World(owned_by(w.meta, heir), w.saved) for w in worlds)
 
 
 def closed(worlds: Worlds, heir: IdPair) -> Worlds:

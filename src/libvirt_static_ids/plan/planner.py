@@ -3,20 +3,25 @@
 """The rolling conversion of a whole domain: which VM moves where, and when each host converts.
 
 A host can be renumbered only when no VM runs on it, so every VM running on a dynamic host
-has to leave it at least once: that count is the lower bound. The plan empties one dynamic
-host at a time onto hosts already at the target numbers, converts it, and so gains a static
-destination for the next one. Hosts go largest first and each VM to the tightest static host
-it fits (best fit, biggest VMs first): with one host's worth of spare capacity that chain
-moves every VM exactly once (the converted host always has room for the next host's VMs).
+has to leave it at least once: that count is the lower bound. The plan goes in waves: in each,
+as many dynamic hosts (up to ``max_parallel_hosts``) as the static hosts' free memory can take
+are emptied onto them and converted, so the next wave has more static room. Hosts go largest
+first and each VM to the tightest static host it fits (best fit, biggest VMs first): with one
+host's worth of spare capacity every VM moves exactly once.
 
-When no dynamic host's VMs fit on the static hosts, the host leaving the fewest VMs over is
-emptied anyway: the rest are parked on dynamic hosts converted last (they will move again),
-and what fits nowhere is suspended (managed save) while its host converts, as
-``convert --suspend-vms`` does. A migration gets a bridge only when its images do not already
-open for both hosts in every world (effects.py); a VM that even a bridge cannot prove is
-suspended instead of moved.
+When no dynamic host's VMs fit, the host leaving the fewest VMs over is emptied anyway: room
+is made by moving a VM between static hosts, else the VM is parked on a dynamic host
+converted later (it moves again), and what fits nowhere is suspended (managed save) while its
+host converts, as ``convert --suspend-vms`` does. With no static host at all, half as many
+hosts as may run at once are parked side by side, so the waves after them start wide (a
+trade: their VMs move twice, the rollout takes less time). A migration gets a bridge only when its
+images do not already open for both hosts in every world (effects.py); a VM that even a
+bridge cannot prove is suspended instead of moved.
 
-Pure: a fleet.Domain in, steps and figures out. plan_check.py proves the result.
+On a small domain where that falls short of the bound, the exact search (search.py) finds
+the order with the fewest suspensions, then the fewest migrations, and it is used instead.
+
+Pure: a Domain in, steps and figures out. check.py proves the result, schedule.py times it.
 """
 
 from __future__ import annotations
@@ -30,8 +35,12 @@ from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.ids import IdPair
-from libvirt_static_ids.plan import effects
+from libvirt_static_ids.plan import effects, search
 from libvirt_static_ids.plan.model import Domain, Host, Image, Options, Vm
+
+# The exact search runs on domains up to this many running VMs and hosts.
+SEARCH_VMS = 12
+SEARCH_HOSTS = 6
 
 
 class StepOp(StrEnum):
@@ -40,7 +49,15 @@ class StepOp(StrEnum):
     BRIDGE = "bridge"
     MIGRATE = "migrate"
     CLOSE = "close"  # with hand-over
+    SERVER_CHOWN = "server-chown"  # root_squash: the NFS server's admin hands over
     CONVERT = "convert"
+
+
+class Method(StrEnum):
+    """How the order was found."""
+
+    WAVES = "waves"  # the greedy waves
+    SEARCH = "search"  # the exact search (small domains)
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,10 @@ class Step:
     mode: str | None = None  # bridge: acl | chmod
     grants: tuple[IdPair, ...] = ()  # bridge: the numbers given rw access
     suspend: tuple[tuple[str, str], ...] = ()  # convert: (key, name) saved and resumed
+    # bridge: the identity journaled when it opens (the destination's numbers then), which
+    # close hands the images over to; server-chown: the numbers the images are given.
+    identity: IdPair | None = None
+    paths: tuple[str, ...] = ()  # server-chown: the images on root_squash exports
 
     def text(self) -> str:
         if self.op == StepOp.BRIDGE:
@@ -68,6 +89,12 @@ class Step:
                 f"on {self.host}: close {self.name}'s bridge, handing its images over to "
                 f"{self.to}'s numbers"
             )
+        if self.op == StepOp.SERVER_CHOWN:
+            return (
+                f"on the NFS server (root_squash export): chown {self.identity} "
+                + " ".join(self.paths)
+                + f" (hands {self.name}'s images to {self.to})"
+            )
         if self.suspend:
             names = ", ".join(name for _, name in self.suspend)
             return f"on {self.host}: convert --suspend-vms (saves and resumes {names})"
@@ -79,6 +106,10 @@ class Step:
             data.update(vm=self.vm, name=self.name, to=self.to)
         if self.op == StepOp.BRIDGE:
             data.update(mode=self.mode, grants=[pair.as_dict() for pair in self.grants])
+        if self.identity is not None:
+            data["identity"] = self.identity.as_dict()
+        if self.op == StepOp.SERVER_CHOWN:
+            data["paths"] = list(self.paths)
         if self.op == StepOp.CONVERT:
             data["suspend"] = [{"vm": key, "name": name} for key, name in self.suspend]
         return data
@@ -92,6 +123,7 @@ class Plan:
     lower_bound: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    method: Method = Method.WAVES
 
     @property
     def migrations(self) -> int:
@@ -111,8 +143,15 @@ class Plan:
             "bridges": sum(step.op == StepOp.BRIDGE for step in self.steps),
             "max_moves_per_vm": max(moves.values(), default=0),
             "hosts_converted": sum(step.op == StepOp.CONVERT for step in self.steps),
+            "server_steps": sum(step.op == StepOp.SERVER_CHOWN for step in self.steps),
+            "method": self.method,
             "seconds": round(self.seconds, 3),
         }
+
+    @property
+    def cost(self) -> int:
+        """What the plan is judged by: suspensions first, then migrations."""
+        return search.SUSPENSION * len(self.suspended) + self.migrations
 
 
 def route(
@@ -127,28 +166,36 @@ def route(
     In ACL mode the bridge names both hosts' numbers: once the destination relabels an
     image, the source is no longer its owner and needs an entry of its own.
     """
-    states = tuple((image.readonly, worlds) for image, worlds in images)
+    states = tuple(
+        (image.readonly, worlds, options.squashed(image.path)) for image, worlds in images
+    )
     return _route(states, source, destination, options.bridge_mode, options.honours_acls)
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def _route(
-    states: tuple[tuple[bool, effects.Worlds], ...],
+    states: tuple[tuple[bool, effects.Worlds, bool], ...],
     source: IdPair,
     destination: IdPair,
     mode: str,
     honours: bool,
 ) -> bool | None:
-    """``route`` on (readonly, worlds) per image: thousands of VMs share a few of those."""
+    """``route`` on (readonly, worlds, squashed) per image: thousands of VMs share a few.
+
+    On a root_squash export nothing relabels, and root may not widen a file root owns (the
+    bridge retries as the owner, who is root): such an image cannot be bridged.
+    """
     both = (source, destination)
     if all(
-        effects.opens(effects.migrated(w, destination), both, readonly, honours)
-        for readonly, w in states
+        effects.opens(effects.migrated(w, destination, not squashed), both, readonly, honours)
+        for readonly, w, squashed in states
     ):
         return False
     grants = grants_for(source, destination)
-    for readonly, worlds in states:
-        during = effects.migrated(effects.bridged(worlds, mode, grants), destination)
+    for readonly, worlds, squashed in states:
+        if squashed and any(w.meta.uid == 0 for w in worlds):
+            return None
+        during = effects.migrated(effects.bridged(worlds, mode, grants), destination, not squashed)
         after = effects.closed(during, destination)
         if not (
             effects.opens(during, both, readonly, honours)
@@ -185,6 +232,13 @@ def _unusable(host: Host, vm: Vm, target: IdPair, options: Options) -> str | Non
         known = [(i, i.meta) for i in vm.images if i.meta is not None]
         images = [(i, effects.initial(meta)) for i, meta in known]
         if route(images, host.ids, target, options) is None:
+            rooted = [i.path for i, m in known if m.uid == 0 and options.squashed(i.path)]
+            if rooted:
+                return (
+                    f"VM {vm.name}: image {rooted[0]} is root's on a root_squash export: no "
+                    f"client may widen or hand it over; on the NFS server, chown it to "
+                    f"{host.ids} first"
+                )
             return (
                 f"VM {vm.name}: no bridge makes its images open for {target} after the move "
                 f"(mode {', '.join(f'{m.mode & 0o7777:04o}' for _, m in known)}): "
@@ -216,19 +270,67 @@ def screen(domain: Domain, options: Options) -> Domain:
             continue
         kept.append(host)
         running_on.update((vm.key, host.name) for vm in host.vms if vm.running)
-    return Domain(domain.target, tuple(kept), tuple(unplanned))
+    return Domain(domain.target, tuple(kept), tuple(unplanned), domain.holders)
 
 
 def plan(domain: Domain, options: Options | None = None) -> Plan:
-    """The rolling conversion of ``domain`` (screened first)."""
+    """The rolling conversion of ``domain`` (screened first): waves, or on a small domain
+    where they fall short of the bound, the exact search's order."""
     options = options or Options()
     started = time.perf_counter()
     screened = screen(domain, options)
+    if screened.holders:
+        result = Plan(screened, options, [], lower_bound(screened))
+        result.notes.append(
+            f"the target {screened.target} is held in the directory by "
+            + "; ".join(screened.holders)
+            + ": every conversion would be refused; free it or choose another target first"
+        )
+        result.seconds = time.perf_counter() - started
+        return result
     planner = _Planner(screened, options)
     planner.run()
     result = Plan(screened, options, planner.steps, planner.lower_bound, notes=planner.notes)
+    if result.cost > result.lower_bound and _small(screened):
+        better = _searched(screened, options)
+        if better is not None and better.cost < result.cost:
+            result = better
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _small(domain: Domain) -> bool:
+    running = sum(vm.running for host in domain.hosts for vm in host.vms)
+    return running <= SEARCH_VMS and len(domain.hosts) <= SEARCH_HOSTS
+
+
+def _searched(domain: Domain, options: Options) -> Plan | None:
+    """The exact search's plan, carried out step by step; None where it gives up or a move
+    it chose cannot be proven."""
+    planner = _Planner(domain, options)
+    names = [host.name for host in domain.hosts]
+    slots, loads = [], []
+    for host in domain.hosts:
+        stuck = set(planner.stuck(host.name))
+        running = [planner.vms[key] for key in planner.running[host.name]]
+        slots.append(
+            search.Slot(
+                planner.capacity[host.name],
+                host.name in planner.static,
+                tuple(vm.memory_mib for vm in running if vm.key in stuck),
+            )
+        )
+        loads.append([vm.memory_mib for vm in running if vm.key not in stuck])
+    found = search.search(slots, loads)
+    if found is None:
+        return None
+    try:
+        planner.follow(names, found[1])
+    except _Unprovable:
+        return None
+    made = Plan(domain, options, planner.steps, planner.lower_bound, notes=planner.notes)
+    made.method = Method.SEARCH
+    return made
 
 
 def clear_caches() -> None:
@@ -237,11 +339,16 @@ def clear_caches() -> None:
     effects.clear_caches()
 
 
+class _Unprovable(Exception):
+    """A move the exact search chose has no provable route (its images say no)."""
+
+
 def _best_fit(
     frees: list[tuple[int, str]], items: list[tuple[int, str]]
-) -> tuple[list[tuple[str, str]], list[str]]:
+) -> tuple[list[tuple[str, str]], list[str], list[tuple[int, str]]]:
     """Each item (memory, key), biggest first, to the host with the least free memory that
-    takes it. ``frees`` (sorted free, host) is not changed. -> ([(key, host)], [unplaced key])
+    takes it. ``frees`` (sorted free, host) is not changed.
+    -> ([(key, host)], [unplaced key], frees left)
     """
     free = list(frees)
     placed, unplaced = [], []
@@ -253,12 +360,12 @@ def _best_fit(
         room, host = free.pop(index)
         bisect.insort(free, (room - memory, host))
         placed.append((key, host))
-    return placed, unplaced
+    return placed, unplaced, free
 
 
 @dataclass
 class _Choice:
-    """The next host to empty: VMs placed on static hosts, VMs left over (to park or
+    """A host to empty: VMs placed on static hosts, VMs left over (to make room for, park or
     suspend), VMs no migration can be proven for (to suspend)."""
 
     host: str
@@ -291,6 +398,8 @@ class _Planner:
         self.lower_bound = sum(len(self.running[name]) for name in self.dynamic)
         self.steps: list[Step] = []
         self.notes: list[str] = []
+        self._stuck: dict[str, list[str]] = {}  # host -> stuck(host), until its VMs change
+        self._fresh: set[str] = set()  # hosts converted in the wave under way
         idle = sum(1 for name in self.dynamic for vm in self.hosts[name].vms if not vm.running)
         if idle:
             self.notes.append(
@@ -304,16 +413,23 @@ class _Planner:
         images = [(image, self.worlds[image.path]) for image in vm.images]
         return route(images, source, destination, self.options)
 
+    def stuck(self, host: str) -> list[str]:
+        """VMs on ``host`` no migration to the target numbers can be proven for."""
+        if host in self.static:
+            return []
+        if host not in self._stuck:
+            self._stuck[host] = [
+                key
+                for key in self.running[host]
+                if self._route(self.vms[key], self.ids[host], self.target) is None
+            ]
+        return self._stuck[host]
+
     def _split(self, host: str) -> tuple[list[tuple[int, str]], list[str]]:
         """(memory, key) of the VMs that can move to a static host, and keys of those that
         cannot be proven to (they will be suspended)."""
-        movable, stuck = [], []
-        for key in self.running[host]:
-            vm = self.vms[key]
-            if self._route(vm, self.ids[host], self.target) is None:
-                stuck.append(key)
-            else:
-                movable.append((vm.memory_mib, key))
+        stuck = self.stuck(host)
+        movable = [(self.vms[k].memory_mib, k) for k in self.running[host] if k not in stuck]
         return movable, stuck
 
     # -- steps -------------------------------------------------------------------------------
@@ -322,32 +438,44 @@ class _Planner:
         vm = self.vms[key]
         to = self.ids[destination]
         route = self._route(vm, self.ids[source], to)
-        assert route is not None, "placed VMs are provable"
+        if route is None:
+            raise _Unprovable(f"{vm.name} from {source} to {destination}")
+        squashed = [image.path for image in vm.images if self.options.squashed(image.path)]
         if route:
             grants = grants_for(self.ids[source], to)
+            mode = self.options.bridge_mode
+            self.steps.append(
+                Step(StepOp.BRIDGE, source, key, vm.name, destination, mode, grants, identity=to)
+            )
+            for image in vm.images:
+                self.worlds[image.path] = effects.bridged(self.worlds[image.path], mode, grants)
+        self.steps.append(Step(StepOp.MIGRATE, source, key, vm.name, destination))
+        for image in vm.images:
+            self.worlds[image.path] = effects.migrated(
+                self.worlds[image.path], to, not self.options.squashed(image.path)
+            )
+        if route and squashed:
             self.steps.append(
                 Step(
-                    StepOp.BRIDGE,
+                    StepOp.SERVER_CHOWN,
                     source,
                     key,
                     vm.name,
                     destination,
-                    self.options.bridge_mode,
-                    grants,
+                    identity=to,
+                    paths=tuple(squashed),
                 )
             )
-            for image in vm.images:
-                self.worlds[image.path] = effects.bridged(
-                    self.worlds[image.path], self.options.bridge_mode, grants
-                )
-        self.steps.append(Step(StepOp.MIGRATE, source, key, vm.name, destination))
-        for image in vm.images:
-            after = effects.migrated(self.worlds[image.path], to)
-            self.worlds[image.path] = effects.closed(after, to) if route else after
+            for path in squashed:
+                self.worlds[path] = effects.server_chowned(self.worlds[path], to)
         if route:
-            self.steps.append(Step(StepOp.CLOSE, source, key, vm.name, destination))
+            self.steps.append(Step(StepOp.CLOSE, source, key, vm.name, destination, identity=to))
+            for image in vm.images:
+                self.worlds[image.path] = effects.closed(self.worlds[image.path], to)
         self.running[source].remove(key)
         self.running[destination].append(key)
+        self._stuck.pop(source, None)
+        self._stuck.pop(destination, None)
         self.free[source] += vm.memory_mib
         self.free[destination] -= vm.memory_mib
 
@@ -358,7 +486,9 @@ class _Planner:
         for key in suspend:
             for image in self.vms[key].images:
                 worlds = effects.remapped(self.worlds[image.path], old, self.target)
-                self.worlds[image.path] = effects.migrated(worlds, self.target)
+                self.worlds[image.path] = effects.migrated(
+                    worlds, self.target, not self.options.squashed(image.path)
+                )
         self.ids[host] = self.target
         self.dynamic.discard(host)
         self.static.add(host)
@@ -366,21 +496,35 @@ class _Planner:
     # -- the order ---------------------------------------------------------------------------
 
     def _frees(self) -> list[tuple[int, str]]:
-        return sorted((self.free[name], name) for name in self.static)
+        """(free, host) of the static hosts a wave may fill (not those converted in it)."""
+        return sorted((self.free[name], name) for name in self.static - self._fresh)
 
-    def _fitting(self, remaining: list[str]) -> _Choice | None:
-        """The first host (largest first) whose movable VMs all fit on static hosts."""
+    def _wave(self, remaining: list[str]) -> list[_Choice]:
+        """Hosts (largest first) whose movable VMs all fit on the static hosts' free memory
+        at the start of the wave, up to ``max_parallel_hosts``: emptied side by side."""
         frees = self._frees()
-        total = sum(free for free, _ in frees if free > 0)
-        biggest = frees[-1][0] if frees else -1
+        claimed: set[str] = set()  # destinations of hosts already in the wave
+        wave: list[_Choice] = []
         for host in remaining:
+            if len(wave) >= self.options.max_parallel_hosts:
+                break
             movable, stuck = self._split(host)
+            total = sum(free for free, _ in frees if free > 0)
+            biggest = frees[-1][0] if frees else -1
             if sum(m for m, _ in movable) > total or any(m > biggest for m, _ in movable):
                 continue
-            placed, unplaced = _best_fit(frees, movable)
+            # Destinations of its own first: hosts sharing one wait for its link.
+            own = [(free, name) for free, name in frees if name not in claimed]
+            placed, unplaced, left = _best_fit(own, movable)
+            if unplaced:
+                placed, unplaced, left = _best_fit(frees, movable)
+            else:
+                left = sorted(left + [(free, name) for free, name in frees if name in claimed])
             if not unplaced:
-                return _Choice(host, placed, [], stuck)
-        return None
+                wave.append(_Choice(host, placed, [], stuck))
+                frees = left
+                claimed.update(destination for _, destination in placed)
+        return wave
 
     def _least_short(self, remaining: list[str]) -> _Choice:
         """No host fits: the one leaving the fewest VMs over (then the largest)."""
@@ -388,29 +532,50 @@ class _Planner:
         best: tuple[tuple[int, int, str], _Choice] | None = None
         for host in remaining:
             movable, stuck = self._split(host)
-            placed, unplaced = _best_fit(frees, movable)
+            placed, unplaced, _ = _best_fit(frees, movable)
             score = (len(unplaced) + len(stuck), -self.capacity[host], host)
             if best is None or score < best[0]:
                 best = (score, _Choice(host, placed, unplaced, stuck))
         assert best is not None
         return best[1]
 
-    def _park_or_suspend(self, host: str, left: list[str], remaining: list[str]) -> list[str]:
-        """Park what the static hosts cannot take on dynamic hosts converted last; the rest
-        (no room, or no provable route) is suspended. -> keys to suspend."""
+    def _make_room(self, memory: int, source: str) -> str | None:
+        """Move one VM between static hosts so that ``memory`` fits on one of them; the host
+        made room on, or None."""
+        for room, host in sorted(self._frees(), reverse=True):
+            need = memory - room
+            if need <= 0:
+                return host
+            others = [(free, name) for free, name in self._frees() if name != host]
+            for key in sorted(self.running[host], key=lambda k: (self.vms[k].memory_mib, k)):
+                vm = self.vms[key]
+                if vm.memory_mib < need:
+                    continue
+                spot = next((name for free, name in others if free >= vm.memory_mib), None)
+                if spot is not None and self._route(vm, self.target, self.target) is not None:
+                    self._move(key, host, spot)
+                    return host
+        return None
+
+    def _place_left(self, host: str, left: list[str], remaining: list[str]) -> list[str]:
+        """What the static hosts cannot take: onto a static host after moving one of its VMs
+        to another, else parked on a dynamic host converted last; the rest (no room, or no
+        provable route) is suspended. -> keys to suspend."""
         suspend: list[str] = []
         parking = list(reversed(remaining))
         for key in sorted(left, key=lambda k: (-self.vms[k].memory_mib, k)):
             vm = self.vms[key]
-            spot = next(
-                (
-                    other
-                    for other in parking
-                    if self.free[other] >= vm.memory_mib
-                    and self._route(vm, self.ids[host], self.ids[other]) is not None
-                ),
-                None,
-            )
+            spot = self._make_room(vm.memory_mib, host)
+            if spot is None:
+                spot = next(
+                    (
+                        other
+                        for other in parking
+                        if self.free[other] >= vm.memory_mib
+                        and self._route(vm, self.ids[host], self.ids[other]) is not None
+                    ),
+                    None,
+                )
             if spot is None:
                 suspend.append(key)
             else:
@@ -424,20 +589,58 @@ class _Planner:
         remaining = sorted(self.dynamic, key=lambda name: (-self.capacity[name], name))
         short: list[str] = []
         while remaining:
-            chosen = self._fitting(remaining)
-            if chosen is None:
-                chosen = self._least_short(remaining)
-                short.append(chosen.host)
-            remaining.remove(chosen.host)
-            for key, destination in chosen.placed:
-                self._move(key, chosen.host, destination)
-            suspend = self._park_or_suspend(chosen.host, chosen.unplaced, remaining)
-            self._convert(chosen.host, suspend + chosen.stuck)
+            wave = self._wave(remaining)
+            if not wave:
+                wave = [self._least_short(remaining)]
+                short.append(wave[0].host)
+                # With no room anywhere, half as many hosts as may run at once are parked
+                # side by side: their VMs move twice, but the next waves start that wide.
+                side_by_side = (
+                    max(1, self.options.max_parallel_hosts // 2) if not self.static else 1
+                )
+                while len(wave) < side_by_side and len(remaining) > len(wave) + 1:
+                    rest = [h for h in remaining if h not in {c.host for c in wave}]
+                    wave.append(self._least_short(rest))
+                    short.append(wave[-1].host)
+            for chosen in wave:
+                remaining.remove(chosen.host)
+            self._fresh = set()
+            for chosen in wave:
+                for key, destination in chosen.placed:
+                    self._move(key, chosen.host, destination)
+                suspend = self._place_left(chosen.host, chosen.unplaced, remaining)
+                self._convert(chosen.host, suspend + chosen.stuck)
+                self._fresh.add(chosen.host)
+            self._fresh = set()
         if short:
             self.notes.append(
                 f"capacity is short when emptying {', '.join(short)}: the static hosts cannot "
-                "take all their VMs, so some are parked on hosts converted later (they move "
-                "twice) or suspended while their host converts"
+                "take all their VMs, so room is made by moving VMs between static hosts, some "
+                "are parked on hosts converted later (they move twice) or suspended while "
+                "their host converts"
+            )
+
+    def follow(self, names: list[str], actions: list[search.Action]) -> None:
+        """Carry out the exact search's actions on real VMs (equal memory: any of them)."""
+        for action in actions:
+            if len(action) == 1:
+                host = names[action[0]]
+                if host in self.dynamic:
+                    self._convert(host, list(self.running[host]))
+                continue
+            memory, source, destination = action
+            stuck = set(self.stuck(names[source]))
+            key = min(
+                k
+                for k in self.running[names[source]]
+                if self.vms[k].memory_mib == memory and k not in stuck
+            )
+            self._move(key, names[source], names[destination])
+        suspended = sum(len(step.suspend) for step in self.steps)
+        if suspended:
+            self.notes.append(
+                f"capacity is short: {suspended} VM(s) suspended while their host converts; "
+                "no order of migrations keeps them running"
             )
 
 

@@ -26,7 +26,7 @@ from libvirt_static_ids.evacuation.bridge.bridged_file import BridgedFile, Chang
 from libvirt_static_ids.evacuation.identity import errno_name
 from libvirt_static_ids.files import repair, widen
 from libvirt_static_ids.files.metadata import Metadata
-from libvirt_static_ids.files.widen import Mode
+from libvirt_static_ids.files.widen import DEFAULT_MODE, Mode
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import Identity
 from libvirt_static_ids.journal.records import EntryRecord, TimerRecord
@@ -220,7 +220,7 @@ def prepare(
     identity: Identity,
     paths: Sequence[str],
     *,
-    mode: Mode = Mode.ACL,
+    mode: Mode = DEFAULT_MODE,
     ttl: int | None = None,
     domain: str | None = None,
     dry_run: bool = False,
@@ -267,7 +267,7 @@ def open_bridge(
     identity: Identity,
     paths: Sequence[str],
     *,
-    mode: Mode = Mode.ACL,
+    mode: Mode = DEFAULT_MODE,
     ttl: int | None = None,
     domain: str | None = None,
     dry_run: bool = False,
