@@ -273,7 +273,7 @@ def main() -> int:
             demo.title("The domain survey before")
             demo.run(["--root", demo.admin_root, "survey", "--domain", *demo.admin])
 
-            acls = ["--server-honours-acls"]  # a local file system: the kernel honours ACLs
+            acls = ["--mode", "acl"]  # the default; a local file system: the kernel honours ACLs
             demo.title(
                 "The rollout, first as a dry run: the waves and the exact command each host's "
                 "listener will start (bridges are ACL entries here: nothing becomes world-writable)"

@@ -36,10 +36,10 @@ STATIC = SimulatedHost(uid=64055, gid=64055)
 
 def twenty_hosts():
     """4 static hosts with one VM each, 16 dynamic hosts (numbers of their own), two VMs each."""
-    spec = {f"kvm{n:02d}": (STATIC, 4096, [(f"vm{n:02d}a", 1024)]) for n in range(1, 5)}
+    spec = {f"kvm{n:02d}": (STATIC, 8192, [(f"vm{n:02d}a", 1024)]) for n in range(1, 5)}
     for n in range(5, 21):
         numbers = SimulatedHost(uid=5000 + n, gid=5100 + n)
-        spec[f"kvm{n:02d}"] = (numbers, 4096, [(f"vm{n:02d}a", 768), (f"vm{n:02d}b", 512)])
+        spec[f"kvm{n:02d}"] = (numbers, 8192, [(f"vm{n:02d}a", 768), (f"vm{n:02d}b", 512)])
     return spec
 
 

@@ -14,13 +14,12 @@ import sys
 from typing import Any
 
 from libvirt_static_ids.cli import directory as cli_directory
+from libvirt_static_ids.cli import plan as cli_plan
 from libvirt_static_ids.cli.parser import PROG, exits
 from libvirt_static_ids.errors import ExitCode, UsageError
 from libvirt_static_ids.hostroot import HostRoot
 
 COMMANDS = ("rollout",)
-MAX_PARALLEL = 1000
-MAX_RESERVE_MIB = 1 << 30
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -39,6 +38,10 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
             (f"{PROG} rollout --dry-run", "the waves, with the exact command each host runs"),
             (f"{PROG} rollout", "carry the plan out; run it again to continue"),
             (f"{PROG} rollout status", "waves, hosts, VMs and time left"),
+            (
+                f"{PROG} rollout --mode chmod --max-parallel-hosts 8",
+                "an NFS server deciding by mode bits alone; eight hosts at a time",
+            ),
         ],
         exit_codes=exits(
             ExitCode.OK,
@@ -57,22 +60,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the plan and each host's command; change nothing",
     )
-    out.add_argument(
-        "--max-parallel-hosts",
-        metavar="N",
-        default="4",
-        help="at most N requests under way at once (each host runs one at a time; an "
-        "evacuation migrates its VMs one after the other)",
-    )
-    out.add_argument(
-        "--server-honours-acls",
-        action="store_true",
-        help="the NFS server decides by POSIX ACLs too (bridges are ACL entries; default: "
-        "mode bits only, so bridges use chmod)",
-    )
-    out.add_argument(
-        "--reserve-mib", metavar="MIB", default="0", help="memory each host keeps free for itself"
-    )
+    cli_plan.add_plan_options(out)
     out.add_argument(
         "--answer-timeout",
         metavar="SECONDS",
@@ -101,30 +89,24 @@ def _progress(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     from libvirt_static_ids.plan import rollout
-    from libvirt_static_ids.plan.model import Options
 
     if args.action == "status" and args.dry_run:
         raise UsageError("rollout status changes nothing: give it without --dry-run")
-    options = Options(
-        args.server_honours_acls, _number(args.reserve_mib, "--reserve-mib", 0, MAX_RESERVE_MIB)
-    )
-    parallel = _number(args.max_parallel_hosts, "--max-parallel-hosts", 1, MAX_PARALLEL)
+    options = cli_plan.options_from(args)
     limits = rollout.Limits(
-        max_parallel_hosts=parallel,
+        max_parallel_hosts=options.max_parallel_hosts,
         answer_seconds=float(_number(args.answer_timeout, "--answer-timeout", 1, 86400)),
     )
     root = HostRoot.open(args.root)
     conn, params = cli_directory.connect(args, root)
     try:
         if args.action == "status":
-            data = rollout.status(conn, params.base, options, parallel)
-            return data, ExitCode.OK
+            return rollout.status(conn, params.base, options), ExitCode.OK
         if args.dry_run:
             prepared = rollout.prepare(conn, params.base, options)
-            data = prepared.as_dict(parallel)
+            data = prepared.as_dict()
             data["command"] = "rollout-plan"
-            refused = bool(prepared.refusals())
-            return data, ExitCode.REFUSED if refused else ExitCode.OK
+            return data, ExitCode.REFUSED if prepared.refusals() else ExitCode.OK
         report = rollout.carry_out(conn, params.base, options, limits, _progress(args))
         failed = report.status is rollout.RolloutStatus.FAILED
         return report.as_dict(), ExitCode.FAILED if failed else ExitCode.OK

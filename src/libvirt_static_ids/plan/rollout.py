@@ -110,7 +110,7 @@ class Prepared:
             )
         return found
 
-    def as_dict(self, parallel: int) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         pending = self.work.actions
         return {
             "rollout_id": self.rollout_id,
@@ -128,7 +128,7 @@ class Prepared:
                 for host in self.made.domain.hosts
             ],
             "migrations": self.made.migrations,
-            "eta_seconds": eta_seconds(pending, parallel),
+            "eta_seconds": eta_seconds(pending, self.made.options.max_parallel_hosts),
             "in_flight": self.in_flight,
             "refusals": self.refusals(),
             "skipped": self.skipped,
@@ -158,9 +158,15 @@ def prepare(
     """Read the directory, plan, check and turn the plan into actions (changes nothing)."""
     settings = directory.read_settings(conn, base)
     records = directory.list_hosts(conn, base, [*directory.HOST_ATTRIBUTES, record.INVENTORY])
-    domain, skipped = plan_input.domain(settings.target, records)
+    holders = directory.holders(conn, base, settings.target)
+    domain, skipped = plan_input.domain(settings.target, records, [h.dn for h in holders])
     made = planner.plan(domain, options)
-    proof = check.check(made.domain, options, made.steps)
+    # Blocked by holders, there are no steps to prove (as for ``plan``).
+    proof = (
+        check.CheckReport()
+        if made.domain.holders
+        else check.check(made.domain, options, made.steps)
+    )
     return Prepared(
         rollout_id or new_id(),
         str(settings.target),
@@ -168,7 +174,7 @@ def prepare(
         proof,
         actions(made),
         {stored.name: stored.dn for stored in records},
-        directory.holders(conn, base, settings.target),
+        holders,
         _in_flight(records),
         skipped,
     )
@@ -342,9 +348,7 @@ def carry_out(
         raise RolloutFailed(f"{failed.host} could not record itself: {failed.echo}")
     prepared = prepare(conn, base, options, rollout_id)
     refusals = prepared.refusals()
-    report = RunReport(
-        rollout_id, RolloutStatus.DONE, before=prepared.as_dict(limits.max_parallel_hosts)
-    )
+    report = RunReport(rollout_id, RolloutStatus.DONE, before=prepared.as_dict())
     if refusals:
         raise RolloutRefused(
             "the rollout cannot run; every host recorded itself, nothing else was "
@@ -365,7 +369,7 @@ def carry_out(
         report.failure = failure
     if report.status is not RolloutStatus.FAILED:
         _failed(refresh_all(conn, prepared.dns, f"{rollout_id}.end", limits, sleep))
-        report.after = prepare(conn, base, options, rollout_id).as_dict(limits.max_parallel_hosts)
+        report.after = prepare(conn, base, options, rollout_id).as_dict()
     report.seconds = time.monotonic() - started
     return report
 
@@ -425,12 +429,10 @@ def _run_actions(
     return failure
 
 
-def status(
-    conn: directory.LdapConnection, base: str, options: Options, parallel: int
-) -> dict[str, Any]:
+def status(conn: directory.LdapConnection, base: str, options: Options) -> dict[str, Any]:
     """What is left to do, what runs now, and about how long the rest takes."""
     prepared = prepare(conn, base, options)
-    data = prepared.as_dict(parallel)
+    data = prepared.as_dict()
     data["command"] = "rollout-status"
     converged = not prepared.work.actions and not prepared.made.domain.unplanned
     data["status"] = RolloutStatus.CONVERGED if converged else RolloutStatus.PLANNED

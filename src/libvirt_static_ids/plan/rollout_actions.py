@@ -23,11 +23,7 @@ from libvirt_static_ids.directory import agent
 from libvirt_static_ids.directory.request import HostRequest, Kind
 from libvirt_static_ids.ids import IdPair
 from libvirt_static_ids.plan.planner import Plan, StepOp
-
-# Rough until the plan carries durations of its own: ~8 Gbit/s of guest memory moved,
-# and a conversion's renumber, libvirtd restart and repair.
-MIGRATION_MIB_PER_SECOND = 1000
-CONVERT_SECONDS = 60
+from libvirt_static_ids.plan.schedule import migration_seconds
 
 
 @dataclass(frozen=True)
@@ -44,12 +40,7 @@ class Action:
     memory_mib: int = 0
     after: tuple[int, ...] = ()  # numbers of the actions it waits for
     wave: int = 1
-
-    @property
-    def seconds(self) -> int:
-        if self.kind is Kind.CONVERT:
-            return CONVERT_SECONDS
-        return max(1, -(-self.memory_mib // MIGRATION_MIB_PER_SECOND))
+    seconds: int = 0  # the schedule's estimate (its VMs migrate one after another)
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -107,7 +98,7 @@ class Work:
 def actions(plan: Plan) -> Work:
     """The plan's steps as requests: migrations of one host to one destination grouped."""
     ids = {host.name: host.ids for host in plan.domain.hosts}
-    memory = {vm.key: vm.memory_mib for host in plan.domain.hosts for vm in host.vms}
+    vms = {vm.key: vm for host in plan.domain.hosts for vm in host.vms}
     target = plan.domain.target
     work = Work()
     drafts: list[dict[str, Any]] = []
@@ -125,7 +116,8 @@ def actions(plan: Plan) -> Work:
                 )
             ):
                 last["vms"].append(step.name)
-                last["memory"] += memory.get(step.vm, 0)
+                last["memory"] += vms[step.vm].memory_mib
+                last["seconds"] += migration_seconds(vms[step.vm], plan.options)
                 continue
             drafts.append(
                 {
@@ -134,12 +126,21 @@ def actions(plan: Plan) -> Work:
                     "to": step.to,
                     "numbers": ids[step.to],
                     "vms": [step.name],
-                    "memory": memory.get(step.vm, 0),
+                    "memory": vms[step.vm].memory_mib,
+                    "seconds": migration_seconds(vms[step.vm], plan.options),
                 }
             )
         elif step.op == StepOp.CONVERT:
             work.suspended += [name for _, name in step.suspend]
-            drafts.append({"kind": Kind.CONVERT, "host": step.host, "vms": [], "memory": 0})
+            drafts.append(
+                {
+                    "kind": Kind.CONVERT,
+                    "host": step.host,
+                    "vms": [],
+                    "memory": 0,
+                    "seconds": plan.options.convert_s,
+                }
+            )
             ids[step.host] = target
     last_on: dict[str, int] = {}
     waves: dict[int, int] = {}
@@ -162,6 +163,7 @@ def actions(plan: Plan) -> Work:
                 draft["memory"],
                 after,
                 wave,
+                round(draft["seconds"]),
             )
         )
     return work
