@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 import cli_support
 from libvirt_static_ids.directory import record
 from libvirt_static_ids_testbed import add_simulated_host
@@ -109,3 +111,25 @@ def test_joined_convert_with_downtime_records_the_host_with_its_vm_running(testb
     stored = _stored(testbed, host)
     assert (stored.state, stored.uid) == ("static", 64055)
     assert '"name":"web"' in stored.inventory and '"running":true' in stored.inventory
+
+
+def test_a_unit_that_crashes_echoes_its_request_failed(testbed, tmp_path, mocker):
+    """Fault injection at the one point no real component fails on cue: the evacuation
+    raising something unexpected. The echo must not stay "running" (a rollout would wait)."""
+    from libvirt_static_ids.directory import client as directory
+    from libvirt_static_ids.directory import request as requests
+    from libvirt_static_ids.evacuation import evacuate
+    from libvirt_static_ids.hostroot import HostRoot
+    from libvirt_static_ids.plan import host_request
+
+    host = _joined(testbed, tmp_path)
+    conn = directory.connect(testbed.uri, host.dn, host.password)
+    settings = directory.read_settings(conn, testbed.base)
+    wanted = requests.parse("evacuate to=kvm2 uid=64055 gid=64055 mode=acl vm=web id=crash.1")
+    mocker.patch.object(evacuate, "evacuate", side_effect=RuntimeError("boom"))
+    with pytest.raises(RuntimeError, match="boom"):
+        host_request.carry_out(conn, host.dn, HostRoot.open(host.root), settings, wanted)
+    echo = requests.echoed(_stored(testbed, host).detail)
+    assert echo["id"] == "crash.1" and echo["state"] == "failed", echo
+    assert "boom" in echo["message"]
+    conn.unbind_s()

@@ -12,6 +12,7 @@ reason. It lives above directory/ and evacuation/ because it joins the two.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,38 @@ def carry_out(
     recorded from it, so the record shows at once which VMs left.
     """
     uri = connect_uri or hypervisor.DEFAULT_URI
+    try:
+        return _carry_out(
+            conn,
+            dn,
+            root,
+            settings,
+            request,
+            uri=uri,
+            hostname=hostname,
+            migrate=migrate,
+            restart=restart,
+        )
+    except BaseException as error:
+        # A crash must not leave the echo "running": the rollout would wait for it.
+        echo = request.outcome(RequestState.FAILED, f"the unit ended unexpectedly: {error!r}")
+        with contextlib.suppress(Exception):
+            agent.record_host(conn, dn, root, settings, inventory_uri=uri, outcome=echo)
+        raise
+
+
+def _carry_out(
+    conn: directory.LdapConnection,
+    dn: str,
+    root: HostRoot,
+    settings: directory.Settings,
+    request: HostRequest,
+    *,
+    uri: str,
+    hostname: str | None,
+    migrate: hypervisor.Migrate,
+    restart: bool,
+) -> Carried:
     if request.kind is Kind.CONVERT:
         report, after = agent.convert_and_record(
             conn, dn, root, settings, restart=restart, request=request, inventory_uri=uri
