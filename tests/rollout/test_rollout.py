@@ -146,6 +146,10 @@ def test_a_failure_stops_with_every_vm_running_and_a_second_run_finishes(domain)
         "kvm03": (SimulatedHost(uid=5003, gid=5103), 4096, [("mail", 512)]),
     }
     sim = domain(spec)
+    code, out, err = finish(sim.rollout("--dry-run", json=False))
+    assert code == 0, (out, err)
+    assert "wave 1/" in out and "$ systemd-run --unit=libvirt-static-ids-evacuate" in out, out
+    assert not {"None", "True", "False"} & set(out.split()), out
     broken = sim.nodes / "fail-db"
     broken.write_text("")
     code, out, err = finish(sim.rollout())
