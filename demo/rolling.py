@@ -1,6 +1,6 @@
 # SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 # SPDX-License-Identifier: AGPL-3.0-only
-"""Rolling demo: convert a simulated domain host by host while its VMs keep running.
+"""Rolling demo: one ``rollout`` converts a simulated domain while its VMs keep running.
 
 Four joined KVM hosts on a throwaway slapd (127.0.0.1), each a temporary root with a
 libvirt test-driver node file of running VMs whose images live in ONE shared directory (the
@@ -11,21 +11,23 @@ stand-in for the NFS share), owned by the host's numbers, mode 0600:
     kvm3  dynamic 110:115      mail, dns
     kvm4  dynamic 111:116      ci
 
-Each host records itself, ``plan`` prints the ordered steps and the checker's verdict, and the
-demo follows the plan step by step with the real tools (``bridge open``, ``probe-access``,
-``bridge close --hand-over``, ``convert``, ``record``, ``survey --domain``, ``virsh``). Only
-two things are simulated, and the output says so: the live migration itself (libvirt's test
-driver cannot migrate, so the domain's definition is moved from the source's node file to the
-destination's) and the hosts' free memory (the test driver reports none). Every process started
-here is ended by its PID, every temporary directory removed.
+Each host runs the real listener module (libvirt_static_ids_testbed.hostd, with UCS's
+listener daemon and replication stood in by tests/stubs), which records the host and carries
+out requests as its "transient units". The administrator runs ``survey --domain``,
+``rollout --dry-run`` (the waves and each host's exact command), ``rollout`` and
+``rollout status``; the hosts bridge, probe, migrate, close and convert themselves. Simulated,
+and said so: replication, systemd-run, the live migration itself (libvirt's test driver
+cannot migrate: the domain's definition moves from the source's node file to the
+destination's) and the hosts' free memory (the test driver reports none). Every process
+started here is ended by its PID, every temporary directory removed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,19 +36,16 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import ldap
 
 from libvirt_static_ids.directory import record
-from libvirt_static_ids.evacuation.bridge import runs as bridge
 from libvirt_static_ids.files import acl
-from libvirt_static_ids.host import hypervisor
-from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids_testbed import SimHost, Testbed, add_simulated_host
 from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 TARGET = (64055, 64055)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @dataclass(frozen=True)
@@ -213,105 +212,33 @@ class Rolling:
             for d in tree.getroot().iterfind("domain")
         ]
 
-    def record(self, host: str) -> None:
-        """The host records its numbers and VM inventory, as its machine account."""
-        self.run(["--root", self.hosts[host].root, "record", "--connect", self.uri(host)])
-        self.set_free(host)
+    # -- the hosts' listeners ------------------------------------------------------------------
 
-    def set_free(self, host: str) -> None:
-        """SIMULATED: the test driver reports 0 MiB free; write what this host would have."""
-        free = HOSTS[host].memory_mib - sum(mib for _, mib in self.running(host))
-        dn = self.hosts[host].dn
-        entry = self.bed.admin.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", [record.INVENTORY])
-        taken = json.loads(entry[0][1][record.INVENTORY][0])
-        taken["free_mib"] = free
-        value = json.dumps(taken, sort_keys=True, separators=(",", ":")).encode()
-        self.bed.admin.modify_s(dn, [(ldap.MOD_REPLACE, record.INVENTORY, [value])])
-        print(f"  (simulated: {host}'s recorded free memory set to {free} MiB)")
-
-    def migrate(self, vm: str, source: str, destination: str) -> None:
-        """SIMULATED live migration: the definition moves from source's node to destination's."""
-        flags = hypervisor.migrate_flags()
-        print(
-            f"  on a real host: virsh migrate --live --persistent --undefinesource {vm} "
-            f"qemu://{destination}/system   (libvirt flags {flags})"
-        )
-        print(
-            "  SIMULATED: libvirt's test driver cannot migrate; the domain's definition is moved "
-            f"from {source}'s node file to {destination}'s (the VM keeps running there)"
-        )
-        source_tree = ET.parse(self.node_file(source))  # noqa: S314 - the demo's own file
-        element = next(d for d in source_tree.getroot() if d.findtext("name") == vm)
-        source_tree.getroot().remove(element)
-        target_tree = ET.parse(self.node_file(destination))  # noqa: S314 - the demo's own file
-        target_tree.getroot().append(element)
-        target_tree.write(self.node_file(destination), encoding="unicode")
-        source_tree.write(self.node_file(source), encoding="unicode")
-
-    # -- following the plan --------------------------------------------------------------------
-
-    def plan(self) -> dict[str, Any]:
-        self.run(["--root", self.admin_root, "plan", "--server-honours-acls", *self.admin])
-        print("  (the same plan as JSON, which the demo follows step by step:)")
-        done = self.run(
-            ["--root", self.admin_root, "--json", "plan", "--server-honours-acls", *self.admin],
-            capture=True,
-        )
-        return json.loads(done.stdout)
-
-    def follow(self, made: dict[str, Any]) -> None:
-        ids = {h["name"]: (h["uid"], h["gid"]) for h in made["hosts"]}
-        bridges: dict[str, str] = {}
-        for number, step in enumerate(made["steps"], 1):
-            self.title(f"plan step {number}/{len(made['steps'])}: {step['text']}")
-            host, vm, root = step["host"], step.get("name"), self.hosts[step["host"]].root
-            if step["op"] == "bridge":
-                uid, gid = ids[step["to"]]
-                print(f"  before: {self.image_line(vm)}")
-                if number == 1:
-                    print(f"  without a bridge {step['to']}'s QEMU ({uid}:{gid}) cannot open it:")
-                    self.run(
-                        ["probe-access", "--uid", str(uid), "--gid", str(gid), self.image(vm)],
-                        expect=(3,),
-                    )
-                self.run(
-                    [
-                        "--root",
-                        root,
-                        "bridge",
-                        "open",
-                        "--uid",
-                        str(uid),
-                        "--gid",
-                        str(gid),
-                        "--mode",
-                        step["mode"],
-                        "--domain",
-                        vm,
-                        "--connect",
-                        self.uri(host),
-                    ]
-                )
-                opened = [b for b in bridge.open_bridges(HostRoot(root)) if b["domain"] == vm]
-                bridges[vm] = opened[-1]["run_id"]
-                print(f"  after:  {self.image_line(vm)}")
-            elif step["op"] == "migrate":
-                uid, gid = ids[step["to"]]
-                print(f"  can {step['to']}'s QEMU ({uid}:{gid}) open the image read-write?")
-                self.run(["probe-access", "--uid", str(uid), "--gid", str(gid), self.image(vm)])
-                self.migrate(vm, host, step["to"])
-                self.virsh_list(step["to"])
-            elif step["op"] == "close":
-                self.run(["--root", root, "bridge", "close", bridges.pop(vm), "--hand-over"])
-                print(f"  now:    {self.image_line(vm)}")
-            elif step["op"] == "convert":
-                if step["suspend"]:
-                    raise SystemExit("this demo's domain has room: no VM should be suspended")
-                print(f"  {host} runs no VM any more (libvirtd is not restarted on a test root):")
-                self.virsh_list(host)
-                self.run(["--root", root, "convert", "--no-restart"])
-                ids[host] = TARGET
-                self.record(host)
+    def start_hosts(self) -> subprocess.Popen[bytes]:
+        """Every host's listener (one process, a child per host); waits for their records."""
+        argv = [
+            sys.executable,
+            "-m",
+            "libvirt_static_ids_testbed.hostd",
+            os.path.join(REPO, "listener", "libvirt-static-ids.py"),
+            self.nodes,
+            *(f"{name}={host.root}" for name, host in self.hosts.items()),
+        ]
+        path = os.pathsep.join([os.path.join(REPO, "tests", "stubs"), os.path.join(REPO, "src")])
+        daemon = subprocess.Popen(argv, env=self.env | {"PYTHONPATH": path})
+        deadline = time.monotonic() + 60
+        for name, host in self.hosts.items():
+            while True:
+                entry = self.bed.admin.search_s(
+                    host.dn, ldap.SCOPE_BASE, "(objectClass=*)", [record.STATE, record.INVENTORY]
+                )[0][1]
+                if record.STATE in entry and record.INVENTORY in entry:
+                    break
+                if daemon.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"{name} did not record itself")
+                time.sleep(0.1)
+            print(f"  {name}: listener running, recorded {entry[record.STATE][0].decode()}")
+        return daemon
 
 
 def main() -> int:
@@ -322,6 +249,7 @@ def main() -> int:
     workdir = tempfile.mkdtemp(prefix="libvirt-static-ids-rolling-")
     os.chmod(workdir, 0o755)  # noqa: S103 - traversable, as the share's parent must be
     pid = None
+    daemon: subprocess.Popen[bytes] | None = None
     try:
         with Testbed() as bed:
             pid = bed.pid
@@ -336,26 +264,30 @@ def main() -> int:
             )
             demo.build()
 
-            demo.title("Each host records its numbers and VM inventory (as its machine account)")
-            for host in HOSTS:
-                demo.record(host)
+            demo.title(
+                "Each host's listener starts and records its numbers and VMs (as its machine "
+                "account); SIMULATED: replication and systemd-run, the listener module is real"
+            )
+            daemon = demo.start_hosts()
 
             demo.title("The domain survey before")
             demo.run(["--root", demo.admin_root, "survey", "--domain", *demo.admin])
 
+            acls = ["--mode", "acl"]  # the default; a local file system: the kernel honours ACLs
             demo.title(
-                "The rolling plan, from the directory alone (the share is a local file system "
-                "here: the kernel honours POSIX ACLs, so bridges are ACL entries, not chmod 666)"
+                "The rollout, first as a dry run: the waves and the exact command each host's "
+                "listener will start (bridges are ACL entries here: nothing becomes world-writable)"
             )
-            made = demo.plan()
-            if made["status"] != "complete" or not made["check"]["ok"]:
-                raise SystemExit(f"the plan is {made['status']}: not followed")
+            demo.run(["--root", demo.admin_root, "rollout", "--dry-run", *acls, *demo.admin])
 
-            demo.follow(made)
+            demo.title(
+                "The rollout: requests on the hosts' objects, each host carries its own out "
+                "(SIMULATED: the live migration moves the VM's definition between node files)"
+            )
+            demo.run(["--root", demo.admin_root, "--progress", "rollout", *acls, *demo.admin])
 
-            demo.title("Every host records itself again; the domain survey after")
-            for host in HOSTS:
-                demo.record(host)
+            demo.title("rollout status, and the domain survey after")
+            demo.run(["--root", demo.admin_root, "rollout", "status", *demo.admin])
             demo.run(["--root", demo.admin_root, "survey", "--domain", *demo.admin])
 
             demo.title("Every VM still runs somewhere, its image owned by the target numbers")
@@ -366,10 +298,14 @@ def main() -> int:
                     print(f"  {host}: {demo.image_line(vm)}")
             for host in HOSTS:
                 demo.run(["--root", demo.hosts[host].root, "bridge", "status"])
-
-            demo.title("Planning again: nothing left to move")
-            demo.run(["--root", demo.admin_root, "plan", *demo.admin])
+            os.kill(daemon.pid, signal.SIGTERM)
+            daemon.wait(timeout=60)
+            print(f"  the hosts' listeners (PID {daemon.pid}) ended")
+            daemon = None
     finally:
+        if daemon is not None and daemon.poll() is None:
+            os.kill(daemon.pid, signal.SIGTERM)
+            daemon.wait(timeout=60)
         shutil.rmtree(workdir, ignore_errors=True)
     if pid is not None:
         try:
@@ -381,7 +317,8 @@ def main() -> int:
             return 1
     print(
         f"Rolling demo finished in {time.monotonic() - started:.1f} s. Simulated: the live "
-        "migrations (test driver) and the hosts' free memory; everything else was the real tool."
+        "migrations (test driver), replication, systemd-run and the hosts' free memory; "
+        "everything else was the real tool."
     )
     return 0
 

@@ -68,6 +68,10 @@ def test_readmes_describe_the_procedure():
     for name, words in (
         ("README_EN", ("survey --domain", "evacuate", "convert", "rollback", "downtime")),
         ("README_DE", ("survey --domain", "evacuate", "convert", "rollback", "Ausfallzeit")),
+        *(
+            (name, ("univention-app install", "UCS 5.2", "rollout --dry-run", "root_squash"))
+            for name in ("README_EN", "README_DE", "../README.md")
+        ),
     ):
         text = (APP / name).read_text(encoding="utf-8")
         for word in words:

@@ -65,6 +65,10 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
             (f"{PROG} record", "refresh this host's record"),
             (f"{PROG} record --convert", "what a convert request runs on the host"),
             (f"{PROG} record --pending", "what the listener's transient unit runs"),
+            (
+                f"{PROG} record --request 'evacuate to=kvm2 uid=64055 gid=64055 mode=chmod vm=web'",
+                "what an evacuate request runs on the host",
+            ),
         ],
         exit_codes=exits(ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.REFUSED),
     )
@@ -83,7 +87,15 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         help="first carry out every request pending on this host's object, until none is "
         "left (what the listener's transient unit runs)",
     )
-    rec.add_argument("--no-restart", action="store_true", help="with --convert: keep libvirtd")
+    rec.add_argument(
+        "--request",
+        metavar="VALUE",
+        help="carry out this request (e.g. 'evacuate to=kvm2 uid=64055 gid=64055 mode=chmod "
+        "vm=web id=R'), then record the outcome: what a request's own transient unit runs",
+    )
+    rec.add_argument(
+        "--no-restart", action="store_true", help="with --convert or --request: keep libvirtd"
+    )
     rec.add_argument(
         "--connect",
         metavar="URI",
@@ -169,8 +181,8 @@ def _record(
         )
     directory.validate_dn(host_dn, "--host-dn")
     if args.pending:
-        if args.convert:
-            raise UsageError("--pending and --convert exclude each other", option="--pending")
+        if args.convert or args.request is not None:
+            raise UsageError("--pending excludes --convert and --request", option="--pending")
         outcomes, result = agent.handle_pending(
             conn, host_dn, root, params.base, inventory_uri=args.connect
         )
@@ -179,6 +191,8 @@ def _record(
         failed = any(outcome.action == agent.Handled.LAUNCH_FAILED for outcome in outcomes)
         return data, ExitCode.FAILED if failed else ExitCode.OK
     settings = directory.read_settings(conn, params.base)
+    if args.request is not None:
+        return _carry_out(args, root, conn, host_dn, settings)
     if not args.convert:
         result = agent.record_host(conn, host_dn, root, settings, inventory_uri=args.connect)
         return result.as_dict(), ExitCode.OK
@@ -192,6 +206,37 @@ def _record(
         refused = error.get("code") == PreflightRefused.code
         return data, ExitCode.REFUSED if refused else ExitCode.FAILED
     return data, ExitCode.OK
+
+
+def _carry_out(
+    args: argparse.Namespace,
+    root: HostRoot,
+    conn: LdapConnection,
+    host_dn: str,
+    settings: Any,
+) -> tuple[dict[str, Any], ExitCode]:
+    from libvirt_static_ids.directory import request, ucr
+    from libvirt_static_ids.plan import host_request
+
+    if args.convert:
+        raise UsageError("give --convert or --request, not both", option="--request")
+    wanted = request.parse(args.request)
+    carried = host_request.carry_out(
+        conn,
+        host_dn,
+        root,
+        settings,
+        wanted,
+        connect_uri=args.connect,
+        hostname=ucr.load(root).get("hostname") or None,
+        restart=not args.no_restart,
+    )
+    data = carried.as_dict()
+    if carried.ok:
+        return data, ExitCode.OK
+    error = carried.record.record.detail.get("error", {})
+    refused = error.get("code") == PreflightRefused.code
+    return data, ExitCode.REFUSED if refused else ExitCode.FAILED
 
 
 def _request(

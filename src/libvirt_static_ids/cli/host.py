@@ -15,6 +15,7 @@ from typing import Any
 
 from libvirt_static_ids.cli import directory as cli_directory
 from libvirt_static_ids.cli import downtime as cli_downtime
+from libvirt_static_ids.cli import joined as cli_joined
 from libvirt_static_ids.cli.parser import PROG, exits
 from libvirt_static_ids.cli.progress import Meter
 from libvirt_static_ids.errors import ExitCode, UsageError
@@ -225,27 +226,36 @@ def _run(args: argparse.Namespace, progress: Meter | None) -> tuple[dict[str, An
                     option="--resume",
                 )
             target, paths, restart = convert.resume_request(root)
-        stopper = cli_downtime.stopper(args)
+        joined = cli_joined.JoinedHost.find(root)
         try:
-            report = convert.convert(
-                root,
-                target,
-                paths,
-                restart=restart,
-                dry_run=args.dry_run,
-                progress=progress,
-                stopper=stopper,
-            )
+            if not args.resume:
+                target = joined.target(target, root)
+            stopper = cli_downtime.stopper(args)
+            try:
+                report = convert.convert(
+                    root,
+                    target,
+                    paths,
+                    restart=restart,
+                    dry_run=args.dry_run,
+                    progress=progress,
+                    stopper=stopper,
+                )
+            finally:
+                if stopper is not None:
+                    stopper.close()
+                if not args.dry_run:
+                    joined.record(root, args.connect)
         finally:
-            if stopper is not None:
-                stopper.close()
+            joined.close()
+        data = {**report.as_dict(), "directory": joined.as_dict()}
         blockers = convert.blocking(report.survey, stopper)
         if report.dry_run and blockers:
-            return report.as_dict(), ExitCode.REFUSED
+            return data, ExitCode.REFUSED
         failed = report.status == convert.ConvertStatus.FAILED or (
             stopper is not None and stopper.failed
         )
-        return report.as_dict(), ExitCode.FAILED if failed else ExitCode.OK
+        return data, ExitCode.FAILED if failed else ExitCode.OK
     if args.command == "repair":
         return _repair(root, args, progress)
     if args.command == "rollback":

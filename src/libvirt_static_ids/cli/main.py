@@ -17,6 +17,7 @@ from libvirt_static_ids.cli import directory as cli_directory
 from libvirt_static_ids.cli import evacuate as cli_evacuate
 from libvirt_static_ids.cli import host as cli_host
 from libvirt_static_ids.cli import plan as cli_plan
+from libvirt_static_ids.cli import rollout as cli_rollout
 from libvirt_static_ids.cli.parser import EXIT_MEANINGS, PROG, SUMMARY, BadUsage, CommandParser
 from libvirt_static_ids.cli.render import colour
 from libvirt_static_ids.cli.render import human as render
@@ -24,7 +25,7 @@ from libvirt_static_ids.errors import ExitCode, StaticIdsError, UsageError
 
 # Each family of commands offers COMMANDS, add_commands() and run(), and imports the modules
 # that do the work only in run(): a command loads what it needs and starts fast.
-_FAMILIES = (cli_host, cli_directory, cli_evacuate, cli_plan)
+_FAMILIES = (cli_host, cli_directory, cli_evacuate, cli_plan, cli_rollout)
 
 # What a shell reports for a command ended by SIGPIPE (`... | head`): the reader went away.
 BROKEN_PIPE = 128 + signal.SIGPIPE

@@ -87,14 +87,20 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="also write the plan as a self-contained HTML report (timeline and steps)",
     )
-    pln.add_argument(
+    add_plan_options(pln)
+    cli_directory.add_connection_options(pln)
+
+
+def add_plan_options(parser: argparse.ArgumentParser) -> None:
+    """What the plan may assume (storage, reserve, timing): ``plan`` and ``rollout`` alike."""
+    parser.add_argument(
         "--mode",
         choices=[m.value for m in Mode],
         default=DEFAULT_MODE.value,
         help="how bridges widen access, as for `evacuate`: acl where the NFS server decides "
         "by POSIX ACLs too; chmod where it decides by mode bits alone (nfs-ganesha's VFS)",
     )
-    pln.add_argument(
+    parser.add_argument(
         "--reserve-mib",
         metavar="MIB",
         default=str(model.DEFAULT_RESERVE_MIB),
@@ -102,7 +108,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "per guest, libvirtd and the host itself (a host planned to 100%% swaps or "
         "OOM-kills a guest mid-migration)",
     )
-    pln.add_argument(
+    parser.add_argument(
         "--root-squash",
         metavar="PATH",
         action="append",
@@ -110,7 +116,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         help="images under PATH are on an export that squashes root: the plan has the NFS "
         "server's admin chown them at hand-over (repeatable)",
     )
-    timing = pln.add_argument_group("timing", "what the schedule assumes")
+    timing = parser.add_argument_group("timing", "what the schedule assumes")
     timing.add_argument(
         "--link-mib-s",
         metavar="MIB",
@@ -135,7 +141,6 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         default=str(model.DEFAULT_MAX_PARALLEL_HOSTS),
         help="hosts being emptied or converted at once",
     )
-    cli_directory.add_connection_options(pln)
 
 
 def _number(text: str, option: str, low: int, high: int) -> int:

@@ -18,8 +18,10 @@ from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.directory import client as directory
+from libvirt_static_ids.directory import request as requests
 from libvirt_static_ids.directory import reservation
-from libvirt_static_ids.directory.record import HostRecord, RecordUpdate, Request, State
+from libvirt_static_ids.directory.record import HostRecord, RecordUpdate, State
+from libvirt_static_ids.directory.request import HostRequest, Kind, RequestState
 from libvirt_static_ids.errors import (
     JournalError,
     OperationFailed,
@@ -36,6 +38,7 @@ from libvirt_static_ids.journal.runs import RunKind, RunState
 from libvirt_static_ids.journal.store import Store
 
 UNIT_NAME = "libvirt-static-ids-convert"
+EVACUATE_UNIT_NAME = "libvirt-static-ids-evacuate"
 EXECUTABLE = "/usr/bin/libvirt-static-ids"
 Launcher = Callable[[Sequence[str]], None]
 
@@ -155,11 +158,14 @@ def record_host(
     now: datetime | None = None,
     proc: str = "/proc",
     inventory_uri: str | None = None,
+    outcome: dict[str, Any] | None = None,
 ) -> RecordResult:
     """Survey this host against the domain's target and write what changed to its object.
 
     The VM inventory (for ``plan``) is taken from ``inventory_uri``; on the live host by
-    default from qemu:///system, for any other root only when a URI is given.
+    default from qemu:///system, for any other root only when a URI is given. ``outcome``
+    is the echo of the request being carried out (request.py); without one the stored echo
+    stays, so a rollout still finds it after the next refresh.
     """
     survey = host_survey.survey(root, settings.target, proc)
     extra = (
@@ -168,29 +174,58 @@ def record_host(
         else directory_blockers(conn, base_of(settings), settings, root)
     )
     host_record = derive(survey, root, state=state, error=error, extra=extra)
+    if outcome is not None:
+        host_record = replace(
+            host_record, detail={**host_record.detail, requests.DETAIL_KEY: outcome}
+        )
     uri = inventory_uri or (hypervisor.DEFAULT_URI if root.is_live else None)
     if uri is not None:
         taken = inventory.encode(inventory.collect_from(uri))
         host_record = replace(host_record, inventory=taken)
-    change = directory.write_record(conn, dn, host_record, now or datetime.now(UTC))
+    change = directory.write_record(
+        conn, dn, host_record, now or datetime.now(UTC), keep=(requests.DETAIL_KEY,)
+    )
     return RecordResult(dn, str(settings.target), host_record, change, survey, tuple(extra))
 
 
-def convert_unit_argv(executable: str = EXECUTABLE, root: str = "/") -> list[str]:
+def convert_unit_argv(
+    executable: str = EXECUTABLE, root: str = "/", request: HostRequest | None = None
+) -> list[str]:
     """systemd-run starting the conversion as a transient unit; returns without waiting.
 
-    The fixed unit name makes a second convert request fail to start while one runs.
+    The fixed unit name makes a second convert request fail to start while one runs. A
+    request with an id is passed on whole, so the unit echoes it when it ends.
     """
+    work = ["--request", request.value()] if request is not None and request.id else ["--convert"]
+    return _unit_argv(
+        UNIT_NAME,
+        "libvirt-static-ids: convert libvirt-qemu to the domain's static IDs",
+        [executable, "record", *work],
+        root,
+    )
+
+
+def evacuate_unit_argv(
+    request: HostRequest, executable: str = EXECUTABLE, root: str = "/"
+) -> list[str]:
+    """systemd-run starting an evacuation (``record --request VALUE``) as a transient unit."""
+    return _unit_argv(
+        EVACUATE_UNIT_NAME,
+        f"libvirt-static-ids: live-migrate VMs to {request.to}",
+        [executable, "record", "--request", request.value()],
+        root,
+    )
+
+
+def _unit_argv(unit: str, description: str, command: list[str], root: str) -> list[str]:
     argv = [
         "systemd-run",
-        f"--unit={UNIT_NAME}",
-        "--description=libvirt-static-ids: convert libvirt-qemu to the domain's static IDs",
+        f"--unit={unit}",
+        f"--description={description}",
         "--collect",
         "--no-block",
         "--",
-        executable,
-        "record",
-        "--convert",
+        *command,
     ]
     return argv + (["--root", root] if root != "/" else [])
 
@@ -234,6 +269,10 @@ class RequestOutcome:
         }
 
 
+def _writes(result: RecordResult) -> int:
+    return 0 if result.change.empty else 1
+
+
 def handle_request(
     conn: directory.LdapConnection,
     dn: str,
@@ -245,29 +284,96 @@ def handle_request(
     argv: Sequence[str] | None = None,
     now: datetime | None = None,
     proc: str = "/proc",
+    inventory_uri: str | None = None,
 ) -> RequestOutcome:
-    """Act on the request ``value`` found on this host's object, then delete exactly it."""
+    """Act on the request ``value`` found on this host's object, then delete exactly it.
+
+    ``inventory_uri``: the libvirt whose VMs this host records (default on the live host:
+    qemu:///system); the unit is told the same.
+
+    Long work (convert, evacuate) starts as a transient unit and is echoed "running" first;
+    a value that cannot be parsed is echoed "failed" with the reason (under its id, if one
+    can be read), so whoever asked learns why nothing happens.
+    """
     try:
-        request = Request(value.strip().lower())
-    except ValueError:
-        outcome = RequestOutcome(value, Handled.IGNORED, messages=[f"unknown request {value!r}"])
+        request = requests.parse(value)
+    except StaticIdsError as error:
+        outcome = RequestOutcome(value, Handled.IGNORED, messages=[error.message])
+        echo = _unparsed(value, error.message)
+        outcome.writes = _writes(
+            record_host(conn, dn, root, settings, now=now, proc=proc, outcome=echo)
+        )
         outcome.cleared = directory.clear_request(conn, dn, value)
         return outcome
-    if request is Request.REFRESH:
-        result = record_host(conn, dn, root, settings, now=now, proc=proc)
-        outcome = RequestOutcome(value, Handled.RECORDED, writes=0 if result.change.empty else 1)
+    if request.kind is Kind.REFRESH:
+        result = record_host(
+            conn,
+            dn,
+            root,
+            settings,
+            now=now,
+            proc=proc,
+            outcome=_echo(request, RequestState.DONE),
+            inventory_uri=inventory_uri,
+        )
+        outcome = RequestOutcome(value, Handled.RECORDED, writes=_writes(result))
     else:
-        before = record_host(conn, dn, root, settings, state=State.CONVERTING, now=now, proc=proc)
-        outcome = RequestOutcome(value, Handled.LAUNCHED, writes=0 if before.change.empty else 1)
+        converting = State.CONVERTING if request.kind is Kind.CONVERT else None
+        before = record_host(
+            conn,
+            dn,
+            root,
+            settings,
+            state=converting,
+            now=now,
+            proc=proc,
+            outcome=_echo(request, RequestState.RUNNING),
+        )
+        outcome = RequestOutcome(value, Handled.LAUNCHED, writes=_writes(before))
+        if argv is None:
+            argv = (
+                convert_unit_argv(root=root.path, request=request)
+                if request.kind is Kind.CONVERT
+                else evacuate_unit_argv(request, root=root.path)
+            )
+            if inventory_uri is not None:
+                argv = [*argv, "--connect", inventory_uri]
         try:
-            launch(list(argv) if argv is not None else convert_unit_argv(root=root.path))
+            launch(list(argv))
         except StaticIdsError as error:
-            failed = record_host(conn, dn, root, settings, error=error, now=now, proc=proc)
+            failed = record_host(
+                conn,
+                dn,
+                root,
+                settings,
+                error=error if request.kind is Kind.CONVERT else None,
+                now=now,
+                proc=proc,
+                outcome=_echo(request, RequestState.FAILED, error.message),
+            )
             outcome.action = Handled.LAUNCH_FAILED
-            outcome.writes += 0 if failed.change.empty else 1
+            outcome.writes += _writes(failed)
             outcome.messages.append(error.message)
     outcome.cleared = directory.clear_request(conn, dn, value)
     return outcome
+
+
+def _unparsed(value: str, message: str) -> dict[str, Any]:
+    """The echo of a value that is no request: failed, under its id if one can be read."""
+    words = value.split()
+    echo: dict[str, Any] = {"kind": words[0] if words else "", "state": RequestState.FAILED.value}
+    named = [word[3:] for word in words if word.startswith("id=")]
+    if named:
+        echo["id"] = named[0]
+    echo["message"] = message
+    return echo
+
+
+def _echo(
+    request: HostRequest | None, state: RequestState, message: str | None = None, **extra: Any
+) -> dict[str, Any] | None:
+    """The echo of ``request`` (None without a request: nothing to echo)."""
+    return request.outcome(state, message, **extra) if request is not None else None
 
 
 def convert_and_record(
@@ -278,9 +384,19 @@ def convert_and_record(
     *,
     restart: bool = True,
     proc: str = "/proc",
+    request: HostRequest | None = None,
+    inventory_uri: str | None = None,
 ) -> tuple[convert.ConvertReport | None, RecordResult]:
     """The transient unit's work: record "converting", convert, record the end state."""
-    before = record_host(conn, dn, root, settings, state=State.CONVERTING, proc=proc)
+    before = record_host(
+        conn,
+        dn,
+        root,
+        settings,
+        state=State.CONVERTING,
+        proc=proc,
+        outcome=_echo(request, RequestState.RUNNING),
+    )
     report = None
     error: StaticIdsError | None = None
     try:
@@ -292,7 +408,14 @@ def convert_and_record(
         report = convert.convert(root, settings.target, restart=restart, proc=proc)
     except StaticIdsError as failure:
         error = failure
-    after = record_host(conn, dn, root, settings, error=error, proc=proc)
+    echo = (
+        _echo(request, RequestState.FAILED, error.message)
+        if error is not None
+        else _echo(request, RequestState.DONE)
+    )
+    after = record_host(
+        conn, dn, root, settings, error=error, proc=proc, outcome=echo, inventory_uri=inventory_uri
+    )
     return report, after
 
 
@@ -385,7 +508,16 @@ def handle_pending(
             break
         settings = directory.read_settings(conn, base)
         outcomes += [
-            handle_request(conn, dn, root, settings, value, launch=launch, proc=proc)
+            handle_request(
+                conn,
+                dn,
+                root,
+                settings,
+                value,
+                launch=launch,
+                proc=proc,
+                inventory_uri=inventory_uri,
+            )
             for value in values
         ]
     settings = directory.read_settings(conn, base)

@@ -10,6 +10,7 @@ LDAP failures become a DirectoryError that names what was attempted on which DN.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -229,15 +230,30 @@ def read_settings(conn: LdapConnection, base: str) -> Settings:
 
 
 def write_record(
-    conn: LdapConnection, dn: str, host_record: record.HostRecord, now: datetime
+    conn: LdapConnection,
+    dn: str,
+    host_record: record.HostRecord,
+    now: datetime,
+    *,
+    keep: Sequence[str] = (),
 ) -> record.RecordUpdate:
-    """Make the host object at ``dn`` hold ``host_record``; one modify at most, none if equal."""
+    """Make the host object at ``dn`` hold ``host_record``; one modify at most, none if equal.
+
+    Detail keys in ``keep`` that ``host_record`` lacks are carried over from the stored
+    record (the echo of the last request outlives the next refresh).
+    """
     extra = [record.INVENTORY] if host_record.inventory is not None else []
     stored = read_entry(conn, dn, ["objectClass", *record.RECORD_ATTRIBUTES, *extra])
     if stored is None:
         raise DirectoryError(
             f"host object {dn} does not exist (or is not readable)", reason=Reason.NO_SUCH_OBJECT
         )
+    missing = [key for key in keep if key not in host_record.detail]
+    if missing:
+        old = record.read(dn, dn, stored).detail
+        carried = {key: old[key] for key in missing if key in old}
+        if carried:
+            host_record = dataclasses.replace(host_record, detail={**host_record.detail, **carried})
     change = record.plan(stored, host_record, now)
     if change.empty:
         return change
@@ -376,21 +392,23 @@ def find_host(conn: LdapConnection, base: str, name: str) -> str:
     return found[0]
 
 
-def set_request(conn: LdapConnection, dn: str, request: record.Request) -> bool:
-    """Ask the host at ``dn`` to do ``request``; False if exactly that is already pending."""
+def set_request(conn: LdapConnection, dn: str, request: record.Request | str) -> bool:
+    """Ask the host at ``dn`` to do ``request`` (a bare request, or a full value as
+    ``request.HostRequest.value()`` writes it); False if exactly that is already pending."""
+    value = request.value if isinstance(request, record.Request) else request
     entry = read_entry(conn, dn, ["objectClass", record.REQUEST])
     if entry is None:
         raise DirectoryError(
             f"host object {dn} does not exist (or is not readable)", reason=Reason.NO_SUCH_OBJECT
         )
     current = record._values(entry, record.REQUEST)
-    if current == [request.value.encode()]:
+    if current == [value.encode()]:
         return False
     modlist: list[tuple[int, str, Any]] = []
     if not record.has_object_class(entry):
         modlist.append((ldap.MOD_ADD, "objectClass", [record.OBJECT_CLASS.encode()]))
-    modlist.append((ldap.MOD_REPLACE, record.REQUEST, [request.value.encode()]))
-    with ldap_errors(f"setting request {request.value!r} on {dn}"):
+    modlist.append((ldap.MOD_REPLACE, record.REQUEST, [value.encode()]))
+    with ldap_errors(f"setting request {value!r} on {dn}"):
         conn.modify_ext_s(dn, modlist)
     return True
 

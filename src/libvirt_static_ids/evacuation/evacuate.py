@@ -13,6 +13,7 @@ open and the report says what to run on the NFS server.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -121,7 +122,10 @@ def evacuate(
     ttl: int = 3600,
     dry_run: bool = False,
     migrate: hypervisor.Migrate = hypervisor.migrate,
+    vms: Sequence[str] | None = None,
 ) -> EvacuateReport:
+    """``vms``: only these running VMs (by name), as a rollout sends them to ``target``;
+    None: every running VM."""
     _check_name(host, "HOST")
     _check_name(target, "--to")
     if host == target:
@@ -133,7 +137,7 @@ def evacuate(
     conn = hypervisor.connect(connect_uri)
     try:
         if dry_run:
-            for domain in hypervisor.running(conn):
+            for domain in _chosen(hypervisor.running(conn), vms):
                 images = hypervisor.images_of_xml(domain.XMLDesc(0))
                 report.domains.append(VmResult(domain.name(), VmStatus.WOULD_MIGRATE, images))
             report.status = (
@@ -141,7 +145,7 @@ def evacuate(
             )
             return report
         store = Store(root)
-        params = {
+        params: dict[str, Any] = {
             "host": host,
             "target": target,
             "dest_uri": destination,
@@ -149,10 +153,12 @@ def evacuate(
             "gid": identity.gid,
             "mode": str(mode),
         }
+        if vms is not None:
+            params["vms"] = list(vms)
         with store.locked(), store.run(RunKind.EVACUATE, params) as journal:
             report.run_id, report.resumed = journal.run_id, journal.resumed
             try:
-                _run(store, journal, conn, report, mode=mode, ttl=ttl, migrate=migrate)
+                _run(store, journal, conn, report, mode=mode, ttl=ttl, migrate=migrate, vms=vms)
             finally:
                 failed = report.status == EvacuateStatus.FAILED
                 journal.set_state(
@@ -162,6 +168,12 @@ def evacuate(
         return report
     finally:
         conn.close()
+
+
+def _chosen(
+    domains: list[hypervisor.VirDomain], vms: Sequence[str] | None
+) -> list[hypervisor.VirDomain]:
+    return domains if vms is None else [d for d in domains if d.name() in vms]
 
 
 def _vm_steps(journal: Journal) -> dict[str, EvacuationRecord]:
@@ -178,6 +190,7 @@ def _run(
     mode: Mode,
     ttl: int,
     migrate: hypervisor.Migrate,
+    vms: Sequence[str] | None = None,
 ) -> None:
     # A crash may have left a bridge open: close it (with hand-over if the VM already left).
     for name, record in _vm_steps(journal).items():
@@ -198,7 +211,7 @@ def _run(
                     )
                 )
                 return
-    domains = hypervisor.running(conn)
+    domains = _chosen(hypervisor.running(conn), vms)
     if not domains:
         report.status = (
             EvacuateStatus.NOTHING_TO_DO if not report.resumed else EvacuateStatus.EVACUATED

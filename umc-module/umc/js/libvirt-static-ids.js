@@ -82,7 +82,7 @@ define([
 		_renderOverview: function() {
 			this._overviewPage = new Page({
 				headerText: _('libvirt-qemu IDs in the domain'),
-				helpText: _('Live migration of VMs on NFS needs the same numeric UID and GID of libvirt-qemu on every KVM host. This page shows what each host recorded in the directory, what blocks its conversion to the static IDs, and lets you convert this host or ask other hosts to convert.')
+				helpText: _('Live migration of VMs on NFS needs the same numeric UID and GID of libvirt-qemu on every KVM host. This page shows what each host recorded in the directory, what blocks its conversion to the static IDs, and lets you convert this host or ask other hosts to convert. To convert the whole domain with its VMs running: free the target, then run libvirt-static-ids rollout --dry-run and libvirt-static-ids rollout as a Domain Admin (see the description of the app).')
 			});
 			this._summary = new Text({region: 'nav', 'class': 'lsiSummary', content: ''});
 			this._holders = new Text({region: 'nav', 'class': 'lsiHolders dijitDisplayNone', content: ''});

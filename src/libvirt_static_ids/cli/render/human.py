@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from libvirt_static_ids.cli.render import domain, downtime, evacuate, plan
+from libvirt_static_ids.cli.render import domain, downtime, evacuate, plan, rollout
 from libvirt_static_ids.cli.render.text import shown_path, words
 from libvirt_static_ids.errors import StaticIdsError
 
@@ -69,6 +69,12 @@ def _survey(result: dict[str, Any]) -> list[str]:
 
 
 def _convert(result: dict[str, Any], limit: int | None) -> list[str]:
+    """Where the target came from and what was recorded (joined or not), then the run."""
+    joined = result.get("directory")
+    return ([f"directory: {joined['note']}"] if joined else []) + _converted(result, limit)
+
+
+def _converted(result: dict[str, Any], limit: int | None) -> list[str]:
     status = result["status"]
     target = result["survey"]["target"]
     if status == "already-static":
@@ -178,6 +184,7 @@ _RENDERERS = {
     **domain.RENDERERS,
     **evacuate.RENDERERS,
     **plan.RENDERERS,
+    **rollout.RENDERERS,
 }
 
 

@@ -1,0 +1,253 @@
+# SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
+# SPDX-License-Identifier: AGPL-3.0-only
+"""The simulated KVM hosts of a rollout: each host's listener daemon and systemd, a process each.
+
+    python -m libvirt_static_ids_testbed.hostd LISTENER_FILE NODES_DIR NAME=ROOT ...
+
+(tests/stubs, the stand-ins of UCS's univention modules, is on PYTHONPATH; LISTENER_FILE is
+listener/libvirt-static-ids.py. Used by tests/rollout and ``make demo``.) The core is imported
+once, then one child per host is forked (cheap: 20 hosts start in a second, not in 20
+interpreters' start-up); each child names its
+UCR in UNIVENTION_BASECONF before it imports the univention stand-ins. The parent passes
+SIGTERM on to each child by its PID and waits for them. In each child, the real listener
+module is loaded as the listener's loader does (tests/directory/listener_host.py) and given
+the host's root and its libvirt (a test-driver node file NODES_DIR/NAME.xml). What stands in:
+
+- replication: the daemon reads its own computer object (as the machine account) every
+  0.1 s and hands the listener module a modify event when the request attribute changed;
+- systemd-run: a unit's command line runs in a thread, a second unit of a name that still
+  runs is refused (as systemd does); the command is parsed by the real parser and carried
+  out by the same core call ``record --pending`` (the listener's unit) or ``record
+  --request`` (a request's own unit) makes;
+- live migration (SIMULATED, as in ``make demo``): libvirt's test driver cannot migrate, so
+  the domain's XML moves from this node file to the destination's (atomically, under a lock);
+- a failing migration (fault injection): a file NODES_DIR/fail-VM makes VM's migration fail;
+- free memory (SIMULATED): the test driver reports none for a node file, so the inventory is
+  given the node's memory minus its running VMs'.
+
+Ends on SIGTERM (the test ends it by PID). Logs one line per event to stdout.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import Any
+
+import ldap
+
+from libvirt_static_ids.cli.main import build_parser
+from libvirt_static_ids.directory import agent, record
+from libvirt_static_ids.directory import client as directory
+from libvirt_static_ids.directory import request as requests
+from libvirt_static_ids.directory.request import HostRequest, Kind
+from libvirt_static_ids.errors import OperationFailed, UnitRunning
+from libvirt_static_ids.host import hypervisor, inventory
+from libvirt_static_ids.host.transient_unit import TransientUnit
+from libvirt_static_ids.hostroot import HostRoot
+from libvirt_static_ids.plan import host_request
+
+POLL = 0.1
+
+MODULE_FILE, NODES = sys.argv[1], sys.argv[2]
+LOCK = os.path.join(NODES, ".lock")
+NAME = ROOT = ""  # this child's host
+
+
+def say(text: str) -> None:
+    print(f"{time.monotonic():.3f} {NAME}: {text}", flush=True)
+
+
+def node_file(host: str) -> str:
+    return os.path.join(NODES, f"{host}.xml")
+
+
+def _write_atomically(path: str, tree: Any) -> None:
+    temporary = f"{path}.{os.getpid()}.tmp"
+    tree.write(temporary, encoding="unicode")
+    os.replace(temporary, path)
+
+
+def simulated_migrate(domain: Any, dest_uri: str, flags: int) -> None:
+    """SIMULATED live migration: the definition moves to the destination's node file."""
+    assert flags == hypervisor.migrate_flags(), flags
+    destination = dest_uri.removeprefix("qemu://").split("/")[0]
+    name = domain.name()
+    if os.path.exists(os.path.join(NODES, f"fail-{name}")):  # the test's fault injection
+        raise OperationFailed(f"simulated: the migration of {name} to {destination} broke off")
+    with open(LOCK, "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        source = ET.parse(node_file(NAME))  # noqa: S314 - the test's own file
+        element = next(d for d in source.getroot().iterfind("domain") if d.findtext("name") == name)
+        target = ET.parse(node_file(destination))  # noqa: S314 - the test's own file
+        target.getroot().append(element)
+        _write_atomically(node_file(destination), target)
+        source.getroot().remove(element)
+        _write_atomically(node_file(NAME), source)
+    say(f"migrated {name} to {destination}")
+
+
+def simulated_free_mib(conn: Any) -> int:
+    """SIMULATED: the node's memory less that of its running VMs (the driver reports 0)."""
+    used = sum(int(d.maxMemory()) // 1024 for d in hypervisor.running(conn))
+    mib = int(conn.getInfo()[1]) - used
+    return mib - mib % inventory.FREE_GRANULE_MIB
+
+
+class Systemd:
+    """systemd-run --no-block: the unit runs in a thread; a unit name runs once at a time."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, threading.Thread] = {}
+
+    def start(self, unit: TransientUnit) -> None:
+        """The listener's ``transient_unit.start``."""
+        self._run(unit.name, unit.argv)
+
+    def launch(self, argv: Sequence[str]) -> None:
+        """A request's ``agent.launch_transient_unit`` (a systemd-run command line)."""
+        unit = next(word.split("=", 1)[1] for word in argv if word.startswith("--unit="))
+        self._run(unit, argv[argv.index("--") + 1 :])
+
+    def _run(self, unit: str, command: Sequence[str]) -> None:
+        if unit in self.running and self.running[unit].is_alive():
+            raise UnitRunning(f"unit {unit} already exists", unit=unit)
+        args = build_parser().parse_command_line(list(command[1:]))
+        thread = threading.Thread(target=self._unit, args=(unit, args), daemon=False)
+        self.running[unit] = thread
+        thread.start()
+
+    def _unit(self, unit: str, args: Any) -> None:
+        import univention.uldap
+
+        lo = univention.uldap.getMachineConnection(
+            secret_file=os.path.join(ROOT, "etc", "machine.secret")
+        )
+        try:
+            if args.pending:
+                outcomes, _ = agent.handle_pending(
+                    lo.lo,
+                    lo.binddn,
+                    HostRoot(args.root),
+                    lo.base,
+                    launch=self.launch,
+                    inventory_uri=args.connect,
+                )
+                say(f"unit {unit}: {len(outcomes)} request(s) handled")
+                return
+            wanted = requests.parse(args.request) if args.request else HostRequest(Kind.CONVERT)
+            settings = directory.read_settings(lo.lo, lo.base)
+            carried = host_request.carry_out(
+                lo.lo,
+                lo.binddn,
+                HostRoot(args.root),
+                settings,
+                wanted,
+                connect_uri=args.connect,
+                hostname=NAME,
+                migrate=simulated_migrate,
+                restart=not args.no_restart,
+            )
+            say(f"unit {unit}: {wanted.value()} -> {'ok' if carried.ok else 'FAILED'}")
+        except Exception as error:
+            say(f"unit {unit} crashed: {error!r}")
+        finally:
+            lo.unbind()
+
+
+def host_main() -> int:
+    import univention.uldap
+
+    inventory._free_mib = simulated_free_mib  # SIMULATED, see the module docstring
+    logging.getLogger("univention.listener").addHandler(logging.StreamHandler(sys.stdout))
+    logging.getLogger("univention.listener").setLevel(logging.INFO)
+    spec = importlib.util.spec_from_file_location("libvirt-static-ids", MODULE_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["libvirt-static-ids"] = module
+    spec.loader.exec_module(module)
+    handler_class = module.LibvirtStaticIds
+    handler_class.config = handler_class._get_configuration("libvirt-static-ids")
+    from univention.listener import ListenerModuleAdapter
+
+    adapter = ListenerModuleAdapter(handler_class.config)
+    listener_globals = adapter.get_globals()
+    handler = adapter._module_handler
+    handler.root = ROOT
+    handler.connect = f"test://{node_file(NAME)}"
+    systemd = Systemd()
+    handler.start = systemd.start
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    listener_globals["initialize"]()
+    say("initialized")
+    lo = univention.uldap.getMachineConnection(
+        secret_file=os.path.join(ROOT, "etc", "machine.secret")
+    )
+    dn = lo.binddn
+    old: dict[str, list[bytes]] = {}
+    delivered: bytes | None = None
+    while not stopping.is_set():
+        found = lo.lo.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", ["*"])
+        new = found[0][1] if found else {}
+        value = (new.get(record.REQUEST) or [None])[0]
+        if value is not None and value != delivered:
+            say(f"request {value.decode()!r}")
+            listener_globals["handler"](dn, new, old, "m")
+            delivered = value
+        old = new
+        stopping.wait(POLL)
+    for thread in systemd.running.values():
+        thread.join()
+    lo.unbind()
+    return 0
+
+
+def main() -> int:
+    global NAME, ROOT
+    children = []
+    for word in sys.argv[3:]:
+        name, root = word.split("=", 1)
+        pid = os.fork()
+        if pid == 0:
+            NAME, ROOT = name, root
+            os.environ["UNIVENTION_BASECONF"] = os.path.join(root, "etc/univention/base.conf")
+            log = os.open(os.path.join(NODES, "..", f"{name}.log"), os.O_WRONLY | os.O_CREAT, 0o644)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            code = 1
+            try:
+                code = host_main()
+            finally:
+                sys.stdout.flush()
+                os._exit(code)
+        children.append(pid)
+
+    def stop(*_: object) -> None:
+        for child in children:
+            os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    failed = 0
+    for child in children:
+        while True:
+            try:
+                _, status = os.waitpid(child, 0)
+                break
+            except InterruptedError:
+                continue
+        failed += status != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
