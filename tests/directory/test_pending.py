@@ -55,5 +55,5 @@ def test_pending_and_convert_exclude_each_other(lab):
     before = lab.entry(kvm1.dn)
     result = lab.cli("record", "--root", kvm1.root, "--pending", "--convert", "--json")
     assert result.code == 2, result
-    assert "--pending and --convert exclude each other" in result.data["error"]["message"]
+    assert "--pending excludes --convert and --request" in result.data["error"]["message"]
     assert lab.entry(kvm1.dn)["entryCSN"] == before["entryCSN"]
