@@ -44,7 +44,7 @@ class Located:
     path: str
 
 
-def _mount_of(path: str, mountinfo: str) -> tuple[str, str, str] | None:
+def mount_of(path: str, mountinfo: str) -> tuple[str, str, str] | None:
     """(mount point, fstype, source) of the deepest mount holding ``path``."""
     best: tuple[str, str, str] | None = None
     try:
@@ -69,7 +69,7 @@ def locate(name: str, mountinfo: str = "/proc/self/mountinfo") -> Located:
     if nfsclient.is_url(name):
         server, path = nfsclient.server_path(name)
         return Located(server, path)
-    found = _mount_of(name, mountinfo)
+    found = mount_of(name, mountinfo)
     if found and found[1].startswith("nfs") and ":" in found[2]:
         point, _, source = found
         server, _, export = source.partition(":")
