@@ -5,9 +5,10 @@ disks over real images with real ACLs, and the one migrate call replaced through
 documented seam (``evacuate(..., migrate=...)``).
 
 The test driver cannot migrate, and every ``test://FILE`` connection reads FILE afresh; so
-``Migration`` does what a migration does to the source by rewriting the node file (the domain
-is gone from it), and to the images what the destination's libvirt does (chown, the relabel),
-or fails, or is interrupted, at the phase a test names. The storage counts as shared through a
+``Migration`` does what a migration does by moving the domain from the source's node file to
+the destination's (so a later connection finds it there, running), and to the images what the
+destination's libvirt does (chown, the relabel), or fails, or is interrupted, at the phase a
+test names. The storage counts as shared through a
 mountinfo file naming the images' directory an NFS mount (libvirt's own test for it).
 """
 
@@ -27,7 +28,11 @@ from libvirt_static_ids.ids import Identity
 
 SOURCE_UID, SOURCE_GID = 1101, 1102
 TARGET = Identity(64055, 64055)
-DEST_URI = "test:///default"  # connectable; reports no DAC numbers, so --uid/--gid are used
+RESIDENT = """  <domain type='test'>
+    <name>resident</name>
+    <memory>524288</memory>
+    <os><type>hvm</type></os>
+  </domain>"""
 
 NODE = """<node>
 {domains}
@@ -51,6 +56,7 @@ DOMAIN = """  <domain type='test'>
 class World:
     root: HostRoot
     node: Path
+    dest_node: Path
     disks: dict[str, Path]
     iso: Path
     mountinfo: Path
@@ -59,11 +65,20 @@ class World:
     def uri(self) -> str:
         return f"test://{self.node}"
 
+    @property
+    def dest_uri(self) -> str:
+        """Connectable; the test driver reports no DAC numbers, so --uid/--gid are used."""
+        return f"test://{self.dest_node}"
+
     def depart(self, name: str) -> None:
-        """The domain left this host (what a migration with --undefinesource does)."""
+        """The domain left this host for the destination (--persistent --undefinesource)."""
         text = self.node.read_text()
         pattern = rf"  <domain type='test'>\s*<name>{re.escape(name)}</name>.*?</domain>\n?"
-        self.node.write_text(re.sub(pattern, "", text, flags=re.S))
+        block = re.search(pattern, text, flags=re.S)
+        assert block is not None, name
+        self.node.write_text(text.replace(block.group(0), ""))
+        there = self.dest_node.read_text()
+        self.dest_node.write_text(there.replace("</node>", block.group(0) + "</node>"))
 
     def run(self, migration: Callable[..., None], **options: object) -> evacuate.EvacuateReport:
         return evacuate.evacuate(
@@ -72,7 +87,7 @@ class World:
             "kvm2",
             options.pop("identity", TARGET),  # type: ignore[arg-type]
             connect_uri=self.uri,
-            dest_uri=DEST_URI,
+            dest_uri=self.dest_uri,
             migrate=migration,
             mountinfo=str(self.mountinfo),
             **options,  # type: ignore[arg-type]
@@ -96,13 +111,15 @@ def make_world(
             )
         )
     )
+    dest_node = shared_dir / "dest.xml"
+    dest_node.write_text(NODE.format(domains=RESIDENT))
     mountinfo = tmp_path / "mountinfo"
     mountinfo.write_text(
         f"36 25 0:50 / {shared_dir} rw,relatime shared:1 - nfs nas:/vms rw,vers=3\n"
     )
     root = tmp_path / "root"
     root.mkdir(exist_ok=True)
-    return World(HostRoot.open(str(root)), node, disks, iso, mountinfo)
+    return World(HostRoot.open(str(root)), node, dest_node, disks, iso, mountinfo)
 
 
 class Interrupt(BaseException):

@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 
 import pytest
+from evac_world import SOURCE_GID, SOURCE_UID, TARGET, Migration, World, make_world
 
 from conftest import opens_as
-from evac_world import DEST_URI, SOURCE_GID, SOURCE_UID, TARGET, Migration, World, make_world
 from libvirt_static_ids.evacuation import evacuate
 from libvirt_static_ids.journal.store import Store
 
@@ -45,7 +45,9 @@ def test_every_running_vm_moves_with_a_bridge_opened_and_closed(world):
     report = world.run(migration, timeout=90.0)
     assert report.status == "evacuated"
     assert [d.status for d in report.domains] == ["migrated"] * 3
-    assert migration.calls == [(name, DEST_URI, FLAGS, 90.0) for name in ("alpha", "beta", "gamma")]
+    assert migration.calls == [
+        (name, world.dest_uri, FLAGS, 90.0) for name in ("alpha", "beta", "gamma")
+    ]
     for disk in world.disks.values():
         st = os.stat(disk)
         # Handed over (what the destination's relabel would have done), bridge gone.
@@ -116,18 +118,18 @@ def test_cli_validates_and_dry_runs(evac, world):
     base = ["evacuate", "kvm1", "--to", "kvm2", "--connect", world.uri, "--dry-run"]
     # The storage here is a local file system: libvirt would refuse, so evacuate does first.
     refused = evac(
-        *base, "--uid", 64055, "--gid", 64055, "--desturi", DEST_URI, root=world.root.path
+        *base, "--uid", 64055, "--gid", 64055, "--desturi", world.dest_uri, root=world.root.path
     )
     assert refused.code == 3, refused.out
     assert refused.data["status"] == "refused"
     assert "local file system" in refused.data["domains"][0]["refusals"][0]
     # The destination reports no numbers here: without --uid/--gid there is nothing to use.
-    unknown = evac(*base, "--desturi", DEST_URI, root=world.root.path)
+    unknown = evac(*base, "--desturi", world.dest_uri, root=world.root.path)
     assert unknown.code == 2
     assert "give --uid and --gid" in unknown.data["error"]["message"]
     # The old spelling still works (hidden), a bad timeout is named.
-    alias = evac(*base, "--uid", 1, "--gid", 1, "--dest-uri", DEST_URI, root=world.root.path)
-    assert alias.data["dest_uri"] == DEST_URI
+    alias = evac(*base, "--uid", 1, "--gid", 1, "--dest-uri", world.dest_uri, root=world.root.path)
+    assert alias.data["dest_uri"] == world.dest_uri
     bad = evac(*base, "--uid", 1, "--gid", 1, "--timeout", "soon", root=world.root.path)
     assert bad.code == 2
     assert "--timeout 'soon'" in bad.data["error"]["message"]

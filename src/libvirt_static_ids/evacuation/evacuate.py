@@ -145,27 +145,45 @@ def evacuate(
         if dry_run:
             _preflight(conn, report, mountinfo, would=True)
             return report
-        with store.locked(), store.run(RunKind.EVACUATE, params) as journal:
-            report.run_id, report.resumed = journal.run_id, journal.resumed
-            context = _Context(store, journal, conn, report, connect_uri, mode, ttl, migrate)
-            # No `finally`: an exception (Ctrl-C, a crash) leaves the run "running", which
-            # reads as interrupted once the lock is gone, and the same command resumes it.
-            context.resume()
-            if report.status == EvacuateStatus.FAILED:
-                journal.set_state(RunState.FAILED, migrated=0)
+        with store.locked():
+            if not _settle_interrupted_bridges(store, conn, connect_uri, report):
                 return report
-            _preflight(conn, report, mountinfo, would=False)
-            if report.status != EvacuateStatus.REFUSED:
-                context.move_all()
-            failed = report.status in (EvacuateStatus.FAILED, EvacuateStatus.REFUSED)
-            journal.set_state(
-                RunState.FAILED if failed else RunState.COMPLETE,
-                migrated=sum(d.status == VmStatus.MIGRATED for d in report.domains),
-                awaiting=[a for d in report.domains for a in d.awaiting],
-            )
+            with store.run(RunKind.EVACUATE, params) as journal:
+                context = _Context(store, journal, conn, report, connect_uri, mode, ttl, migrate)
+                context.carry_out(mountinfo)
         return report
     finally:
         conn.close()
+
+
+def _settle_interrupted_bridges(
+    store: Store, conn: hypervisor.VirConnect, connect_uri: str, report: EvacuateReport
+) -> bool:
+    """Close the bridges of this host's VMs whose open (or close) a crash interrupted, for
+    where each VM runs now: an interrupted run must not block the evacuation's resume."""
+    for info in store.runs():
+        name = info.params.get("domain")
+        if info.kind != RunKind.BRIDGE or info.state != RunState.INTERRUPTED:
+            continue
+        if not name or info.params.get("connect") != connect_uri:
+            continue
+        here = hypervisor.is_running(conn, name)
+        closed = bridge.close_locked(
+            store, info.run_id, owner=Owner.RESTORE if here else Owner.HAND_OVER
+        )
+        if not closed.ok:
+            report.status = EvacuateStatus.FAILED
+            report.domains.append(
+                VmResult(
+                    name,
+                    VmStatus.FAILED if here else VmStatus.MIGRATED,
+                    bridge=info.run_id,
+                    message=f"the bridge {info.run_id} a crash left open did not close",
+                    advice=[f.advice for f in closed.files if f.advice],
+                )
+            )
+            return False
+    return True
 
 
 def _preflight(
@@ -233,6 +251,28 @@ class _Context:
     ) -> None:
         self.store, self.journal, self.conn, self.report = store, journal, conn, report
         self.connect_uri, self.mode, self.ttl, self.migrate = connect_uri, mode, ttl, migrate
+
+    def carry_out(self, mountinfo: str) -> None:
+        """Resume what an interrupted run left, check, move; the run's end state last.
+
+        No ``finally``: an exception (Ctrl-C, a crash) leaves the run "running", which reads
+        as interrupted once the lock is gone, and the same command resumes it.
+        """
+        report, journal = self.report, self.journal
+        report.run_id, report.resumed = journal.run_id, journal.resumed
+        self.resume()
+        if report.status == EvacuateStatus.FAILED:
+            journal.set_state(RunState.FAILED, migrated=0)
+            return
+        _preflight(self.conn, report, mountinfo, would=False)
+        if report.status != EvacuateStatus.REFUSED:
+            self.move_all()
+        failed = report.status in (EvacuateStatus.FAILED, EvacuateStatus.REFUSED)
+        journal.set_state(
+            RunState.FAILED if failed else RunState.COMPLETE,
+            migrated=sum(d.status == VmStatus.MIGRATED for d in report.domains),
+            awaiting=[a for d in report.domains for a in d.awaiting],
+        )
 
     # --- what the journal keeps besides the steps ------------------------------------------
 

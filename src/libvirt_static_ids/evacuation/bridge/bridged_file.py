@@ -221,6 +221,10 @@ class BridgedFile:
             first = error
         command = set_command(current, target)
         chown = (current.uid, current.gid) != (target.uid, target.gid)
+        if chown:
+            # Only the chown needs the server's root; the mode and ACL then go back by
+            # themselves (the next close changes them as the new owner).
+            command = f"chown {target.uid}:{target.gid} {{path}}"
         if chown or current.uid == 0:
             why = (
                 "only root may chown, and root is refused here"
