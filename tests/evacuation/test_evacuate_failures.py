@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from evac_world import SOURCE_GID, SOURCE_UID, TARGET, Interrupt, Migration, World, make_world
 
 from conftest import opens_as
-from evac_world import SOURCE_GID, SOURCE_UID, TARGET, Interrupt, Migration, World, make_world
 from libvirt_static_ids.evacuation import probe
 from libvirt_static_ids.evacuation.bridge import runs as bridge
 from libvirt_static_ids.evacuation.bridge.bridged_file import BridgedFile
@@ -116,17 +116,10 @@ def _inject(mocker, world: World, phase: str, migration: Migration) -> None:
     def striking(*args, **kwargs):
         if when == "before":
             raise Interrupt
-        result = real(*args, **kwargs)
+        real(*args, **kwargs)
         raise Interrupt
-        return result
 
-    mocker.patch.object(
-        owners[target],
-        target,
-        striking
-        if target != "apply"
-        else lambda self, *a: (real(self, *a), (_ for _ in ()).throw(Interrupt()))[0],
-    )
+    mocker.patch.object(owners[target], target, striking)
 
 
 @pytest.mark.parametrize("phase", list(PHASES))
@@ -196,9 +189,9 @@ def test_a_signal_to_the_process_leaves_an_interrupted_run_that_resumes(
         signal_number=int(signal_number),
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
-    assert done.returncode == -signal_number or done.returncode == 130, done.stderr
+    assert done.returncode == -signal_number, done.stderr  # Python re-raises SIGINT too
     assert evacuate_run(world) == "interrupted"
     report = world.run(Migration(world))
     assert report.resumed and report.status == "evacuated", report.as_dict()
