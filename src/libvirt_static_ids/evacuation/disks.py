@@ -19,25 +19,8 @@ from typing import Any
 
 from libvirt_static_ids.errors import PreflightRefused
 from libvirt_static_ids.evacuation import backing
-from libvirt_static_ids.evacuation.bridge.bridged_file import mount_of
+from libvirt_static_ids.evacuation.bridge.bridged_file import SHARED_FS, mount_of
 from libvirt_static_ids.host import hypervisor
-
-# libvirt's shared file systems (virFileIsSharedFSType), as /proc/self/mountinfo names them;
-# FUSE counts only as GlusterFS (libvirt 9 looks at the subtype).
-SHARED_FS = (
-    "nfs",
-    "nfs4",
-    "gfs2",
-    "ocfs2",
-    "afs",
-    "cifs",
-    "smb3",
-    "ceph",
-    "gpfs",
-    "beegfs",
-    "fuse.glusterfs",
-    "fuse.quobyte",
-)
 
 
 @dataclass

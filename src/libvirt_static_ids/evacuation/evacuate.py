@@ -409,10 +409,7 @@ class _Context:
                     f"; its bridge {result.bridge} stays open, so the VM keeps its access"
                 )
             return False
-        if saved:
-            self._redefine(name, False, saved)
-        if result.autostart:
-            self._autostart_there(name)
+        self._arrived(result, saved)
         handed = not result.bridge or self._close(name, result.bridge, Owner.HAND_OVER, result)
         if not handed and not result.awaiting:
             result.status = VmStatus.FAILED
@@ -432,17 +429,14 @@ class _Context:
             self.journal.record(EvacuationRecord(EvacuationStep.CLOSED, name, run_id))
             return True
         result.advice += [f.advice for f in closed.files if f.advice]
-        server = [f for f in closed.files if f.status == bridge.FileStatus.KEPT and f.advice]
-        if (
-            owner == Owner.HAND_OVER
-            and server
-            and all((f.advice or "").startswith("on NFS server") for f in server)
-        ):
-            result.awaiting = [{"path": f.path, "command": f.advice} for f in server]
+        kept = [f for f in closed.files if f.status == bridge.FileStatus.KEPT]
+        if owner == Owner.HAND_OVER and kept:
+            # The VM runs on the destination; only a chown this host may not do is missing.
+            result.awaiting = [{"path": f.path, "command": f.advice} for f in kept]
             result.message = (
-                f"migrated; its bridge {run_id} stays open until the NFS server's root gives "
-                f"the images to {self.report.identity} (root_squash): then `bridge close "
-                f"{run_id}` (the timer retries by itself)"
+                f"migrated; its bridge {run_id} stays open until the storage's root gives the "
+                f"images to {self.report.identity} (root_squash): then `bridge close` (the "
+                "timer's `bridge close --expired` retries by itself)"
             )
         return False
 
@@ -463,6 +457,21 @@ class _Context:
                 f"{'here' if here else 'on ' + self.report.target} ({error}); their XML is "
                 f"in run {self.journal.run_id}'s state.json"
             )
+
+    def _arrived(self, result: VmResult, saved: hypervisor.Snapshots | None) -> None:
+        """On the destination: snapshots redefined, autostart set, libvirt's downtime read."""
+        if saved:
+            self._redefine(result.name, False, saved)
+        try:
+            conn, domain = hypervisor.lookup_at(self.report.dest_uri, result.name)
+            try:
+                result.downtime_ms = hypervisor.downtime_ms(domain)
+                if result.autostart:
+                    domain.setAutostart(1)
+            finally:
+                conn.close()
+        except (StaticIdsError, hypervisor.libvirt_error()) as error:
+            self.report.warnings.append(f"{result.name}: not found on the destination ({error})")
 
     def _autostart_there(self, name: str) -> None:
         try:

@@ -56,6 +56,7 @@ class VmResult:
     awaiting: list[dict[str, Any]] = field(default_factory=list)
     snapshots: int = 0
     autostart: bool = False
+    downtime_ms: int | None = None  # as libvirt measured it on the destination
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +73,7 @@ class VmResult:
             "awaiting": self.awaiting,
             "snapshots": self.snapshots,
             "autostart": self.autostart,
+            "downtime_ms": self.downtime_ms,
         }
 
 

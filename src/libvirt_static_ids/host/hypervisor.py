@@ -43,6 +43,7 @@ class VirDomain(Protocol):
         self, dconn: VirConnect, params: dict[str, Any], flags: int = 0, /
     ) -> VirDomain: ...
     def abortJob(self) -> int: ...
+    def jobStats(self, flags: int = 0, /) -> dict[str, Any]: ...
     def autostart(self) -> int: ...
     def setAutostart(self, autostart: int, /) -> int: ...
     def listAllSnapshots(self, flags: int = 0, /) -> list[Any]: ...
@@ -258,6 +259,17 @@ def lookup_at(uri: str, name: str) -> tuple[VirConnect, VirDomain]:
     except libvirt.libvirtError as error:
         conn.close()
         raise OperationFailed(f"{name} is not defined at {uri}: {error}") from error
+
+
+def downtime_ms(domain: VirDomain) -> int | None:
+    """The downtime libvirt measured for the domain's last migration (on the destination)."""
+    libvirt = _libvirt()
+    try:
+        stats = domain.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+    except libvirt.libvirtError:
+        return None
+    value = stats.get("downtime")
+    return int(value) if isinstance(value, int) else None
 
 
 @dataclass(frozen=True)

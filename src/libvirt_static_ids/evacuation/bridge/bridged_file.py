@@ -85,12 +85,34 @@ class Via(StrEnum):
     OWNER = "owner"
 
 
-def where(name: str, command: str) -> str:
-    """``on NFS server S: CMD`` or ``as root on this host: CMD``."""
-    place = locate(name)
+# libvirt's shared file systems (virFileIsSharedFSType), as /proc/self/mountinfo names them;
+# FUSE counts only as GlusterFS or Quobyte (libvirt 9 looks at the subtype).
+SHARED_FS = (
+    "nfs",
+    "nfs4",
+    "gfs2",
+    "ocfs2",
+    "afs",
+    "cifs",
+    "smb3",
+    "ceph",
+    "gpfs",
+    "beegfs",
+    "fuse.glusterfs",
+    "fuse.quobyte",
+)
+
+
+def where(name: str, command: str, mountinfo: str = "/proc/self/mountinfo") -> str:
+    """``on NFS server S: CMD``, ``on the file server of MOUNT: CMD`` (another shared file
+    system: root here is refused, its server's is not) or ``as root on this host: CMD``."""
+    place = locate(name, mountinfo)
     text = command.replace("{path}", shlex.quote(place.path))
     if place.server:
         return f"on NFS server {place.server} (as root): {text}"
+    found = mount_of(name, mountinfo)
+    if found and found[1] in SHARED_FS:
+        return f"on the file server of {found[0]} ({found[1]}, as its root): {text}"
     return f"as root on this host: {text}"
 
 
