@@ -19,7 +19,7 @@ from libvirt_static_ids_testbed.lab import DYNAMIC, STATIC, Lab, LabHost
 pytestmark = pytest.mark.lab
 
 
-def evacuate(a: LabHost, b: LabHost, *extra: str) -> tuple[int, dict[str, Any], str]:
+def evacuate(a: LabHost, b: LabHost, *extra: str) -> tuple[int, dict[str, Any]]:
     done = a.run(
         [
             "libvirt-static-ids",
@@ -34,7 +34,8 @@ def evacuate(a: LabHost, b: LabHost, *extra: str) -> tuple[int, dict[str, Any], 
         ],
         check=False,
     )
-    return done.returncode, json.loads(done.stdout), done.stderr
+    assert done.stdout, done.stderr
+    return done.returncode, json.loads(done.stdout)
 
 
 def owner_mode(lab: Lab, image: str) -> tuple[int, int, int]:
@@ -47,8 +48,8 @@ def test_no_root_squash_evacuates_with_the_guest_running(
 ) -> None:
     a, b = lab.host("hosta"), lab.host("hostb")
     image = lab.guest(a, "no_root_squash", "g1")
-    code, report, err = evacuate(a, b)
-    assert code == 0, (report, err)
+    code, report = evacuate(a, b)
+    assert code == 0, json.dumps(report, indent=1)
     assert report["status"] == "evacuated"
     # B's numbers came from B's own libvirt (its DAC security model), not from a flag.
     assert report["identity_source"] == "destination"
@@ -70,7 +71,7 @@ def test_root_squash_moves_the_guest_and_keeps_its_bridge_until_the_server_chown
 ) -> None:
     a, b = lab.host("hosta"), lab.host("hostb")
     image = lab.guest(a, "root_squash", "g1")
-    code, report, err = evacuate(a, b)
+    code, report = evacuate(a, b)
     assert code == 0, json.dumps(report, indent=1)
     assert report["status"] == "awaiting-server"
     assert report["root_squash"] == [image]  # found before anything changed
@@ -122,7 +123,7 @@ def test_a_migration_failing_after_the_relabel_leaves_the_guest_and_its_image_on
     )
     b.restart_libvirtd()  # libvirtd looks for hooks when it starts
     image = lab.guest(a, "no_root_squash", "g1")
-    code, report, err = evacuate(a, b)
+    code, report = evacuate(a, b)
     assert code == 1, json.dumps(report, indent=1)
     (vm,) = report["domains"]
     assert vm["status"] == "failed"
@@ -136,7 +137,7 @@ def test_a_migration_failing_after_the_relabel_leaves_the_guest_and_its_image_on
     # second evacuation, B's hook gone, succeeds.
     b.run(["rm", "/etc/libvirt/hooks/qemu"])
     b.restart_libvirtd()
-    code, report, err = evacuate(a, b)
+    code, report = evacuate(a, b)
     assert code == 0, json.dumps(report, indent=1)
     assert b.is_running("g1") and grows(b, "g1")
     assert owner_mode(lab, image) == (*STATIC, 0o600)
@@ -159,7 +160,7 @@ def test_snapshots_and_autostart_move_with_the_guest(lab: Lab, grows: Callable[.
         f"vda,file={overlay}",
     )
     a.virsh("autostart", "g1")
-    code, report, err = evacuate(a, b)
+    code, report = evacuate(a, b)
     assert code == 0, json.dumps(report, indent=1)
     (vm,) = report["domains"]
     assert (vm["snapshots"], vm["autostart"]) == (1, True)
