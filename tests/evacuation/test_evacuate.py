@@ -20,6 +20,7 @@ libvirt = pytest.importorskip("libvirt")
 
 FLAGS = (
     libvirt.VIR_MIGRATE_LIVE
+    | libvirt.VIR_MIGRATE_PEER2PEER
     | libvirt.VIR_MIGRATE_PERSIST_DEST
     | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
     | libvirt.VIR_MIGRATE_AUTO_CONVERGE
@@ -32,7 +33,7 @@ def world(shared_dir: Path, tmp_path: Path) -> World:
 
 
 def test_the_migrate_call_itself():
-    """What the real call does: virsh migrate --live --persistent --undefinesource, and
+    """What the real call does: virsh migrate --live --p2p --persistent --undefinesource, and
     auto-converge."""
     from libvirt_static_ids.host import hypervisor
 
