@@ -143,6 +143,32 @@ def test_a_migration_failing_after_the_relabel_leaves_the_guest_and_its_image_on
     assert owner_mode(lab, image) == (*STATIC, 0o600)
 
 
+def test_timeout_aborts_the_migration_and_the_guest_stays(
+    lab: Lab, grows: Callable[..., bool]
+) -> None:
+    """B's QEMU start is held for 4 s (a slow destination); ``--timeout 1`` aborts the job,
+    the guest goes on on A with its image A's, and B keeps nothing running."""
+    a, b = lab.host("hosta"), lab.host("hostb")
+    b.run(
+        [
+            "sh",
+            "-c",
+            "mkdir -p /etc/libvirt/hooks && cat > /etc/libvirt/hooks/qemu && "
+            "chmod 755 /etc/libvirt/hooks/qemu",
+        ],
+        input=HOOK.replace("exit 1", "sleep 4"),
+    )
+    b.restart_libvirtd()
+    image = lab.guest(a, "no_root_squash", "g1")
+    code, report = evacuate(a, b, "--timeout", "1")
+    assert code == 1, json.dumps(report, indent=1)
+    (vm,) = report["domains"]
+    assert "aborted after --timeout 1 s" in vm["message"]
+    assert a.is_running("g1") and grows(a, "g1")
+    assert not b.is_running("g1")
+    assert owner_mode(lab, image) == (*DYNAMIC, 0o600)
+
+
 def test_snapshots_and_autostart_move_with_the_guest(lab: Lab, grows: Callable[..., bool]) -> None:
     """A disk-only external snapshot (an overlay over the image, as UVMM's): libvirt refuses
     to migrate a domain with snapshots; evacuate saves their XML, deletes the metadata only,

@@ -12,7 +12,6 @@ Client-driven or peer-to-peer migration: see ``migrate``.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 import xml.etree.ElementTree as ET
@@ -130,7 +129,7 @@ def disks(xml: str) -> list[Disk]:
             Disk(
                 disk.get("type", "file"),
                 disk.get("device", "disk"),
-                source.get("file") if source is not None else None,
+                _source(source),
                 target.get("dev") if target is not None else None,
                 disk.find("readonly") is not None,
                 disk.find("shareable") is not None,
@@ -138,6 +137,15 @@ def disks(xml: str) -> list[Disk]:
             )
         )
     return found
+
+
+def _source(source: ET.Element | None) -> str | None:
+    """A file's path, a block device's, a pool/volume or a directory: what a disk names."""
+    if source is None:
+        return None
+    if source.get("volume"):
+        return f"{source.get('pool', '?')}/{source.get('volume')}"
+    return source.get("file") or source.get("dev") or source.get("dir")
 
 
 def host_devices(xml: str) -> list[str]:
@@ -231,18 +239,23 @@ def migrate(domain: VirDomain, dest_uri: str, flags: int, timeout: float | None 
     switch-over instead.
     """
     libvirt = _libvirt()
-    aborted = threading.Event()
+    aborted, done = threading.Event(), threading.Event()
 
     def abort() -> None:
+        # Until libvirt takes it: a job in a phase it cannot abort yet refuses at first.
+        if timeout is None or done.wait(timeout):
+            return
         aborted.set()
-        with contextlib.suppress(libvirt.libvirtError):  # ended meanwhile: the call says how
-            domain.abortJob()
+        while not done.is_set():
+            try:
+                domain.abortJob()
+                return
+            except libvirt.libvirtError:
+                done.wait(0.5)
 
-    watchdog = threading.Timer(timeout, abort) if timeout else None
+    watchdog = threading.Thread(target=abort, daemon=True)
     try:
-        if watchdog:
-            watchdog.daemon = True
-            watchdog.start()
+        watchdog.start()
         domain.migrateToURI3(dest_uri, {}, flags)
     except libvirt.libvirtError as error:
         why = f"aborted after --timeout {timeout:g} s ({error})" if aborted.is_set() else error
@@ -250,8 +263,8 @@ def migrate(domain: VirDomain, dest_uri: str, flags: int, timeout: float | None 
             f"migration of {domain.name()} to {dest_uri} failed: {why}"
         ) from error
     finally:
-        if watchdog:
-            watchdog.cancel()
+        done.set()
+        watchdog.join()
 
 
 def lookup_at(uri: str, name: str) -> tuple[VirConnect, VirDomain]:
