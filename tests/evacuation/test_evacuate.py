@@ -134,3 +134,23 @@ def test_cli_validates_and_dry_runs(evac, world):
     bad = evac(*base, "--uid", 1, "--gid", 1, "--timeout", "soon", root=world.root.path)
     assert bad.code == 2
     assert "--timeout 'soon'" in bad.data["error"]["message"]
+
+
+def test_the_ucs_default_destination_is_the_fqdn(evac, world):
+    """On UCS: ``qemu://TARGET.DOMAINNAME/system`` (TLS checks the host certificate's name)."""
+    conf = Path(world.root.path) / "etc/univention"
+    conf.mkdir(parents=True)
+    (conf / "base.conf").write_text("# UCR\ndomainname: example.org\n")
+    result = evac(
+        "evacuate",
+        "kvm1",
+        "--to",
+        "kvm2",
+        "--connect",
+        world.uri,
+        "--dry-run",
+        root=world.root.path,
+        wrapper=["unshare", "--net"],  # no network at all: the connection must fail here
+    )
+    assert result.code == 2
+    assert "'qemu://kvm2.example.org/system'" in result.data["error"]["message"]

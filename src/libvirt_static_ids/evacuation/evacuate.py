@@ -262,7 +262,7 @@ class _Context:
         report.run_id, report.resumed = journal.run_id, journal.resumed
         self.resume()
         if report.status == EvacuateStatus.FAILED:
-            journal.set_state(RunState.FAILED, migrated=0)
+            journal.set_state(RunState.FAILED, migrated=0, **self._kept())
             return
         _preflight(self.conn, report, mountinfo, would=False)
         if report.status != EvacuateStatus.REFUSED:
@@ -272,6 +272,7 @@ class _Context:
             RunState.FAILED if failed else RunState.COMPLETE,
             migrated=sum(d.status == VmStatus.MIGRATED for d in report.domains),
             awaiting=[a for d in report.domains for a in d.awaiting],
+            **self._kept(),
         )
 
     # --- what the journal keeps besides the steps ------------------------------------------
@@ -279,6 +280,11 @@ class _Context:
     def _saved(self, key: str) -> dict[str, Any]:
         value = self.journal.stored_state()["summary"].get(key, {})
         return dict(value) if isinstance(value, dict) else {}
+
+    def _kept(self) -> dict[str, Any]:
+        """What the end state keeps: the snapshot XML (a redefine may have failed) and
+        autostart, as journaled."""
+        return {key: self._saved(key) for key in ("snapshots", "autostart") if self._saved(key)}
 
     def _save(self, key: str, name: str, value: Any) -> None:
         summary = dict(self.journal.stored_state()["summary"])
@@ -300,7 +306,7 @@ class _Context:
             owner = Owner.RESTORE if here else Owner.HAND_OVER
             for run_id in self._bridges_of(name, record.bridge):
                 result.bridge = run_id
-                if not self._close(name, run_id, owner, result):
+                if not self._close(name, run_id, owner, result) and not result.awaiting:
                     self.report.status = EvacuateStatus.FAILED
                     return
             if here:
@@ -308,6 +314,8 @@ class _Context:
                 self.report.domains.remove(result)  # moved again below, from the start
             else:
                 self.journal.record(EvacuationRecord(EvacuationStep.DONE, name))
+                if result.awaiting:
+                    self.report.status = EvacuateStatus.AWAITING_SERVER
 
     def _bridges_of(self, name: str, recorded: str | None) -> list[str]:
         """The open bridges of VM ``name`` (one whose open was interrupted is not recorded in
