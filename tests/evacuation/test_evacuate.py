@@ -154,3 +154,17 @@ def test_the_ucs_default_destination_is_the_fqdn(evac, world):
     )
     assert result.code == 2
     assert "'qemu://kvm2.example.org/system'" in result.data["error"]["message"]
+
+
+def test_a_world_writable_bridge_is_loud_in_json_and_text(world):
+    """Was: evacuate fell back to chmod 666 and dropped the bridge's WORLD-WRITABLE warning."""
+    from libvirt_static_ids.cli.render.human import human
+    from libvirt_static_ids.files.widen import Mode
+
+    report = world.run(Migration(world, relabel=False), mode=Mode.CHMOD)
+    assert report.status == "evacuated"
+    data = report.as_dict()
+    for vm in data["domains"]:
+        assert any("WORLD-WRITABLE" in w for w in vm["warnings"]), vm
+    text = human(data)
+    assert text.count("WORLD-WRITABLE") == len(data["domains"])

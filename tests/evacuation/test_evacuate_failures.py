@@ -216,6 +216,19 @@ def test_a_file_under_an_open_bridge_is_not_bridged_again(evac, world):
     assert owner_mode(alpha) == (SOURCE_UID, SOURCE_GID, 0o600, False)
 
 
+def test_an_image_under_a_bridge_opened_by_hand_refuses_the_evacuation_up_front(evac, world):
+    alpha = world.disks["alpha"]
+    opened = evac("bridge", "open", "--uid", 7, "--gid", 7, alpha, root=world.root.path)
+    widened = owner_mode(alpha)
+    migration = Migration(world)
+    report = world.run(migration)
+    assert report.status == "refused"
+    assert opened.data["run_id"] in report.domains[0].refusals[0]
+    assert migration.calls == []
+    assert owner_mode(alpha) == widened
+    assert evacuate_run(world) == "failed"  # refused, settled: nothing to resume
+
+
 def test_bare_close_with_several_open_lists_them(evac, world):
     args = ["bridge", "open", "--uid", TARGET.uid, "--gid", TARGET.gid]
     ids = [evac(*args, disk, root=world.root.path).data["run_id"] for disk in world.disks.values()]

@@ -143,7 +143,7 @@ def evacuate(
             "mode": str(mode),
         }
         if dry_run:
-            _preflight(conn, report, mountinfo, would=True)
+            _preflight(store, conn, report, mountinfo, would=True)
             return report
         with store.locked():
             if not _settle_interrupted_bridges(store, conn, connect_uri, report):
@@ -187,11 +187,23 @@ def _settle_interrupted_bridges(
 
 
 def _preflight(
-    conn: hypervisor.VirConnect, report: EvacuateReport, mountinfo: str, *, would: bool
+    store: Store,
+    conn: hypervisor.VirConnect,
+    report: EvacuateReport,
+    mountinfo: str,
+    *,
+    would: bool,
 ) -> None:
     """Every running VM checked before the first change; any refusal refuses the run."""
+    taken = {name: b["run_id"] for b in bridge.open_bridges(store.root) for name in b["files"]}
     for domain in hypervisor.running(conn):
         planned = disks.plan(domain.XMLDesc(0), mountinfo)
+        planned.refusals += [
+            f"{name} is under the open bridge {taken[name]} already: close it first "
+            f"(`bridge close {taken[name]}`)"
+            for name in planned.files + planned.readable
+            if name in taken
+        ]
         result = VmResult(
             domain.name(),
             VmStatus.WOULD_MIGRATE if would else VmStatus.PENDING,
@@ -264,7 +276,7 @@ class _Context:
         if report.status == EvacuateStatus.FAILED:
             journal.set_state(RunState.FAILED, migrated=0, **self._kept())
             return
-        _preflight(self.conn, report, mountinfo, would=False)
+        _preflight(self.store, self.conn, report, mountinfo, would=False)
         if report.status != EvacuateStatus.REFUSED:
             self.move_all()
         failed = report.status in (EvacuateStatus.FAILED, EvacuateStatus.REFUSED)
