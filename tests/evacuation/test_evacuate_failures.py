@@ -251,3 +251,34 @@ def test_a_close_that_hit_a_conflict_is_not_rolled_back(evac, world):
     assert run.state == "failed"  # what `journal` shows: not "rolled back"
     assert run.summary["left"] == [str(alpha)]
     assert open_bridges(world) == []
+
+
+def test_the_timers_close_waits_for_a_run_that_holds_the_lock(evac, world):
+    """Was: ``bridge close`` from the TTL timer took the lock non-blocking and gave up while
+    evacuate held it; the bridge then stayed open for good."""
+    alpha = world.disks["alpha"]
+    opened = evac("bridge", "open", "--ttl", 1, "--uid", 7, "--gid", 7, alpha, root=world.root.path)
+    assert opened.code == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from libvirt_static_ids.hostroot import HostRoot\n"
+            "from libvirt_static_ids.journal.store import Store\n"
+            "with Store(HostRoot.open(sys.argv[1])).locked():\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(3)\n",
+            world.root.path,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        closed = evac("bridge", "close", "--expired", root=world.root.path)
+    finally:
+        holder.wait(timeout=30)
+    assert closed.code == 0, closed.out
+    assert [r["status"] for r in closed.data["closed"]] == ["closed"]
+    assert owner_mode(alpha) == (SOURCE_UID, SOURCE_GID, 0o600, False)
