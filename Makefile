@@ -21,10 +21,13 @@ $(STAMP): pyproject.toml
 venv: deps
 	@$(MAKE) --no-print-directory $(STAMP)
 
+# Each demo alone in a PID namespace (tests/pidns.py, as `make test`): the simulated hosts'
+# busy check reads /proc, and a real QEMU of another lab may run as UID 109 on this machine.
 demo: venv
-	$(BIN)/python demo/host.py
-	$(BIN)/python demo/domain.py
-	$(BIN)/python demo/rolling.py
+	$(BIN)/python tests/pidns.py $(BIN)/python demo/lab.py
+	$(BIN)/python tests/pidns.py $(BIN)/python demo/host.py
+	$(BIN)/python tests/pidns.py $(BIN)/python demo/domain.py
+	$(BIN)/python tests/pidns.py $(BIN)/python demo/rolling.py
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,7 +1,8 @@
 # SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 # SPDX-License-Identifier: AGPL-3.0-only
 """Fixtures of the lab tests: two real libvirtd hosts and real QEMU guests (see
-libvirt_static_ids_testbed.lab). Skipped where libvirtd, QEMU, FUSE or root are missing.
+libvirt_static_ids_testbed.lab). Skipped where libvirtd, QEMU, FUSE or root are missing;
+left out with ``pytest -m "not lab"``. Each scenario starts its own lab (3-8 s here).
 
 - ``lab``            a started Lab (hosta 109:114, hostb 64055:64055), closed afterwards.
 - ``grows``          ``grows(host, name)``: the guest's counter, read twice, went up.

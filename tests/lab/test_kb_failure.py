@@ -36,9 +36,14 @@ def test_no_root_squash_source_loses_the_image_at_switch_over(
 ) -> None:
     a, b = lab.host("hosta"), lab.host("hostb")
     image = lab.guest(a, "no_root_squash", "g1")
-    with pytest.raises(libvirt.libvirtError, match="migration out"):
+    # The source QEMU cannot re-open the image at switch-over; which of the two libvirt
+    # reports depends on timing. Under load libvirt's 'cont' can race QEMU's failing migration
+    # ("Migration is not finalized yet") and leave the guest paused on A; resuming works.
+    with pytest.raises(libvirt.libvirtError, match=r"migration out|Migration is not finalized"):
         lab.migrate(a, b, "g1")
-    assert a.is_running("g1")
+    assert a.is_running("g1")  # active on A
+    if a.virsh("domstate", "g1").stdout.strip() == "paused":
+        a.virsh("resume", "g1")
     assert grows(a, "g1")
     assert not b.is_running("g1")
     st = os.stat(lab.backing(image))

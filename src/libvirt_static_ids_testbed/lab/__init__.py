@@ -17,11 +17,12 @@ API (all a test needs)::
     from libvirt_static_ids_testbed.lab import Lab, LabError, missing
 
     if missing(): pytest.skip(missing())             # no libvirtd/qemu/FUSE/root here
-    with Lab() as lab:                               # ~3-4 s; lab.timings["start"]
+    with Lab() as lab:                               # 3-8 s here; lab.timings["start"]
         a, b = lab.host("hosta"), lab.host("hostb")  # a.uid, a.gid == 109, 114
         image = lab.guest(a, "no_root_squash", "g1") # image a.uid:a.gid 0600, defined+started
         a.counter("g1")                              # the guest's tick counter (grows)
         stats = lab.migrate(a, b, "g1")              # live, persist, undefine source
+        lab.migrate(b, a, "g1", flags=..., params=...)  # other migrate3 flags/params
         stats["downtime"]                            # ms, as libvirt reports it
         os.stat(lab.backing(image))                  # the file on the "server": owner, mode
         a.run(["libvirt-static-ids", "evacuate", "hosta", "--to", "hostb",
@@ -37,7 +38,16 @@ API (all a test needs)::
   the caller), ``host.uri`` (``qemu+tcp://169.254.77.N/system``: for use *inside* a host),
   ``host.socket_uri`` (from this process), ``host.path("/etc/passwd")`` (the host's view),
   ``host.define_guest``, ``host.start_guest``, ``host.is_running``, ``host.log_tail(name)``.
-- ``lab.kvm``: True with KVM, False under TCG; ``lab.close()`` is idempotent.
+- ``lab.kvm``: True with KVM, False under TCG (also where /dev/kvm exists but the CPU shows
+  no VMX/SVM: such nested KVM crawls); ``lab.close()`` is idempotent.
+- The storage, seen from a host: no xattrs, so no ACLs (the tool's ``--mode acl`` falls back
+  to chmod), root is 65534 on ``root_squash``, every READ/WRITE is re-checked with the
+  opener's numbers (a chmod/chown takes effect at once, as on NFS), nothing cached. Writing
+  through ``lab.backing(...)`` from the test is the NFS server's admin acting on the server.
+- Logs, for a failing test's message: ``host.log_tail("libvirtd.out")``, ``"init.log"``,
+  ``"nfsfs.log"``, ``"/var/log/libvirt/libvirtd.log"``, ``"/var/log/libvirt/qemu/NAME.log"``.
+- tests/lab/conftest.py has the ``lab`` fixture (started Lab, skipped where ``missing()``) and
+  ``grows(host, name)`` (the counter went up within 10 s).
 """
 
 from __future__ import annotations

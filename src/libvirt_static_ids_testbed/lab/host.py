@@ -15,6 +15,7 @@ import ctypes
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -27,8 +28,9 @@ from . import guest
 from .hostconfig import HostSpec
 
 START_TIMEOUT = 45.0
-# Kept across labs and runs (see init.build_root); safe to delete at any time.
-CAPABILITIES_CACHE = Path("/var/tmp/libvirt-static-ids-lab/qemu-capabilities")
+# Kept across labs and runs (see init.build_root); safe to delete at any time. Not under
+# /var, which each host overlays (a bind from there would land in the overlay).
+CAPABILITIES_CACHE = Path("/tmp/libvirt-static-ids-lab/qemu-capabilities")
 
 
 class LabError(RuntimeError):
@@ -79,6 +81,10 @@ class LabHost:
     # -- start and stop ---------------------------------------------------------------------
     def _prepare(self, exports: Sequence[Export], kvm_node: str) -> None:
         CAPABILITIES_CACHE.mkdir(mode=0o755, parents=True, exist_ok=True)
+        for directory in (CAPABILITIES_CACHE, CAPABILITIES_CACHE.parent):
+            st = directory.lstat()
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
+                raise LabError(f"{directory} must be a directory of root's, writable by root only")
         for sub in ("etc-upper", "etc-work", "var-work", "bin",
                     "var-upper/lib/libvirt", "var-upper/cache/libvirt",
                     "var-upper/log/libvirt/qemu"):  # fmt: skip

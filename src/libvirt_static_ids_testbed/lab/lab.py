@@ -53,7 +53,18 @@ class Lab:
         self.kvm = availability.kvm_usable() if kvm is None else kvm
         self.dir = Path(tempfile.mkdtemp(prefix="lab-", dir="/tmp"))
         self.dir.chmod(0o755)
-        self.exports = {
+        self.hosts: list[LabHost] = []
+        self.exports: dict[str, Export] = {}
+        try:
+            self._prepare(hosts)
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+        self.timings: dict[str, float] = {}
+
+    def _prepare(self, hosts: Sequence[tuple[str, int, int]]) -> None:
+        """Exports, the private /dev/kvm node, each host's directory and private /etc."""
+        self.exports |= {
             name: Export(
                 name, name == "root_squash", self.dir / "exports" / name, f"{MOUNT_BASE}/{name}"
             )
@@ -76,12 +87,10 @@ class Lab:
             os.mknod(kvm_node, stat.S_IFCHR | 0o660, os.makedev(10, 232))
             os.chown(kvm_node, 0, kvm_gid)
             os.chmod(kvm_node, 0o660)
-        self.hosts: list[LabHost] = []
         for spec in specs:
             hostdir = self.dir / spec.name
             write_etc(str(hostdir / "etc-upper"), spec, specs, numbers)
             self.hosts.append(LabHost(spec, hostdir, list(self.exports.values()), kvm_node))
-        self.timings: dict[str, float] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> Lab:
@@ -147,20 +156,30 @@ class Lab:
         host.start_guest(name)
         return image
 
-    def migrate(self, source: LabHost, destination: LabHost, name: str) -> dict[str, Any]:
+    def migrate(
+        self,
+        source: LabHost,
+        destination: LabHost,
+        name: str,
+        *,
+        flags: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """The KB's ``virsh migrate --live --persistent --undefinesource`` (client-driven,
-        libvirt-python migrate3); returns the completed job's stats from the destination
-        (``downtime`` in ms). Raises libvirt.libvirtError as libvirt refuses."""
+        libvirt-python migrate3; other ``flags``/``params`` if given); returns the completed
+        job's stats from the destination (``downtime`` in ms). Raises libvirt.libvirtError as
+        libvirt refuses."""
         import libvirt
 
-        src, dst = source.connect(), destination.connect()
-        try:
+        if flags is None:
             flags = (
                 libvirt.VIR_MIGRATE_LIVE
                 | libvirt.VIR_MIGRATE_PERSIST_DEST
                 | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
             )
-            src.lookupByName(name).migrate3(dst, {}, flags)
+        src, dst = source.connect(), destination.connect()
+        try:
+            src.lookupByName(name).migrate3(dst, params or {}, flags)
             stats: dict[str, Any] = dst.lookupByName(name).jobStats(
                 libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED
             )
