@@ -27,7 +27,7 @@ from libvirt_static_ids.directory.client import DirectoryError, Reason, RequestS
 from libvirt_static_ids.directory.record import Request, State
 from libvirt_static_ids.evacuation.bridge.bridged_file import Via
 from libvirt_static_ids.evacuation.bridge.runs import Action, BridgeState, BridgeStatus, FileStatus
-from libvirt_static_ids.evacuation.evacuate import EvacuateStatus, VmStatus
+from libvirt_static_ids.evacuation.report import EvacuateStatus, IdentitySource, VmStatus
 from libvirt_static_ids.files.widen import Mode
 from libvirt_static_ids.host.convert import ConvertStatus
 from libvirt_static_ids.host.downtime import How, OutcomeStatus
@@ -126,6 +126,7 @@ EXPECTED: dict[tuple[str, str], list[Any]] = {
     ),
     (EVACUATION, "/$defs/bridge_status/properties/bridges/items/properties/mode"): values(Mode),
     (EVACUATION, "/$defs/evacuate/properties/status"): values(EvacuateStatus),
+    (EVACUATION, "/$defs/evacuate/properties/identity_source"): values(IdentitySource),
     (EVACUATION, "/$defs/evacuate/properties/domains/items/properties/status"): values(VmStatus),
     (PLAN, "/$defs/step/properties/op"): values(StepOp),
     (PLAN, "/$defs/plan/properties/stats/properties/method"): values(Method),

@@ -22,6 +22,7 @@ the host's root and its libvirt (a test-driver node file NODES_DIR/NAME.xml). Wh
 - live migration (SIMULATED, as in ``make demo``): libvirt's test driver cannot migrate, so
   the domain's XML moves from this node file to the destination's (atomically, under a lock);
 - a failing migration (fault injection): a file NODES_DIR/fail-VM makes VM's migration fail;
+- a destination's libvirt (SIMULATED): ``qemu://HOST/system`` opens HOST's node file;
 - free memory (SIMULATED): the test driver reports none for a node file, so the inventory is
   given the node's memory minus its running VMs'.
 
@@ -76,7 +77,7 @@ def _write_atomically(path: str, tree: Any) -> None:
     os.replace(temporary, path)
 
 
-def simulated_migrate(domain: Any, dest_uri: str, flags: int) -> None:
+def simulated_migrate(domain: Any, dest_uri: str, flags: int, timeout: float | None) -> None:
     """SIMULATED live migration: the definition moves to the destination's node file."""
     assert flags == hypervisor.migrate_flags(), flags
     destination = dest_uri.removeprefix("qemu://").split("/")[0]
@@ -93,6 +94,17 @@ def simulated_migrate(domain: Any, dest_uri: str, flags: int) -> None:
         source.getroot().remove(element)
         _write_atomically(node_file(NAME), source)
     say(f"migrated {name} to {destination}")
+
+
+def simulated_connect(uri: str) -> Any:
+    """SIMULATED: a destination's ``qemu://HOST/system`` is that host's node file (the test
+    driver reports no QEMU numbers, so evacuate takes the request's, as it says)."""
+    if uri.startswith("qemu://"):
+        uri = f"test://{node_file(uri.removeprefix('qemu://').split('/')[0])}"
+    return real_connect(uri)
+
+
+real_connect = hypervisor.connect
 
 
 def simulated_free_mib(conn: Any) -> int:
@@ -167,6 +179,7 @@ def host_main() -> int:
     import univention.uldap
 
     inventory._free_mib = simulated_free_mib  # SIMULATED, see the module docstring
+    hypervisor.connect = simulated_connect  # SIMULATED, see the module docstring
     logging.getLogger("univention.listener").addHandler(logging.StreamHandler(sys.stdout))
     logging.getLogger("univention.listener").setLevel(logging.INFO)
     spec = importlib.util.spec_from_file_location("libvirt-static-ids", MODULE_FILE)

@@ -236,13 +236,19 @@ def test_expired_closes_only_bridges_past_their_ttl(evac, root, shared_dir, imag
 
 
 def test_the_ttl_timer_is_a_transient_systemd_unit(monkeypatch, root, shared_dir, image):
-    """On a live host: ``systemd-run`` with exactly this argv (recorded, never run here)."""
+    """On a live host: ``systemd-run`` with exactly this argv (recorded, never run here),
+    armed before the file is widened, running ``close --expired`` (which waits for the lock
+    and lets the VM decide the owner) rather than ``close RUN``."""
     path = image(shared_dir, "t.qcow2", OWNER, GROUP, 0o600)
+    before = state(path)
     host = HostRoot.open(str(root))
     monkeypatch.setattr(timer, "systemd_available", lambda _root: True)
     calls: list[list[str]] = []
+    seen_at_arming: list[tuple[int, int, int, tuple[tuple[str, bytes], ...]]] = []
 
     def recorder(argv: list[str]) -> None:
+        if argv[0] == "systemd-run":
+            seen_at_arming.append(state(path))
         calls.append(argv)
 
     report = bridge.open_bridge(
@@ -250,7 +256,8 @@ def test_the_ttl_timer_is_a_transient_systemd_unit(monkeypatch, root, shared_dir
     )
     run_id = report.run_id
     assert report.status == "open"
-    program = timer.close_command(host, run_id)[:-5]
+    assert seen_at_arming == [before]  # armed while nothing was widened yet
+    program = timer.close_command(host)[:-5]
     assert calls == [
         [
             "systemd-run",
@@ -263,7 +270,7 @@ def test_the_ttl_timer_is_a_transient_systemd_unit(monkeypatch, root, shared_dir
             str(root),
             "bridge",
             "close",
-            run_id,
+            "--expired",
         ]
     ]
     closed = bridge.close_bridge(host, run_id, timer_runner=recorder)
@@ -283,7 +290,7 @@ def test_a_timer_that_does_not_start_undoes_the_bridge(monkeypatch, root, shared
         timer_runner=lambda argv: "systemd-run: no bus",
     )
     assert report.status == "failed"
-    assert report.files[0].status == "undone"
+    assert report.files[0].status == "not-started"  # the TTL comes first: nothing widened
     assert state(path) == before
 
 

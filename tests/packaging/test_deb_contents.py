@@ -183,6 +183,19 @@ def test_timer_runs_record_daily(unpacked):
     assert "WantedBy=timers.target" in timer
 
 
+def test_bridge_ttl_survives_a_reboot(unpacked, debs, tmp_path):
+    """The packaged timer runs ``bridge close --expired`` every minute and after boot (a
+    bridge's own transient timer vanishes on reboot), enabled by debhelper's snippet."""
+    units = unpacked[CORE] / "lib/systemd/system"
+    service = (units / "libvirt-static-ids-bridge-expire.service").read_text()
+    timer = (units / "libvirt-static-ids-bridge-expire.timer").read_text()
+    assert "ExecStart=/usr/bin/libvirt-static-ids --quiet bridge close --expired\n" in service
+    assert "OnBootSec=" in timer and "OnUnitActiveSec=" in timer
+    assert "WantedBy=timers.target" in timer
+    postinst = (_control_files(debs[CORE], tmp_path) / "postinst").read_text()
+    assert "libvirt-static-ids-bridge-expire.timer" in postinst
+
+
 def _control_files(deb: Path, tmp_path: Path) -> Path:
     subprocess.run(["dpkg-deb", "-e", str(deb), str(tmp_path)], check=True)
     return tmp_path

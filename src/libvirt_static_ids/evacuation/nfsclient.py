@@ -167,9 +167,16 @@ class _Session:
 
     def open_rw(self) -> None:
         """Open read-write and close again, writing nothing."""
+        self._open(os.O_RDWR)
+
+    def open_ro(self) -> None:
+        """Open for reading and close again (a backing file, a read-only disk)."""
+        self._open(os.O_RDONLY)
+
+    def _open(self, flags: int) -> None:
         handle = ctypes.c_void_p()
         self._check(
-            self._lib.nfs_open(self._handle, self.file, os.O_RDWR, ctypes.byref(handle)), "open"
+            self._lib.nfs_open(self._handle, self.file, flags, ctypes.byref(handle)), "open"
         )
         self._lib.nfs_close(self._handle, handle)
 

@@ -4,7 +4,9 @@
 
 Computing access from mode and ACL would miss what only the file system knows (an NFS server
 that ignores ACLs, root_squash, a read-only export): a child that *is* the identity opens each
-file O_RDWR and writes nothing. ``nfs://`` URLs are opened through libnfs by the same child.
+file O_RDWR (O_RDONLY for the files it only reads) and writes nothing. ``nfs://`` URLs are
+opened through libnfs by the same child. ``root_squashed`` asks the storage whether root is
+root there, before anything is changed.
 """
 
 from __future__ import annotations
@@ -49,22 +51,26 @@ class ProbeReport:
         }
 
 
-def _open_rw(path: str) -> None:
+def _open(path: str, write: bool) -> None:
     if nfsclient.is_url(path):
         with nfsclient.session(path) as nfs:
-            nfs.open_rw()
+            if write:
+                nfs.open_rw()
+            else:
+                nfs.open_ro()
         return
     # O_NONBLOCK: a FIFO or device named by mistake must not hang the probe.
-    fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+    access = os.O_RDWR if write else os.O_RDONLY
+    fd = os.open(path, access | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
     os.close(fd)
 
 
-def _probe_all(paths: list[str]) -> list[list[Any]]:
+def _probe_all(paths: list[str], readonly: list[str]) -> list[list[Any]]:
     """In the child: [ok, errno, message] per path."""
     results: list[list[Any]] = []
     for path in paths:
         try:
-            _open_rw(path)
+            _open(path, path not in readonly)
             results.append([True, None, None])
         except OSError as error:
             number = error.errno or errno.EIO
@@ -72,15 +78,45 @@ def _probe_all(paths: list[str]) -> list[list[Any]]:
     return results
 
 
-def probe(identity: Identity, paths: Sequence[str]) -> ProbeReport:
-    """One child for all paths: the verdicts of ``identity`` opening each read-write."""
+def _absolute(paths: Sequence[str]) -> list[str]:
     for path in paths:
         if nfsclient.is_url(path):
             nfsclient.validate(path)
-    absolute = [p if nfsclient.is_url(p) else os.path.abspath(p) for p in paths]
-    results = run_as(identity, _probe_all, absolute)
+    return [p if nfsclient.is_url(p) else os.path.abspath(p) for p in paths]
+
+
+def probe(identity: Identity, paths: Sequence[str], readonly: Sequence[str] = ()) -> ProbeReport:
+    """One child for all paths: the verdicts of ``identity`` opening each read-write (those in
+    ``readonly`` for reading)."""
+    absolute = _absolute(paths)
+    results = run_as(identity, _probe_all, absolute, _absolute(readonly))
     verdicts = tuple(
         Verdict(path, ok, name, message)
         for path, (ok, name, message) in zip(absolute, results, strict=True)
     )
     return ProbeReport(identity, verdicts)
+
+
+def _chown_in_place(path: str) -> None:
+    """chown to the owner it has: changes nothing where root is root, EPERM where squashed."""
+    if nfsclient.is_url(path):
+        with nfsclient.session(path) as nfs:
+            found = nfs.stat()
+            nfs.chown(found.uid, found.gid)
+        return
+    st = os.stat(path)
+    os.chown(path, st.st_uid, st.st_gid)
+
+
+def root_squashed(paths: Sequence[str]) -> list[Verdict]:
+    """The files on which root may not chown (root_squash): a hand-over there needs the NFS
+    server's root. Asked as root, through the storage, with a chown that changes nothing."""
+    found = []
+    for path in _absolute(paths):
+        try:
+            _chown_in_place(path)
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.EACCES):
+                raise
+            found.append(Verdict(path, False, errno_name(error.errno), error.strerror))
+    return found

@@ -17,6 +17,7 @@ from libvirt_static_ids.files import acl
 from libvirt_static_ids.files.metadata import Metadata
 
 RW = 0o6
+R = 0o4  # a read-only disk or a qcow2 backing file: never widened for writing
 _PERMS = 0o777
 
 
@@ -34,7 +35,7 @@ def _with_mode_bits(mode: int, user: int, group: int, other: int) -> int:
     return (mode & ~_PERMS) | (user << 6) | (group << 3) | other
 
 
-def with_acl(before: Metadata, uid: int, gid: int) -> Metadata:
+def with_acl(before: Metadata, uid: int, gid: int, rights: int = RW) -> Metadata:
     """``user:UID:rw``, ``group:GID:rw`` (and the current owner's) added, mask recalculated.
 
     The mask becomes the union of the group class, as ``setfacl -m`` makes it.
@@ -43,14 +44,14 @@ def with_acl(before: Metadata, uid: int, gid: int) -> Metadata:
     for tag, perm, ident in acl.access_entries(before.xattr(acl.ACCESS), before.mode):
         if tag != acl.MASK:
             merged[(tag, ident)] = perm
-    merged[(acl.USER, uid)] = merged.get((acl.USER, uid), 0) | RW
-    merged[(acl.GROUP, gid)] = merged.get((acl.GROUP, gid), 0) | RW
+    merged[(acl.USER, uid)] = merged.get((acl.USER, uid), 0) | rights
+    merged[(acl.GROUP, gid)] = merged.get((acl.GROUP, gid), 0) | rights
     # The destination's libvirt may re-own the file mid-migration (dynamic_ownership, where
     # root may chown): name today's owner and group too, so the source keeps its access.
     if before.uid not in (0, uid):
-        merged[(acl.USER, before.uid)] = merged.get((acl.USER, before.uid), 0) | RW
+        merged[(acl.USER, before.uid)] = merged.get((acl.USER, before.uid), 0) | rights
     if before.gid not in (0, gid):
-        merged[(acl.GROUP, before.gid)] = merged.get((acl.GROUP, before.gid), 0) | RW
+        merged[(acl.GROUP, before.gid)] = merged.get((acl.GROUP, before.gid), 0) | rights
     mask = 0
     for (tag, _), perm in merged.items():
         if tag in (acl.USER, acl.GROUP_OBJ, acl.GROUP):
@@ -64,9 +65,9 @@ def with_acl(before: Metadata, uid: int, gid: int) -> Metadata:
     return replace(before, mode=_with_mode_bits(before.mode, user, mask, other)).with_xattrs(xattrs)
 
 
-def with_chmod(before: Metadata) -> Metadata:
+def with_chmod(before: Metadata, rights: int = RW) -> Metadata:
     """``chmod a+rw``: 666 for the usual 600/640/660 image; an ACL's mask follows the group bits."""
-    mode = before.mode | 0o666
+    mode = before.mode | (rights << 6) | (rights << 3) | rights
     value = before.xattr(acl.ACCESS)
     if value is None:
         return replace(before, mode=mode)
@@ -81,10 +82,10 @@ def with_chmod(before: Metadata) -> Metadata:
     return replace(before, mode=mode).with_xattrs(xattrs)
 
 
-def widen(before: Metadata, mode: Mode, uid: int, gid: int) -> Metadata:
+def widen(before: Metadata, mode: Mode, uid: int, gid: int, rights: int = RW) -> Metadata:
     if not stat.S_ISREG(before.mode):
         raise ValueError("only regular files are bridged")
-    return with_acl(before, uid, gid) if mode == Mode.ACL else with_chmod(before)
+    return with_acl(before, uid, gid, rights) if mode == Mode.ACL else with_chmod(before, rights)
 
 
 def widened_others(before: Metadata, after: Metadata, uid: int, gid: int) -> list[str]:

@@ -57,6 +57,7 @@ def _bridge(result: dict[str, Any]) -> list[str]:
                 f"{b['run_id']}  {state}  {_identity(b['identity'])}  {b['mode']}  "
                 f"until {_when(b['expires'])}  {len(b['files'])} file(s)"
             )
+            lines += [f"  awaiting: {a['command']}" for a in b["awaiting"]]
         return lines
     if action == "close-expired":
         if not result["closed"]:
@@ -84,13 +85,32 @@ def _bridge(result: dict[str, Any]) -> list[str]:
 
 
 def _evacuate(result: dict[str, Any]) -> list[str]:
-    lines = [f"evacuate {result['host']} -> {result['target']} ({result['status']})"]
+    numbers = _identity(result["identity"])
+    checked = "" if result["identity_source"] == "destination" else ", unchecked"
+    lines = list(result["warnings"])
+    lines.append(
+        f"evacuate {result['host']} -> {result['target']} ({result['status']}) via "
+        f"{result['dest_uri']}, its QEMU as {numbers}{checked}"
+    )
     for vm in result["domains"]:
-        lines.append(f"  {vm['status']:<10} {vm['name']}")
+        extra = []
+        if vm["snapshots"]:
+            extra.append(f"{vm['snapshots']} snapshot(s)")
+        if vm["autostart"]:
+            extra.append("autostart")
+        lines.append(
+            f"  {vm['status']:<14} {vm['name']}" + (f" ({', '.join(extra)})" if extra else "")
+        )
+        for warning in vm["warnings"]:
+            lines.append(f"      {warning}")
         if vm.get("message"):
             lines.append(f"      ! {vm['message']}")
         for advice in vm.get("advice", []):
             lines.append(f"      -> {advice}")
+    awaiting = [a for vm in result["domains"] for a in vm["awaiting"]]
+    if awaiting:
+        lines.append("the NFS server's root must still run (then `bridge close --expired`):")
+        lines += [f"  {a['command']}" for a in awaiting]
     return lines
 
 

@@ -44,7 +44,7 @@ class Located:
     path: str
 
 
-def _mount_of(path: str, mountinfo: str) -> tuple[str, str, str] | None:
+def mount_of(path: str, mountinfo: str) -> tuple[str, str, str] | None:
     """(mount point, fstype, source) of the deepest mount holding ``path``."""
     best: tuple[str, str, str] | None = None
     try:
@@ -69,7 +69,7 @@ def locate(name: str, mountinfo: str = "/proc/self/mountinfo") -> Located:
     if nfsclient.is_url(name):
         server, path = nfsclient.server_path(name)
         return Located(server, path)
-    found = _mount_of(name, mountinfo)
+    found = mount_of(name, mountinfo)
     if found and found[1].startswith("nfs") and ":" in found[2]:
         point, _, source = found
         server, _, export = source.partition(":")
@@ -85,12 +85,34 @@ class Via(StrEnum):
     OWNER = "owner"
 
 
-def where(name: str, command: str) -> str:
-    """``on NFS server S: CMD`` or ``as root on this host: CMD``."""
-    place = locate(name)
+# libvirt's shared file systems (virFileIsSharedFSType), as /proc/self/mountinfo names them;
+# FUSE counts only as GlusterFS or Quobyte (libvirt 9 looks at the subtype).
+SHARED_FS = (
+    "nfs",
+    "nfs4",
+    "gfs2",
+    "ocfs2",
+    "afs",
+    "cifs",
+    "smb3",
+    "ceph",
+    "gpfs",
+    "beegfs",
+    "fuse.glusterfs",
+    "fuse.quobyte",
+)
+
+
+def where(name: str, command: str, mountinfo: str = "/proc/self/mountinfo") -> str:
+    """``on NFS server S: CMD``, ``on the file server of MOUNT: CMD`` (another shared file
+    system: root here is refused, its server's is not) or ``as root on this host: CMD``."""
+    place = locate(name, mountinfo)
     text = command.replace("{path}", shlex.quote(place.path))
     if place.server:
         return f"on NFS server {place.server} (as root): {text}"
+    found = mount_of(name, mountinfo)
+    if found and found[1] in SHARED_FS:
+        return f"on the file server of {found[0]} ({found[1]}, as its root): {text}"
     return f"as root on this host: {text}"
 
 
@@ -221,6 +243,10 @@ class BridgedFile:
             first = error
         command = set_command(current, target)
         chown = (current.uid, current.gid) != (target.uid, target.gid)
+        if chown:
+            # Only the chown needs the server's root; the mode and ACL then go back by
+            # themselves (the next close changes them as the new owner).
+            command = f"chown {target.uid}:{target.gid} {{path}}"
         if chown or current.uid == 0:
             why = (
                 "only root may chown, and root is refused here"

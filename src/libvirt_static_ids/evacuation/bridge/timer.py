@@ -1,10 +1,14 @@
 # SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 # SPDX-License-Identifier: AGPL-3.0-only
-"""The TTL of a bridge on a live host: a transient systemd timer that runs ``bridge close``.
+"""The TTL of a bridge on a live host: a transient systemd timer that runs
+``bridge close --expired`` when the TTL is over.
 
 A bridge left open is a hole (an ACL for a foreign UID, or a world-writable image): it closes
-by itself even if the admin, or our own process, is gone. Elsewhere (fake roots, no systemd)
-``bridge close --expired`` does the same from any scheduler.
+by itself even if the admin, or our own process, is gone. The transient timer is exact to the
+second but does not survive a reboot; the packaged ``libvirt-static-ids-bridge-expire.timer``
+runs the same command every few minutes and after boot. ``--expired`` (not ``close RUN``)
+waits for a run that holds the lock, and lets each bridge's VM decide whose numbers its
+images get, so the timer never narrows an image below what a running VM needs.
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ def unit_name(run_id: str) -> str:
     return f"{UNIT_PREFIX}{run_id}"
 
 
-def close_command(root: HostRoot, run_id: str) -> list[str]:
-    """The command the timer runs: this very program, closing this bridge."""
+def close_command(root: HostRoot) -> list[str]:
+    """The command every bridge timer runs: this very program, closing what is due."""
     program = shutil.which("libvirt-static-ids")
     base = [program] if program else [sys.executable, "-m", "libvirt_static_ids"]
-    return [*base, "--root", root.path, "bridge", "close", run_id]
+    return [*base, "--root", root.path, "bridge", "close", "--expired"]
 
 
 def start_argv(root: HostRoot, run_id: str, ttl: int) -> list[str]:
@@ -38,7 +42,7 @@ def start_argv(root: HostRoot, run_id: str, ttl: int) -> list[str]:
         f"--on-active={ttl}s",
         "--timer-property=AccuracySec=1s",
         f"--description=close libvirt-static-ids bridge {run_id} (TTL {ttl}s)",
-        *close_command(root, run_id),
+        *close_command(root),
     ]
 
 
