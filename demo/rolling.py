@@ -88,6 +88,9 @@ class Rolling:
             os.makedirs(path)
         # QEMU (any numbers) and the probe's switched child must reach the images below it.
         os.chmod(self.share, 0o755)  # noqa: S103 - a directory, not world-writable
+        # SIMULATED: the share is "an NFS mount" for evacuate's shared-storage check.
+        with open(os.path.join(self.nodes, "mountinfo"), "w", encoding="utf-8") as info:
+            info.write(f"36 25 0:50 / {self.share} rw - nfs nas:/vms rw,vers=3\n")
         self.step = 0
         self.hosts: dict[str, SimHost] = {}
         self.admin = bed.admin_options(workdir)

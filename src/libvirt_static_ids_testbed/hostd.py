@@ -21,6 +21,8 @@ the host's root and its libvirt (a test-driver node file NODES_DIR/NAME.xml). Wh
   --request`` (a request's own unit) makes;
 - live migration (SIMULATED, as in ``make demo``): libvirt's test driver cannot migrate, so
   the domain's XML moves from this node file to the destination's (atomically, under a lock);
+- shared storage (SIMULATED): NODES_DIR/mountinfo names the images' directory an NFS mount,
+  as libvirt's and evacuate's shared-storage check reads /proc/self/mountinfo;
 - a failing migration (fault injection): a file NODES_DIR/fail-VM makes VM's migration fail;
 - a destination's libvirt (SIMULATED): ``qemu://HOST/system`` opens HOST's node file;
 - free memory (SIMULATED): the test driver reports none for a node file, so the inventory is
@@ -167,6 +169,7 @@ class Systemd:
                 hostname=NAME,
                 migrate=simulated_migrate,
                 restart=not args.no_restart,
+                mountinfo=os.path.join(NODES, "mountinfo"),
             )
             say(f"unit {unit}: {wanted.value()} -> {'ok' if carried.ok else 'FAILED'}")
         except Exception as error:

@@ -139,6 +139,10 @@ def domain(testbed: Testbed) -> Iterator[Callable[[Spec], SimDomain]]:
         for sub in ("nodes", "share", "hosts"):
             (work / sub).mkdir()
         (work / "share").chmod(0o755)
+        # The share is "an NFS mount" for evacuate's shared-storage check (see hostd.py).
+        (work / "nodes" / "mountinfo").write_text(
+            f"36 25 0:50 / {work / 'share'} rw - nfs nas:/vms rw,vers=3\n"
+        )
         hosts: dict[str, SimHost] = {}
         vms: dict[str, str] = {}
         for name, (numbers, memory, guests) in spec.items():

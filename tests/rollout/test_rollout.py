@@ -94,7 +94,7 @@ def test_one_command_converges_twenty_hosts(domain):
     assert code == 0, (out, err, logs(sim))
     report = as_json(out)
     assert report["status"] == "done" and report["failure"] is None
-    assert report["after"]["actions"] == [] and report["after"]["refusals"] == []
+    assert report["after"]["actions"] == [] and report["after"]["refusals"] == [], logs(sim)
     assert len(report["done"]) == len(planned["actions"])
     assert_converged(sim)
 

@@ -231,10 +231,10 @@ def _preflight(
     for result in report.domains:
         for name in result.readonly:
             users.setdefault(name, []).append(result.name)
-    for name, vms in users.items():
-        if len(vms) > 1:
+    for name, backed in users.items():
+        if len(backed) > 1:
             report.warnings.append(
-                f"{name} backs {', '.join(vms)}: the destination's libvirt gives it its "
+                f"{name} backs {', '.join(backed)}: the destination's libvirt gives it its "
                 "numbers with the first of them, so evacuate them together"
             )
     squashed = probe.root_squashed([f for d in report.domains for f in d.images + d.readonly])

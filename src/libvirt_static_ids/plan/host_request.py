@@ -58,6 +58,7 @@ def carry_out(
     hostname: str | None = None,
     migrate: hypervisor.Migrate = hypervisor.migrate,
     restart: bool = True,
+    mountinfo: str = "/proc/self/mountinfo",
 ) -> Carried:
     """Carry ``request`` out here and record the outcome as this host (``conn``: its account).
 
@@ -76,6 +77,7 @@ def carry_out(
             hostname=hostname,
             migrate=migrate,
             restart=restart,
+            mountinfo=mountinfo,
         )
     except BaseException as error:
         # A crash must not leave the echo "running": the rollout would wait for it.
@@ -96,6 +98,7 @@ def _carry_out(
     hostname: str | None,
     migrate: hypervisor.Migrate,
     restart: bool,
+    mountinfo: str,
 ) -> Carried:
     if request.kind is Kind.CONVERT:
         report, after = agent.convert_and_record(
@@ -108,7 +111,17 @@ def _carry_out(
             conn, dn, root, settings, inventory_uri=uri, outcome=request.outcome(RequestState.DONE)
         )
         return Carried(request, None, result, True)
-    return _evacuate(conn, dn, root, settings, request, uri=uri, hostname=hostname, migrate=migrate)
+    return _evacuate(
+        conn,
+        dn,
+        root,
+        settings,
+        request,
+        uri=uri,
+        hostname=hostname,
+        migrate=migrate,
+        mountinfo=mountinfo,
+    )
 
 
 def _evacuate(
@@ -121,6 +134,7 @@ def _evacuate(
     uri: str,
     hostname: str | None,
     migrate: hypervisor.Migrate,
+    mountinfo: str,
 ) -> Carried:
     assert request.to is not None and request.numbers is not None and request.mode is not None
     here = hostname or socket.gethostname().split(".")[0]
@@ -136,6 +150,7 @@ def _evacuate(
             mode=Mode(request.mode),
             ttl=EVACUATION_TTL,
             migrate=migrate,
+            mountinfo=mountinfo,
             vms=request.vms,
         )
     except StaticIdsError as error:
@@ -147,6 +162,12 @@ def _evacuate(
             message = "; ".join(f"{d.name}: {d.message}" for d in failed)
         elif report.status == evacuate.EvacuateStatus.FAILED:
             message = "the evacuation failed"
+        elif report.status == evacuate.EvacuateStatus.REFUSED:
+            message = "; ".join(
+                f"{d.name}: {d.message}"
+                for d in report.domains
+                if d.status == evacuate.VmStatus.REFUSED
+            )
         migrated = sorted(d.name for d in report.domains if d.status == evacuate.VmStatus.MIGRATED)
     else:
         left, migrated = [], []
