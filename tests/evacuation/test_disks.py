@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_image
+from evacuation.conftest import make_image
 from libvirt_static_ids.evacuation import disks, probe
 
 pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None, reason="needs qemu-img")

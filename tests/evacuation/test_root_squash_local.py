@@ -12,7 +12,7 @@ import os
 
 from test_bridge_local import getfacl, state
 
-from conftest import opens_as
+from evacuation.conftest import opens_as
 
 OWNER, GROUP = 1101, 1102
 FOREIGN = 64055
