@@ -9,8 +9,10 @@ systemd's observable contract for what the core uses: each call's argv is append
 ActiveState, optionally followed by the Result); starting a loaded name fails with systemd's
 own message; a name that is not loaded shows ``LoadState=not-found``. With ``no-systemd`` in
 the state directory both fail as on a host not booted with systemd. A started unit's command
-runs only with ``run-command`` in the state directory: detached, as systemd runs it, its PID
-in ``units/NAME.pid``.
+runs only with ``run-command`` in the state directory: detached, as systemd runs it, with the
+``--setenv`` variables added to the caller's environment, its output in ``units/NAME.log``,
+its PID in ``units/NAME.pid``; once that process has ended the unit is gone, as
+``--collect`` makes systemd unload it.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def systemd_run(argv: list[str]) -> int:
         return 1
     name = next((a.removeprefix("--unit=") for a in argv if a.startswith("--unit=")), "run-u1")
     unit = _state() / "units" / f"{name}.service"
-    if unit.exists():
+    if unit.exists() and not _collected(unit):
         print(
             f"Failed to start transient service unit: Unit {unit.name} was already loaded "
             "or has a fragment file.",
@@ -51,11 +53,38 @@ def systemd_run(argv: list[str]) -> int:
     unit.write_text("active")
     if (_state() / "run-command").exists():
         command = argv[argv.index("--") + 1 :]
-        child = subprocess.Popen(
-            command, start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
-        )
+        options = argv[: argv.index("--")]
+        settings = [a.removeprefix("--setenv=") for a in options if a.startswith("--setenv=")]
+        # Its output goes to a log, as systemd's to the journal: never to systemd-run's
+        # caller, who would otherwise wait on the pipe for as long as the unit runs.
+        with open(_state() / "units" / f"{name}.log", "ab") as log:
+            child = subprocess.Popen(
+                command,
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env={**os.environ, **dict(s.partition("=")[::2] for s in settings)},
+            )
         (_state() / "units" / f"{name}.pid").write_text(str(child.pid))
     return 0
+
+
+def _collected(unit: Path) -> bool:
+    """``--collect``: a unit whose command ran and ended is unloaded (its name is free)."""
+    pid_file = unit.with_suffix(".pid")
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text())
+    try:
+        with open(f"/proc/{pid}/stat") as stat_file:
+            ended = stat_file.read().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        ended = True
+    if ended:
+        unit.unlink(missing_ok=True)
+        pid_file.unlink(missing_ok=True)
+    return ended
 
 
 def systemctl(argv: list[str]) -> int:
@@ -67,7 +96,7 @@ def systemctl(argv: list[str]) -> int:
         print(f"fake systemctl knows only 'show', not {argv!r}", file=sys.stderr)
         return 1
     unit = _state() / "units" / argv[-1]
-    if not unit.exists():
+    if not unit.exists() or _collected(unit):
         print("LoadState=not-found\nActiveState=inactive\nSubState=dead\nResult=success")
         print("MainPID=0\nExecMainStatus=0")
         return 0

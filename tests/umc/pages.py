@@ -36,7 +36,7 @@ def dialog(page: Any, title: str) -> Any:
 def refresh_until(page: Any, name: str, state: str) -> None:
     """Refresh until the host's record says ``state`` (its listener works in the background)."""
     for _attempt in range(60):
-        page.locator(".umcGridToolBar").get_by_role("button", name="Refresh").click()
+        page.locator(".umcGrid__toolbar").get_by_role("button", name="Refresh").click()
         expect(page.locator(".umcStandby").first).to_be_hidden()
         if states(page).get(name) == state:
             return

@@ -106,7 +106,7 @@ def test_refresh_shows_what_hosts_recorded_since(page, site, shot):
     )
     record(site.demo.testbed, late)
     expect(row(page, "kvm-late")).to_have_count(0)
-    page.locator(".umcGridToolBar").get_by_role("button", name="Refresh").click()
+    page.locator(".umcGrid__toolbar").get_by_role("button", name="Refresh").click()
     expect(row(page, "kvm-late")).to_have_count(1)
     expect(row(page, "kvm-late").locator(".lsiState")).to_have_text("dynamic")
     assert count(page, "dynamic") == "3"
@@ -135,7 +135,9 @@ def test_details_view_and_live_check_of_this_host(page, shot):
 
 def test_request_conversion_on_a_selected_host(page, site, shot):
     row(page, "kvm-dyn2").locator(".dgrid-selector input").check()
-    page.locator(".umcGridContextToolBar").get_by_role("button", name="Request conversion").click()
+    page.locator(".umcGrid__contextActionsToolbar").get_by_role(
+        "button", name="Request conversion"
+    ).click()
     box = dialog(page, "Request conversion")
     expect(box).to_contain_text("kvm-dyn2")
     box.get_by_role("button", name="Request conversion").click()
@@ -148,7 +150,7 @@ def test_request_conversion_on_a_selected_host(page, site, shot):
 
 def test_a_bad_option_shows_a_readable_error(page, site, snapshot, shot):
     before = host_state(snapshot, site.demo.local.root)
-    page.locator(".umcGridToolBar").get_by_role("button", name="Convert this host").click()
+    page.locator(".umcGrid__toolbar").get_by_role("button", name="Convert this host").click()
     form = dialog(page, "Convert kvm-dyn1")
     form.locator("input[name=paths]").fill("/no/such/images")
     form.get_by_role("button", name="Dry run").click()
@@ -183,7 +185,7 @@ def test_convert_this_host_shows_the_dry_run_then_progress_and_ends_static(page,
         route.fulfill(response=response)
 
     page.route("**/univention/command/libvirt-static-ids/progress", watch)
-    page.locator(".umcGridToolBar").get_by_role("button", name="Convert this host").click()
+    page.locator(".umcGrid__toolbar").get_by_role("button", name="Convert this host").click()
     dialog(page, "Convert kvm-dyn1").get_by_role("button", name="Dry run").click()
     dry = dialog(page, "Dry run on kvm-dyn1")
     expect(dry).to_contain_text(
@@ -212,7 +214,7 @@ def test_convert_this_host_shows_the_dry_run_then_progress_and_ends_static(page,
 
 def test_german(site, open_page, shot):
     page = open_page(site.url + "?lang=de")
-    expect(page.locator(".umcGridToolBar")).to_contain_text("Diesen Host umstellen")
+    expect(page.locator(".umcGrid__toolbar")).to_contain_text("Diesen Host umstellen")
     expect(page.locator('[data-count="static"] .lsiLabel')).to_have_text("statisch")
     expect(page.locator(".umcModuleTitle")).to_have_text("libvirt-IDs der KVM-Hosts")
     shot(page, "german")

@@ -41,7 +41,7 @@ def test_blocked_host_shows_its_blockers_and_its_conversion_changes_nothing(
     expect(mine).to_contain_text("(this host)")
     expect(mine.locator(".lsiBlockerCode")).to_have_text("target-uid-taken")
 
-    page.locator(".umcGridToolBar").get_by_role("button", name="Convert this host").click()
+    page.locator(".umcGrid__toolbar").get_by_role("button", name="Convert this host").click()
     dialog(page, "Convert kvm-blocked").get_by_role("button", name="Dry run").click()
     dry = dialog(page, "Dry run on kvm-blocked")
     warning = dry.locator(".lsiWarning")

@@ -54,7 +54,16 @@ class HostView:
             "blockers": [dict(b) for b in r.blockers],
             "request": r.request,
             "problems": list(r.problems),
+            # Why the last conversion failed or was refused (agent.derive records it).
+            "error": _error(r.detail),
         }
+
+
+def _error(detail: Any) -> dict[str, str] | None:
+    error = detail.get("error")
+    if not isinstance(error, dict) or not isinstance(error.get("code"), str):
+        return None
+    return {"code": error["code"], "message": str(error.get("message", ""))}
 
 
 def _numbers(r: StoredRecord) -> IdPair | None:
