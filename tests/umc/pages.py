@@ -26,9 +26,9 @@ def count(page: Any, tile: str) -> str:
     return page.locator(f'[data-count="{tile}"] .lsiCount').inner_text()
 
 
-def dialog(page: Any, title: str) -> Any:
+def dialog(page: Any, title: str, timeout: float = 5000) -> Any:
     box = page.locator(".umcConfirmDialog", has=page.locator(".dijitDialogTitle", has_text=title))
-    expect(box).to_be_visible()
+    expect(box).to_be_visible(timeout=timeout)
     expect(box).to_have_css("opacity", "1")  # faded in: what a person sees
     return box
 

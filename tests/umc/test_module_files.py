@@ -124,6 +124,9 @@ def test_plurals_are_counted_with_ngettext():
     """A count in a sentence is never "host(s)": each such sentence has two forms."""
     assert len(js_plurals()) >= 6
     assert not [text for text in js_strings() if "(s)" in text or "(es)" in text]
+    # UMC's ngettext gives sprintf n only when more arguments follow n than the message has
+    # placeholders: a sentence with n and a mapping may have one placeholder, no more.
+    assert not [plural for _one, plural in js_plurals() if len(PLACEHOLDER.findall(plural)) > 1]
 
 
 def test_every_blocker_code_has_a_translated_sentence():

@@ -23,6 +23,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
 TESTS = REPO / "tests"
+# What start() changes in this process's environment, and stop() puts back.
+_ENVIRONMENT = ("PATH", "FAKE_SYSTEMD_STATE", "LDAPNOINIT")
 
 
 def executable() -> str:
@@ -39,8 +41,7 @@ class DemoSystemd:
     def __init__(self) -> None:
         self.directory = tempfile.mkdtemp(prefix="libvirt-static-ids-systemd-")
         self.state = Path(self.directory, "state")
-        self._path = os.environ.get("PATH", "")
-        self._noinit: str | None = None
+        self._saved = {name: os.environ.get(name) for name in _ENVIRONMENT}
 
     def start(self) -> DemoSystemd:
         if str(TESTS) not in sys.path:
@@ -50,11 +51,11 @@ class DemoSystemd:
         bin_dir = Path(self.directory, "bin")
         fake_systemd.install(bin_dir, self.state)
         (self.state / "run-command").touch()
-        os.environ["PATH"] = f"{bin_dir}{os.pathsep}{self._path}"
+        os.environ["PATH"] = f"{bin_dir}{os.pathsep}{self._saved['PATH'] or ''}"
         os.environ["FAKE_SYSTEMD_STATE"] = str(self.state)
         # python-ldap's slapdtest sets LDAPNOINIT, which makes libldap ignore LDAPTLS_CACERT;
         # systemd does not pass its caller's environment to a unit.
-        self._noinit = os.environ.pop("LDAPNOINIT", None)
+        os.environ.pop("LDAPNOINIT", None)
         return self
 
     def configure(self, instance: Any, ca_file: str) -> None:
@@ -73,10 +74,11 @@ class DemoSystemd:
 
     def stop(self) -> None:
         """Restore PATH; a unit's command still running is ended (by its PID) and waited for."""
-        os.environ["PATH"] = self._path
-        os.environ.pop("FAKE_SYSTEMD_STATE", None)
-        if self._noinit is not None:
-            os.environ["LDAPNOINIT"] = self._noinit
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         for pid_file in (self.state / "units").glob("*.pid"):
             pid = int(pid_file.read_text())
             with contextlib.suppress(ProcessLookupError):

@@ -77,8 +77,15 @@ define([
 		}).join('') + '</ul>';
 	};
 
-	// Only a KVM host whose numbers are not the target's yet can be converted.
+	// Only a KVM host whose numbers are not the target's yet can be converted: a dynamic or
+	// conflicting one, or one whose conversion was refused (it changed nothing).
 	var CONVERTIBLE = ['dynamic', 'conflict'];
+	var refused = function(item) {
+		return item.state === 'failed' && Boolean(item.error) && item.error.code === 'refused';
+	};
+	var convertible = function(item) {
+		return array.indexOf(CONVERTIBLE, item.state) !== -1 || refused(item);
+	};
 
 	return declare("umc.modules.libvirt-static-ids", [Module], {
 		standbyOpacity: 0.75,
@@ -180,9 +187,9 @@ define([
 					width: '170px',
 					formatter: function(state, item) {
 						// A refused conversion changed nothing: its host is not "failed".
-						var refused = state === 'failed' && item.error && item.error.code === 'refused';
-						var html = '<span class="lsiState lsiState-' + esc(refused ? 'refused' : (state || 'unknown')) + '">' +
-							esc(item.missing ? _('no record') : (refused ? _('refused') : (labels[state] || state || _('unknown')))) + '</span>';
+						var wasRefused = refused(item);
+						var html = '<span class="lsiState lsiState-' + esc(wasRefused ? 'refused' : (state || 'unknown')) + '">' +
+							esc(item.missing ? _('no record') : (wasRefused ? _('refused') : (labels[state] || state || _('unknown')))) + '</span>';
 						if (item.request) {
 							html += ' <span class="lsiRequest">' + esc(_('%s requested', item.request)) + '</span>';
 						}
@@ -234,9 +241,7 @@ define([
 					isStandardAction: true,
 					isMultiAction: true,
 					enablingMode: 'some',
-					canExecute: function(item) {
-						return array.indexOf(CONVERTIBLE, item.state) !== -1;
-					},
+					canExecute: convertible,
 					callback: lang.hitch(this, 'requestOn', 'convert')
 				}, {
 					name: 'request-refresh',
@@ -299,7 +304,7 @@ define([
 		},
 
 		_convertible: function(item) {
-			return Boolean(item && item.this_host && array.indexOf(CONVERTIBLE, item.state) !== -1);
+			return Boolean(item && item.this_host && convertible(item));
 		},
 
 		// Where the host's own UMC serves this module (a conversion runs on the host itself).
@@ -429,13 +434,13 @@ define([
 			}
 			this._detailPage.set('headerText', item.name);
 			this._detailText.set('content', html);
-			var convertible = array.indexOf(CONVERTIBLE, item.state) !== -1;
+			var other = convertible(item) && !item.this_host;
 			this._detailButtons.check.set('visible', Boolean(item.this_host));
 			this._detailButtons.convert.set('label', _('Convert %s', item.name));
 			this._detailButtons.convert.set('visible', this._convertible(item));
-			this._detailButtons.requestConvert.set('visible', convertible && !item.this_host);
+			this._detailButtons.requestConvert.set('visible', other);
 			// Another host converts in its own UMC, or through a request its listener carries out.
-			domClass.toggle(this._otherUmc.domNode, 'dijitDisplayNone', !convertible || Boolean(item.this_host));
+			domClass.toggle(this._otherUmc.domNode, 'dijitDisplayNone', !other);
 			this._otherUmc.set('content', '<a class="lsiOtherUmcLink" target="_blank" rel="noopener" href="' +
 				esc(this._umcLink(item)) + '">' + esc(_('Open this module in the UMC of %s', item.name)) + '</a>');
 			this.addBreadCrumb(item.name);
@@ -632,8 +637,9 @@ define([
 			var html = '<p>' + esc(result.status === 'converted' ?
 				_('libvirt-qemu on %(name)s now has UID %(uid)s, GID %(gid)s.', {name: name, uid: result.record.uid, gid: result.record.gid}) :
 				_('The conversion of %(name)s ended with status "%(status)s".', {name: name, status: result.status})) + '</p><p>' +
-				esc(_.ngettext('%(changed)d of %(scanned)d entry repaired; run %(run)s.', '%(changed)d of %(scanned)d entries repaired; run %(run)s.',
-					repair.scanned, {changed: repair.changed, scanned: repair.scanned, run: result.run_id || '–'})) + '</p>';
+				// ngettext takes n plus one more argument only: one placeholder per sentence.
+				esc(_.ngettext('%d entry repaired', '%d entries repaired', repair.changed, repair.changed) + '; ' +
+					_('%(scanned)s scanned; run %(run)s.', {scanned: repair.scanned, run: result.run_id || '–'})) + '</p>';
 			if (repair.problems.length) {
 				html += '<div class="lsiWarning"><p>' + esc(_('Problems:')) + '</p><ul>' + array.map(repair.problems, function(problem) {
 					return '<li><code>' + esc(problem.path) + '</code> ' + esc(problem.reason) + '</li>';

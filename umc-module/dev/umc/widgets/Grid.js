@@ -16,7 +16,7 @@
 // checked on screen; a sort keeps the selection; getSelectedIDs() is dgrid's selection.
 // Left out: the "more" menu (every action gets a button), context menus, views, icons,
 // disabled items.
-/*global define*/
+/*global define, window*/
 define([
 	"dojo/_base/declare",
 	"dojo/_base/lang",
@@ -114,6 +114,16 @@ define([
 		startup: function() {
 			this.inherited(arguments);
 			this._grid.startup();
+			// As the original (_RegisterOnShowMixin): dgrid measures its columns again when
+			// the page holding the grid is shown (a hidden page measures 0) and on resize.
+			var resize = lang.hitch(this._grid, 'resize');
+			for (var widget = this.getParent(); widget; widget = widget.getParent()) {
+				if (widget._showChild) {  // a StackContainer showing one page at a time
+					this.own(aspect.after(widget, '_showChild', resize));
+				}
+			}
+			this.own(on(window, 'resize', resize));
+			resize();
 		},
 
 		_action: function(name) {
@@ -254,6 +264,7 @@ define([
 					return lang.mixin({}, item);
 				}));
 				this._grid.refresh();
+				this._grid.resize();
 				this._updateContextActions();
 				this._updateFooterContent();
 				this._updateGlobalCanExecute();

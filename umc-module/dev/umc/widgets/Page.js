@@ -68,7 +68,11 @@ define([
 			}
 			if (!this._helpTextPane) {
 				this._helpTextPane = new Text({region: this.helpTextRegion, baseClass: 'umcPageHelpText'});
-				this.addChild(this._helpTextPane, 1);
+				try {
+					this.addChild(this._helpTextPane, 1);  // underneath the header, if there is one
+				} catch (error) {
+					this.addChild(this._helpTextPane);
+				}
 			}
 			domClass.toggle(this._helpTextPane.domNode, 'dijitDisplayNone', !newVal);
 			this._helpTextPane.set('content', this.helpTextAllowHTML ? newVal : entities.encode(newVal));
