@@ -10,10 +10,11 @@ otherwise, so it is tested without a directory.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.directory.client import Holder, Settings
@@ -29,8 +30,9 @@ _CLASSIFIED = frozenset({State.STATIC, State.DYNAMIC, State.CONFLICT, State.FAIL
 _DONE = frozenset({State.STATIC, State.ABSENT})
 
 
-@dataclass(frozen=True)
-class HostView:
+class HostView(NamedTuple):
+    """One host as the survey shows it (a named tuple: one is made per host, thousands)."""
+
     record: StoredRecord
     stale: bool
     missing: bool
@@ -68,8 +70,14 @@ def _error(detail: Any) -> dict[str, str] | None:
 
 def _numbers(r: StoredRecord) -> IdPair | None:
     if r.state in _CLASSIFIED and r.uid is not None and r.gid is not None:
-        return IdPair(r.uid, r.gid)
+        return _pair(r.uid, r.gid)
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _pair(uid: int, gid: int) -> IdPair:
+    """A domain has few distinct pairs: each is made once, not once per host."""
+    return IdPair(uid, gid)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from libvirt_static_ids.ids import MAX_ID
 
@@ -71,7 +71,7 @@ def parse_time(text: str) -> datetime | None:
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    m = moment.astimezone(UTC)
+    m = moment if moment.tzinfo is UTC else moment.astimezone(UTC)  # parse_time's are UTC
     return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
@@ -161,9 +161,12 @@ def plan(stored: Mapping[str, Sequence[bytes]], record: HostRecord, now: datetim
     return RecordUpdate(tuple(changed), add_object_class=not has_object_class(stored))
 
 
-@dataclass(frozen=True)
-class StoredRecord:
-    """A record as read from LDAP, with every problem found in it named, never raised."""
+class StoredRecord(NamedTuple):
+    """A record as read from LDAP, with every problem found in it named, never raised.
+
+    A named tuple, not a frozen dataclass: a survey makes one per host (thousands), and a
+    tuple is made several times faster than a frozen dataclass sets its fields.
+    """
 
     dn: str
     name: str
