@@ -6,26 +6,32 @@ Installed as /usr/lib/univention-directory-listener/system/libvirt-static-ids.py
 name is also the module's name in the listener's interpreter, so it must not be
 ``libvirt_static_ids``: that would shadow the core package this module imports.
 
+The listener daemon calls its modules one at a time and waits for each; recording opens
+libvirt and stats VM images (often on NFS), so it never happens here. Every event that
+matters starts one transient systemd unit, ``libvirt-static-ids record --pending``, and
+returns: the unit carries out every request pending on this host's object (also ones
+left from before: at ``initialize``, which the listener runs when the module is new or
+resynchronised, that is all there is to pick up), re-reads until none is left, and records
+this host. While that unit runs, another start is refused by systemd and not needed: the
+unit reads the object again before it ends, and the daily timer runs it too. This module
+opens no LDAP connection of its own.
+
 It listens to two objects: this host's computer object (a request appeared) and the
-settings object (the target changed). Everything it decides is in the core
-(libvirt_static_ids.directory.agent); it never writes a value that did not change and only reacts to
-the request and target attributes, so its own writes never trigger it again.
+settings object (the target changed), and reacts only to the request and target attributes,
+so the unit's own writes never trigger it again.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 
-import ldap
 import ldap.filter
-import univention.uldap
 from univention.listener import ListenerModuleConfiguration, ListenerModuleHandler
 
 from libvirt_static_ids.directory import agent, record
 from libvirt_static_ids.directory import client as directory
-from libvirt_static_ids.errors import StaticIdsError
-from libvirt_static_ids.hostroot import HostRoot
+from libvirt_static_ids.errors import StaticIdsError, UnitRunning
+from libvirt_static_ids.host import transient_unit
 
 
 def _first(entry: Mapping[str, Sequence[bytes]], name: str) -> str | None:
@@ -34,10 +40,12 @@ def _first(entry: Mapping[str, Sequence[bytes]], name: str) -> str | None:
 
 
 class LibvirtStaticIds(ListenerModuleHandler):
-    """Records this KVM host's libvirt-qemu numbers and acts on refresh/convert requests."""
+    """Starts this host's record-and-requests unit whenever its request or the target changes."""
 
-    root = "/"  # the host's file system root; its etc/machine.secret is the machine account
-    launch = staticmethod(agent.launch_transient_unit)
+    root = "/"  # the host's file system root
+    executable = agent.EXECUTABLE
+    connect: str | None = None  # libvirt whose VMs are recorded (None: qemu:///system)
+    start = staticmethod(transient_unit.start)
 
     class Configuration(ListenerModuleConfiguration):
         description = "libvirt-static-ids: record this KVM host's libvirt-qemu IDs in LDAP"
@@ -59,7 +67,7 @@ class LibvirtStaticIds(ListenerModuleHandler):
     # -- listener entry points -------------------------------------------------------------
 
     def initialize(self) -> None:
-        self._record("initial record")
+        self._start("initial record, and any request pending")
 
     def create(self, dn: str, new: Mapping[str, Sequence[bytes]]) -> None:
         self._changed(dn, {}, new)
@@ -73,7 +81,7 @@ class LibvirtStaticIds(ListenerModuleHandler):
     ) -> None:
         self._changed(dn, old, new)
 
-    # -- decisions (each one a call into the core) ------------------------------------------
+    # -- decisions ------------------------------------------------------------------------
 
     def _changed(
         self, dn: str, old: Mapping[str, Sequence[bytes]], new: Mapping[str, Sequence[bytes]]
@@ -81,48 +89,29 @@ class LibvirtStaticIds(ListenerModuleHandler):
         if record.has_object_class(new, directory.SETTINGS_CLASS):
             targets = (directory.TARGET_UID, directory.TARGET_GID)
             if not old or self.diff(old, new, keys=targets):
-                self._record("the domain's target changed")
+                self._start("the domain's target changed")
             return
         if not directory.same_dn(dn, self.ucr.get("ldap/hostdn") or ""):
             return
         request = _first(new, record.REQUEST)
         if request and (not old or request != _first(old, record.REQUEST)):
-            self._request(request)
+            self._start(f"request {request!r}")
         elif not old:
-            self._record("this host's object appeared")
+            self._start("this host's object appeared")
 
-    def _connection(self) -> univention.uldap.access:
-        secret = os.path.join(self.root, "etc", "machine.secret")
-        return univention.uldap.getMachineConnection(ldap_master=True, secret_file=secret)
-
-    def _record(self, why: str) -> None:
-        with self.as_root():
+    def _start(self, why: str) -> None:
+        unit = agent.listener_unit(self.root, self.executable, self.connect)
+        with self.as_root():  # systemd starts units for root only
             try:
-                lo = self._connection()
-                settings = directory.read_settings(lo.lo, lo.base)
-                result = agent.record_host(lo.lo, lo.binddn, HostRoot(self.root), settings)
-            except (StaticIdsError, OSError, ldap.LDAPError) as error:
-                self.logger.error("recording this host (%s) failed: %s", why, error)
-                return
-        written = ", ".join(result.change.attributes) or "nothing (unchanged)"
-        self.logger.info("%s: %s, wrote %s", why, result.record.state, written)
-
-    def _request(self, value: str) -> None:
-        with self.as_root():
-            try:
-                lo = self._connection()
-                settings = directory.read_settings(lo.lo, lo.base)
-                outcome = agent.handle_request(
-                    lo.lo, lo.binddn, HostRoot(self.root), settings, value, launch=self.launch
+                self.start(unit)
+            except UnitRunning:
+                self.logger.info(
+                    "%s: %s runs already; it reads this host's object again before it ends",
+                    why,
+                    unit.name,
                 )
-            except (StaticIdsError, OSError, ldap.LDAPError) as error:
-                self.logger.error("request %r failed: %s", value, error)
                 return
-        self.logger.info(
-            "request %r: %s, %d write(s), cleared=%s %s",
-            value,
-            outcome.action,
-            outcome.writes,
-            outcome.cleared,
-            "; ".join(outcome.messages),
-        )
+            except StaticIdsError as error:
+                self.logger.error("%s: starting %s failed: %s", why, unit.name, error.message)
+                return
+        self.logger.info("%s: started %s", why, unit.name)

@@ -12,7 +12,8 @@ the state directory both fail as on a host not booted with systemd. A started un
 runs only with ``run-command`` in the state directory: detached, as systemd runs it, with the
 ``--setenv`` variables added to the caller's environment, its output in ``units/NAME.log``,
 its PID in ``units/NAME.pid``; once that process has ended the unit is gone, as
-``--collect`` makes systemd unload it.
+``--collect`` makes systemd unload it. A command that cannot be executed fails the unit (its
+log says 203/EXEC), not systemd-run, as with ``--no-block``.
 """
 
 from __future__ import annotations
@@ -58,14 +59,20 @@ def systemd_run(argv: list[str]) -> int:
         # Its output goes to a log, as systemd's to the journal: never to systemd-run's
         # caller, who would otherwise wait on the pipe for as long as the unit runs.
         with open(_state() / "units" / f"{name}.log", "ab") as log:
-            child = subprocess.Popen(
-                command,
-                start_new_session=True,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env={**os.environ, **dict(s.partition("=")[::2] for s in settings)},
-            )
+            try:
+                child = subprocess.Popen(
+                    command,
+                    start_new_session=True,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    env={**os.environ, **dict(s.partition("=")[::2] for s in settings)},
+                )
+            except OSError as error:
+                # systemd: the unit fails with status 203/EXEC; systemd-run --no-block does not.
+                log.write(f"{name}.service: 203/EXEC {command[0]}: {error.strerror}\n".encode())
+                unit.unlink()
+                return 0
         (_state() / "units" / f"{name}.pid").write_text(str(child.pid))
     return 0
 

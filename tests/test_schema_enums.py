@@ -22,7 +22,7 @@ import pytest
 import libvirt_static_ids
 from libvirt_static_ids import errors
 from libvirt_static_ids.cli.plan import PlanStatus
-from libvirt_static_ids.directory import domain_survey
+from libvirt_static_ids.directory import domain_survey, settings
 from libvirt_static_ids.directory.client import DirectoryError, Reason, RequestStatus
 from libvirt_static_ids.directory.record import Request, State
 from libvirt_static_ids.evacuation.bridge.bridged_file import Via
@@ -96,6 +96,15 @@ EXPECTED: dict[tuple[str, str], list[Any]] = {
         [*CORE_ERRORS, DirectoryError]
     ),
     (DIRECTORY, "/$defs/error/properties/error/properties/reason"): values(Reason),
+    (DIRECTORY, "/$defs/settings_set/properties/hosts/items/properties/status"): values(
+        RequestStatus, [settings.WOULD_REQUEST]
+    ),
+    (DIRECTORY, "/$defs/settings_show/properties/locks/items/properties/kind"): list(
+        settings.LOCK_KINDS.values()
+    ),
+    (DIRECTORY, "/$defs/settings_show/properties/locks/items/properties/state"): values(
+        settings.LockState
+    ),
     (DIRECTORY, "/$defs/error/properties/exit"): values(ERROR_EXITS),
     (SURVEY, "/properties/summary/properties/states/propertyNames"): values(
         State, [domain_survey.NO_RECORD]

@@ -5,7 +5,9 @@
 Installed as univention/management/console/modules/diagnostic/plugins/75_libvirt_static_ids.py.
 Thin: the domain survey (``libvirt-static-ids survey --domain``) decides; this only reads it
 with the host's machine account and turns what it found into a warning that points to the
-libvirt-static-ids UMC module.
+libvirt-static-ids UMC module. The host records are readable only by each host itself, the
+admins and the Directory Nodes (the ACL), so the check runs on Directory Nodes; elsewhere it
+has nothing to say.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from univention.lib.i18n import Translation
 from univention.management.console.modules.diagnostic import MODULE, Warning
 
 from libvirt_static_ids.directory import client as directory
-from libvirt_static_ids.directory import connection, domain_survey
+from libvirt_static_ids.directory import connection, domain_survey, ucr
 from libvirt_static_ids.errors import StaticIdsError
 from libvirt_static_ids.hostroot import HostRoot
 
@@ -82,7 +84,17 @@ def findings(survey: dict[str, Any]) -> list[str]:
     return found
 
 
+#: The server roles whose machine account reads every host record (the shipped ACL).
+DIRECTORY_NODES = frozenset(
+    {"domaincontroller_master", "domaincontroller_backup", "domaincontroller_slave"}
+)
+
+
 def run(_umc_instance: Any) -> None:
+    role = ucr.load(HostRoot.open(HOST_ROOT)).get("server/role", "")
+    if role not in DIRECTORY_NODES:
+        MODULE.process("libvirt-static-ids: checked on Directory Nodes only, not on %s" % role)  # noqa: UP031
+        return
     try:
         survey = read_survey(HOST_ROOT)
     except StaticIdsError as error:

@@ -34,13 +34,19 @@ class SimHost:
 
 
 def add_simulated_host(
-    testbed: Testbed, name: str, directory: str, host: SimulatedHost | None = None
+    testbed: Testbed,
+    name: str,
+    directory: str,
+    host: SimulatedHost | None = None,
+    *,
+    container: str = "memberserver",
 ) -> SimHost:
-    """Build ``directory/name`` as a KVM host with ``host``'s numbers and join it."""
+    """Build ``directory/name`` as a KVM host with ``host``'s numbers and join it (as a
+    Directory Node with ``container="dc"``)."""
     root = os.path.join(directory, name)
     os.makedirs(root, exist_ok=True)
     build(root, host or SimulatedHost())
-    dn, password = testbed.add_host(name, root=root)
+    dn, password = testbed.add_host(name, root=root, container=container)
     return SimHost(name, dn, password, root)
 
 

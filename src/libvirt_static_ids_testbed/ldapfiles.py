@@ -2,13 +2,17 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """The shipped ``ldap/`` files, and the ACL template turned into what slapd loads.
 
-UCS renders an ACL template with UCR (``@%@var@%@``) into slapd.conf; the throwaway slapd
-uses cn=config, so each ``access to ...`` rule becomes one ``olcAccess`` value. The
-template must stay free of ``@!@`` code (see the template's header), which is checked here.
+UCS renders an ACL template with UCR into slapd.conf: ``@%@var@%@`` first, then each ``@!@``
+block is run as Python with ``configRegistry`` and replaced by what it prints
+(base/univention-config-registry's handler, which runs each block in a fresh interpreter;
+here each gets a fresh namespace). The throwaway slapd uses cn=config, so each
+``access to ...`` rule becomes one ``olcAccess`` value.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 from collections.abc import Mapping
@@ -16,6 +20,24 @@ from collections.abc import Mapping
 SCHEMA_NAME = "libvirt-static-ids"
 ACL_FILE = "66libvirt-static-ids.acl"
 _VARIABLE = re.compile(r"@%@([^@]+)@%@")
+_CODE = re.compile(r"@!@(.+?)@!@", re.DOTALL)
+_TRUE = ("yes", "true", "1", "enable", "enabled", "on")
+_FALSE = ("no", "false", "0", "disable", "disabled", "off")
+
+
+class Registry(dict[str, str]):
+    """What a UCR template's code sees as ``configRegistry`` (the methods templates use)."""
+
+    def __getitem__(self, key: str) -> str:
+        return self.get(key) or ""
+
+    def is_true(self, key: str, default: bool = False) -> bool:
+        value = self.get(key)
+        return default if value is None else value.lower() in _TRUE
+
+    def is_false(self, key: str, default: bool = False) -> bool:
+        value = self.get(key)
+        return default if value is None else value.lower() in _FALSE
 
 
 def ldap_dir() -> str:
@@ -46,9 +68,8 @@ def acl_file(directory: str | None = None) -> str:
 
 
 def render_template(text: str, ucr: Mapping[str, str]) -> str:
-    """UCR's variable substitution; a template with ``@!@`` code is refused."""
-    if "@!@" in text:
-        raise ValueError("the ACL template contains @!@ code, which only UCS can render")
+    """The template as UCR renders it with these variables (a variable used by ``@%@`` must be
+    set: an empty value would make a wrong ACL silently)."""
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -56,7 +77,13 @@ def render_template(text: str, ucr: Mapping[str, str]) -> str:
             raise KeyError(f"the ACL template uses UCR variable {name!r}, which is not set")
         return ucr[name]
 
-    return _VARIABLE.sub(value, text)
+    def run(match: re.Match[str]) -> str:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(match.group(1), {"configRegistry": Registry(ucr)})  # noqa: S102 - as UCR does
+        return printed.getvalue()
+
+    return _CODE.sub(run, _VARIABLE.sub(value, text))
 
 
 def access_rules(slapd_conf: str) -> list[str]:
@@ -77,7 +104,10 @@ def access_rules(slapd_conf: str) -> list[str]:
     return [" ".join(parts) for parts in rules]
 
 
-def shipped_access_rules(base: str, directory: str | None = None) -> list[str]:
-    """The shipped ACL fragment as olcAccess values for the directory at ``base``."""
+def shipped_access_rules(
+    base: str, directory: str | None = None, ucr: Mapping[str, str] | None = None
+) -> list[str]:
+    """The shipped ACL fragment as olcAccess values for the directory at ``base``, rendered
+    with ``ucr`` (``ldap/base`` is set to ``base``)."""
     with open(acl_file(directory), encoding="utf-8") as handle:
-        return access_rules(render_template(handle.read(), {"ldap/base": base}))
+        return access_rules(render_template(handle.read(), {**(ucr or {}), "ldap/base": base}))

@@ -25,7 +25,7 @@ import ldap.dn
 import ldap.modlist
 import slapdtest
 
-from . import ldapfiles, ucs_acl
+from . import ldapfiles, ucs_acl, ucs_schema
 
 DEFAULT_BASE = "dc=kvm,dc=test"
 DOMAIN_ADMINS_GID = 5000
@@ -131,7 +131,12 @@ class Testbed:
         workdir: str | None = None,
         ldap_dir: str | None = None,
         preload_ldif: str = "",
+        admins_group: str = "Domain Admins",
+        anonymous_read: bool = True,
     ) -> None:
+        """``admins_group`` renames Domain Admins (UCR groups/default/domainadmins, as an AD
+        Takeover does); ``anonymous_read`` is UCS's default closing rule ``by * read``
+        (UCR ldap/acl/read/anonymous not false), else ``by users read``."""
         ldap.dn.str2dn(base)  # a bad base fails here, not inside slapd
         self.base = base
         self._own_workdir = workdir is None
@@ -141,17 +146,27 @@ class Testbed:
         self.domain_admin = Account(f"uid=Administrator,cn=users,{base}", secrets.token_urlsafe(12))
         self._next_user = FIRST_USER_UID + 1
         self._next_host = FIRST_HOST_UID
-        ucr = {"ldap/base": base}
+        self.admins_group = admins_group
+        # The UCR the ACL is rendered with: the group variable is set only when renamed.
+        self.ucr = {"ldap/base": base}
+        if admins_group != "Domain Admins":
+            self.ucr["groups/default/domainadmins"] = admins_group
+        standins = {
+            "ldap/base": base,
+            "groups/default/domainadmins": admins_group,
+            "ldap/acl/read/anonymous": "yes" if anonymous_read else "no",
+        }
         access = (
-            ldapfiles.access_rules(ldapfiles.render_template(ucs_acl.BEFORE, ucr))
-            + ldapfiles.shipped_access_rules(base, self.ldap_dir)
-            + ldapfiles.access_rules(ldapfiles.render_template(ucs_acl.AFTER, ucr))
+            ldapfiles.access_rules(ldapfiles.render_template(ucs_acl.BEFORE, standins))
+            + ldapfiles.shipped_access_rules(base, self.ldap_dir, self.ucr)
+            + ldapfiles.access_rules(ldapfiles.render_template(ucs_acl.AFTER, standins))
         )
         schemas = (
             "core.ldif",
             "cosine.ldif",
             "nis.ldif",
             "inetorgperson.ldif",
+            ucs_schema.write(self.workdir),
             ldapfiles.schema_ldif(self.ldap_dir),
         )
         self._slapd = _Slapd(
@@ -249,6 +264,9 @@ class Testbed:
             "cn=dc,cn=computers",
             "cn=univention",
             "cn=temporary,cn=univention",
+            # UDM's allocator keeps its locks (and univentionLastUsedValue) under these.
+            "cn=uidNumber,cn=temporary,cn=univention",
+            "cn=gidNumber,cn=temporary,cn=univention",
         ):
             value = ldap.dn.str2dn(container)[0][0][1]
             entries.append(
@@ -260,7 +278,7 @@ class Testbed:
         entries.append(
             self._user_entry("Administrator", FIRST_USER_UID, DOMAIN_ADMINS_GID, admins.password)
         )
-        entries.append(self._group_entry("Domain Admins", DOMAIN_ADMINS_GID, [admins.dn]))
+        entries.append(self._group_entry(self.admins_group, DOMAIN_ADMINS_GID, [admins.dn]))
         entries.append(self._group_entry("Domain Users", DOMAIN_USERS_GID, []))
         entries.append(self._group_entry("Computers", COMPUTERS_GID, []))
         return "".join(_ldif(dn, attrs) for dn, attrs in entries)
@@ -298,14 +316,23 @@ class Testbed:
         return dn, attrs
 
     def host_entry(
-        self, name: str, uid_number: int, password: str, *, container: str = "memberserver"
+        self,
+        name: str,
+        uid_number: int,
+        password: str,
+        *,
+        container: str = "memberserver",
+        parent: str | None = None,
     ) -> tuple[str, dict[str, list[str]]]:
-        """A computer object as LDIF attributes (UCS computers/memberserver and kin)."""
+        """A computer object as LDIF attributes (UCS computers/memberserver and kin), under
+        cn=CONTAINER,cn=computers or, given, ``parent`` (UDM allows any position)."""
         # UCS: person + univentionHost + univentionMemberServer + posixAccount + shadowAccount
-        # + sambaSamAccount + krb5Principal ...; person + posixAccount + shadowAccount stand in.
-        dn = f"cn={ldap.dn.escape_dn_chars(name)},cn={container},cn=computers,{self.base}"
+        # + sambaSamAccount + krb5Principal ...; person + univentionHost (ucs_schema's stand-in)
+        # + posixAccount + shadowAccount stand in.
+        parent = parent or f"cn={container},cn=computers,{self.base}"
+        dn = f"cn={ldap.dn.escape_dn_chars(name)},{parent}"
         return dn, {
-            "objectClass": ["top", "person", "posixAccount", "shadowAccount"],
+            "objectClass": ["top", "person", "univentionHost", "posixAccount", "shadowAccount"],
             "cn": [name],
             "sn": [name],
             "uid": [f"{name}$"],
@@ -327,14 +354,14 @@ class Testbed:
         gid_number: int = DOMAIN_USERS_GID,
         domain_admin: bool = False,
     ) -> Account:
-        """A users/user stand-in; ``domain_admin`` makes it a member of Domain Admins."""
+        """A users/user stand-in; ``domain_admin`` makes it a member of the admin group."""
         if uid_number is None:
             uid_number, self._next_user = self._next_user, self._next_user + 1
         password = secrets.token_urlsafe(12)
         dn, attrs = self._user_entry(name, uid_number, gid_number, password)
         self._add(dn, attrs)
         if domain_admin:
-            group = f"cn=Domain Admins,cn=groups,{self.base}"
+            group = self.admins_dn
             self.admin.modify_s(group, [(ldap.MOD_ADD, "uniqueMember", [dn.encode()])])
         return Account(dn, password)
 
@@ -344,7 +371,12 @@ class Testbed:
         return dn
 
     def add_host(
-        self, name: str, root: str | None = None, *, container: str = "memberserver"
+        self,
+        name: str,
+        root: str | None = None,
+        *,
+        container: str = "memberserver",
+        parent: str | None = None,
     ) -> tuple[str, str]:
         """A computer object with a machine password: (dn, password).
 
@@ -353,7 +385,7 @@ class Testbed:
         """
         uid_number, self._next_host = self._next_host, self._next_host + 1
         password = secrets.token_urlsafe(16)
-        dn, attrs = self.host_entry(name, uid_number, password, container=container)
+        dn, attrs = self.host_entry(name, uid_number, password, container=container, parent=parent)
         self._add(dn, attrs)
         if root is not None:
             self.write_host_identity(root, name, dn, password)
@@ -370,7 +402,10 @@ class Testbed:
             "ldap/master/port": str(self.port),
             "ldap/server/name": "127.0.0.1",
             "ldap/server/port": str(self.port),
-            "server/role": "memberserver",
+            # A host under cn=dc,cn=computers is a Directory Node (here: a Backup).
+            "server/role": "domaincontroller_backup"
+            if ",cn=dc,cn=computers," in dn
+            else "memberserver",
         }
 
     def write_host_identity(self, root: str, name: str, dn: str, password: str) -> None:
@@ -386,6 +421,11 @@ class Testbed:
             f.write(password)
 
     # -- settings ----------------------------------------------------------------------------
+
+    @property
+    def admins_dn(self) -> str:
+        """The group UCS names Domain Admins (renamed or not)."""
+        return f"cn={ldap.dn.escape_dn_chars(self.admins_group)},cn=groups,{self.base}"
 
     @property
     def settings_dn(self) -> str:
@@ -407,6 +447,15 @@ class Testbed:
             "--bindpwdfile",
             secret,
         ]
+
+    def lock_number(self, kind: str, number: int, lock_time: int = 0) -> str:
+        """A UDM allocator lock (``kind`` uidNumber or gidNumber); lockTime 0 is permanent,
+        as the join script writes it."""
+        dn = f"cn={number},cn={kind},cn=temporary,cn=univention,{self.base}"
+        self._add(
+            dn, {"objectClass": ["top", "lock"], "cn": [str(number)], "lockTime": [str(lock_time)]}
+        )
+        return dn
 
     def set_target(self, uid: int, gid: int) -> None:
         """Create or change the settings object (as the join script / an admin would)."""

@@ -7,7 +7,10 @@ fragments, then 70univention-ldap-server_acl-master-end. Only the rules that dec
 to host records, requests, settings and passwords are reproduced, in the same order and with
 the same "break"s, so the shipped fragment is tested in the position it has on UCS. UCS
 writes the Domain Admins rule of 60 as group/univentionGroup/uniqueMember; this slapd has no
-univentionGroup class, so the set form that 70 uses (nested groups) stands in for it.
+univentionGroup class, so the set form that 70 uses (nested groups) stands in for it. Both name
+the admin group as UCS does, through ``groups/default/domainadmins`` (custom_groupname); 70's
+closing rule gives everyone else read, anonymously too unless ``ldap/acl/read/anonymous`` is
+false (the default is ``by * read``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ _ADMIN_ATTRIBUTES = ",".join(
     )
 )
 
+_ADMINS = (
+    'by set="user & [cn=@%@groups/default/domainadmins@%@,cn=groups,@%@ldap/base@%@]/uniqueMember*"'
+)
+
 # From 60univention-ldap-server_acl-master: before the apps' fragments.
 BEFORE = f"""
 access to attrs=userPassword
@@ -42,17 +49,22 @@ access to *
     by * none break
 
 access to attrs={_ADMIN_ATTRIBUTES}
-    by set="user & [cn=Domain Admins,cn=groups,@%@ldap/base@%@]/uniqueMember*" write
+    {_ADMINS} write
     by * +0 break
 """
 
 # From 70univention-ldap-server_acl-master-end: after them.
-AFTER = """
+AFTER = f"""
 access to attrs=userPassword
-    by set="user & [cn=Domain Admins,cn=groups,@%@ldap/base@%@]/uniqueMember*" write
+    {_ADMINS} write
     by * none
 
 access to *
-    by set="user & [cn=Domain Admins,cn=groups,@%@ldap/base@%@]/uniqueMember*" write
-    by users read
+    {_ADMINS} write
+@!@
+if configRegistry.is_false('ldap/acl/read/anonymous'):
+    print('    by users read')
+else:
+    print('    by * read')
+@!@
 """

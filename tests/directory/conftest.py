@@ -7,8 +7,13 @@
                   their own UCR and machine.secret, joined to the testbed.
 - ``dircli``      ``dircli(*args, env=None)`` runs the installed command (``--json`` output is
                   validated against the shipped directory-output schema) -> CliResult.
+- ``units``       the fake systemd the listener starts its unit with (tests/fake_systemd.py,
+                  commands really run): ``units.wait(name)`` -> its output once it ended;
+                  ``units.running(name)``; ``units.calls()``; units still running are ended
+                  by PID at teardown.
 - ``listener``    ``listener(host, "initialize")`` or ``listener(host, "change", dn, old, new)``
                   runs the listener module in its own process, as that host -> parsed output.
+                  ``inventory_uri=`` is the libvirt the unit asks.
 - ``entry``       ``entry(dn)`` reads all user and operational attributes as the root DN.
 - ``admin_args``  connection options for Domain Admin "Administrator" (password in a file).
 - ``lab``         all of the above (and tmp_path as ``tmp``) in one object.
@@ -17,11 +22,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +39,7 @@ import ldap
 import pytest
 
 import cli_support
+import fake_systemd
 from cli_support import CliResult
 from libvirt_static_ids_testbed import SimHost, Testbed, build_domain
 from libvirt_static_ids_testbed.simulated import SimulatedHost
@@ -103,7 +113,7 @@ def entry(testbed: Testbed) -> Callable[[str], dict[str, list[bytes]]]:
 
 
 @pytest.fixture
-def listener(testbed: Testbed, tmp_path: Path) -> Callable[..., dict[str, Any]]:
+def listener(testbed: Testbed, tmp_path: Path, units: Units) -> Callable[..., dict[str, Any]]:
     def run(
         host: SimHost,
         event: str,
@@ -111,8 +121,10 @@ def listener(testbed: Testbed, tmp_path: Path) -> Callable[..., dict[str, Any]]:
         *,
         old: Mapping[str, Sequence[bytes]] | None = None,
         new: Mapping[str, Sequence[bytes]] | None = None,
-        fake_launch: Path | None = None,
+        inventory_uri: str | None = None,
     ) -> dict[str, Any]:
+        executable = shutil.which("libvirt-static-ids", path=os.path.dirname(sys.executable))
+        assert executable, "the installed command is missing from the venv"
         args = [sys.executable, str(HERE / "listener_host.py"), host.root, event]
         if event == "change":
             event_file = tmp_path / f"event-{host.name}.json"
@@ -122,12 +134,13 @@ def listener(testbed: Testbed, tmp_path: Path) -> Callable[..., dict[str, Any]]:
                 )
             )
             args.append(str(event_file))
-        if fake_launch is not None:
-            args += ["--fake-launch", str(fake_launch)]
+        args += ["--executable", executable]
+        args += ["--inventory-uri", inventory_uri] if inventory_uri else []
         env = child_env(
             testbed,
             UNIVENTION_BASECONF=host.ucr_file,
             PYTHONPATH=os.pathsep.join([str(STUBS), str(REPO / "src")]),
+            **units.env(),
         )
         proc = subprocess.run(
             args, capture_output=True, text=True, timeout=120, env=env, check=False
@@ -138,6 +151,52 @@ def listener(testbed: Testbed, tmp_path: Path) -> Callable[..., dict[str, Any]]:
     return run
 
 
+class Units:
+    """The fake systemd's state directory, seen from the test."""
+
+    def __init__(self, state: Path, bin_dir: Path) -> None:
+        self.state = state
+        self.bin_dir = bin_dir
+        fake_systemd.install(bin_dir, state)
+        (state / "run-command").touch()
+
+    def env(self) -> dict[str, str]:
+        path = f"{self.bin_dir}{os.pathsep}{os.environ['PATH']}"
+        return {"PATH": path, "FAKE_SYSTEMD_STATE": str(self.state)}
+
+    def calls(self) -> list[list[str]]:
+        return fake_systemd.calls(self.state)
+
+    def wait(self, name: str, timeout: float = 60.0) -> str:
+        """The unit's output (stdout and stderr, as the journal has it), once it ended (at
+        most ``timeout`` seconds); the log is taken away, so a next run starts afresh."""
+        unit = self.state / "units" / f"{name}.service"
+        deadline = time.monotonic() + timeout
+        while unit.exists() and not fake_systemd._collected(unit):
+            assert time.monotonic() < deadline, f"unit {name} did not end"
+            time.sleep(0.02)
+        log = self.state / "units" / f"{name}.log"
+        text = log.read_text() if log.exists() else ""
+        log.unlink(missing_ok=True)
+        return text
+
+    def running(self, name: str) -> bool:
+        unit = self.state / "units" / f"{name}.service"
+        return unit.exists() and not fake_systemd._collected(unit)
+
+    def stop_all(self) -> None:
+        for pid_file in (self.state / "units").glob("*.pid"):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+
+
+@pytest.fixture
+def units(tmp_path: Path) -> Iterator[Units]:
+    started = Units(tmp_path / "systemd", tmp_path / "systemd-bin")
+    yield started
+    started.stop_all()
+
+
 @dataclass(frozen=True)
 class Lab:
     """Every fixture above in one object, for tests that need most of them."""
@@ -145,6 +204,7 @@ class Lab:
     testbed: Testbed
     hosts: Callable[..., list[SimHost]]
     listener: Callable[..., dict[str, Any]]
+    units: Units
     entry: Callable[[str], dict[str, list[bytes]]]
     cli: Callable[..., CliResult]
     admin_args: list[str]
@@ -153,6 +213,6 @@ class Lab:
 
 @pytest.fixture
 def lab(request: pytest.FixtureRequest) -> Lab:
-    names = ("testbed", "hosts", "listener", "entry", "dircli", "admin_args", "tmp_path")
+    names = ("testbed", "hosts", "listener", "units", "entry", "dircli", "admin_args", "tmp_path")
     values = [request.getfixturevalue(name) for name in names]
     return Lab(*values)

@@ -8,8 +8,10 @@ UNIVENTION_BASECONF naming the host's UCR and tests/stubs on PYTHONPATH:
     python listener_host.py ROOT initialize
     python listener_host.py ROOT change EVENT.json     # {"dn", "old", "new", "command"}
 
-With --fake-launch FILE the convert launcher writes its argv to FILE instead of running
-systemd-run (the test then runs what the unit would). Prints {"log": [...]} as JSON.
+The module starts its transient unit through ``systemd-run`` on PATH (the tests put the
+recording fake of tests/fake_systemd.py first); ``--executable`` names the command the unit
+runs (the installed one, not /usr/bin's) and ``--inventory-uri`` the libvirt it asks.
+Prints {"filter", "attributes", "log": [...]} as JSON.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("root")
     parser.add_argument("event", choices=["initialize", "change"])
     parser.add_argument("event_file", nargs="?")
-    parser.add_argument("--fake-launch", metavar="FILE")
+    parser.add_argument("--executable", required=True)
+    parser.add_argument("--inventory-uri")
     args = parser.parse_args(argv)
 
     collect = _Collect()
@@ -68,13 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     listener_globals = adapter.get_globals()
     handler = adapter._module_handler
     handler.root = args.root
-    if args.fake_launch:
-
-        def fake_launch(unit_argv: Sequence[str]) -> None:
-            with open(args.fake_launch, "w", encoding="utf-8") as handle:
-                json.dump(list(unit_argv), handle)
-
-        handler.launch = fake_launch
+    handler.executable = args.executable
+    handler.connect = args.inventory_uri
 
     result: dict[str, Any] = {
         "filter": listener_globals["filter"],

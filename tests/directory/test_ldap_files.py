@@ -11,6 +11,7 @@ uses only the UCR variable ldap/base and no code blocks.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 import shutil
@@ -106,8 +107,13 @@ def test_slaptest_accepts_schema_and_acl_where_ucs_puts_it(tmp_path):
     ucr = {"ldap/base": "dc=kvm,dc=test"}
     with open(ldapfiles.acl_file(str(LDAP_DIR)), encoding="utf-8") as handle:
         ours = ldapfiles.render_template(handle.read(), ucr)
+    standins = {**ucr, "groups/default/domainadmins": "Domain Admins"}
     acl = "\n".join(
-        ldapfiles.render_template(part, ucr) for part in (ucs_acl.BEFORE, ours, ucs_acl.AFTER)
+        [
+            ldapfiles.render_template(ucs_acl.BEFORE, standins),
+            ours,
+            ldapfiles.render_template(ucs_acl.AFTER, standins),
+        ]
     )
     conf = _slapd_conf(tmp_path, acl)
     proc = subprocess.run(
@@ -129,11 +135,21 @@ def test_oids_and_names_are_the_fixed_ones():
     assert "STRUCTURAL" in text.split("'libvirtStaticIdsSettings'")[1]
 
 
-def test_acl_template_uses_only_ldap_base():
+def test_acl_template_is_one_ucr_block_naming_the_admin_group_through_ucr():
+    """Rendered as UCR renders it: the block's code needs nothing but configRegistry."""
     text = (LDAP_DIR / "66libvirt-static-ids.acl").read_text()
-    assert "@!@" not in text
-    assert set(re.findall(r"@%@([^@]+)@%@", text)) == {"ldap/base"}
-    with pytest.raises(ValueError, match="code"):
-        ldapfiles.render_template("@!@\nprint('x')\n@!@\n", {})
+    assert re.findall(r"@%@([^@]+)@%@", text) == []
+    (code,) = re.findall(r"@!@(.+?)@!@", text, re.DOTALL)
+    tree = ast.parse(code)
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+    assert "Domain Admins" not in code.replace("'Domain Admins')", "")  # only as the default
+    default = ldapfiles.render_template(text, {"ldap/base": "dc=x"})
+    renamed = ldapfiles.render_template(
+        text, {"ldap/base": "dc=x", "groups/default/domainadmins": "Domänen-Admins"}
+    )
+    assert default.count("[cn=Domain Admins,cn=groups,dc=x]") == 3
+    assert renamed == default.replace("cn=Domain Admins,", "cn=Domänen-Admins,")
+    assert default.count('filter="(objectClass=univentionHost)"') == 3
+    assert "cn=computers,dc=x" not in default.replace('"cn=dc,cn=computers,dc=x"', "")
     with pytest.raises(KeyError, match="hostname"):
         ldapfiles.render_template("@%@hostname@%@", {"ldap/base": "dc=x"})

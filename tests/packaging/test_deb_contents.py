@@ -14,6 +14,8 @@ call the join script the UCS way, guarded for systems without the UCS helpers.
 
 from __future__ import annotations
 
+import ast
+import gettext
 import json
 import os
 import re
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 
 import man_page
+from udm_hook import assembled_hook
 
 REPO = Path(__file__).resolve().parents[2]
 CORE = "python3-libvirt-static-ids"
@@ -112,8 +115,10 @@ def test_ucs_package_contents(deb_files):
 
 def test_core_depends_only_on_debian_packages(debs):
     depends = _control(debs[CORE], "Depends")
-    for package in ("python3-ldap", "python3-jsonschema", "python3-libvirt", "acl", "passwd"):
+    for package in ("python3-ldap", "python3-jsonschema", "python3-libvirt", "acl"):
         assert re.search(rf"(^|, ){re.escape(package)}(,| |$)", depends), depends
+    # passwd (usermod, groupmod) is Priority: required: a dependency on it is one too many.
+    assert "passwd" not in depends
     assert "univention" not in depends
     assert _control(debs[CORE], "Architecture") != "all"
     assert _control(debs[UCS], "Architecture") == "all"
@@ -127,13 +132,33 @@ def test_scripts_are_executable_and_files_identical(unpacked):
     pairs = {
         f"{SHARE}/libvirt-static-ids.schema": "ldap/libvirt-static-ids.schema",
         f"{SHARE}/66libvirt-static-ids.acl": "ldap/66libvirt-static-ids.acl",
-        f"{SHARE}/hooks.d/libvirt_static_ids_reserve.py": "udm-hooks/libvirt_static_ids_reserve.py",
         "/usr/lib/univention-directory-listener/system/libvirt-static-ids.py": (
             "listener/libvirt-static-ids.py"
         ),
     }
     for shipped, source in pairs.items():
         assert (root / shipped.lstrip("/")).read_bytes() == (REPO / source).read_bytes()
+    hook = root / f"{SHARE}/hooks.d/libvirt_static_ids_reserve.py".lstrip("/")
+    assert hook.read_text() == assembled_hook()
+
+
+def test_the_diagnostic_plugin_is_translated(unpacked):
+    """Its Translation("univention-libvirt-static-ids") finds a German catalogue for each text."""
+    plugin = REPO / "diagnostic" / "plugins" / "75_libvirt_static_ids.py"
+    messages = [
+        node.args[0].value
+        for node in ast.walk(ast.parse(plugin.read_text()))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", "") == "_"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ]
+    assert len(messages) >= 9
+    mo = unpacked[UCS] / "usr/share/locale/de/LC_MESSAGES/univention-libvirt-static-ids.mo"
+    with mo.open("rb") as handle:
+        catalogue = gettext.GNUTranslations(handle)
+    untranslated = [m for m in messages if catalogue.gettext(m) == m]
+    assert untranslated == []
 
 
 def test_js_translation_is_the_po_catalog(unpacked):
@@ -153,7 +178,7 @@ def test_timer_runs_record_daily(unpacked):
     units = unpacked[UCS] / "lib/systemd/system"
     service = (units / "libvirt-static-ids-record.service").read_text()
     timer = (units / "libvirt-static-ids-record.timer").read_text()
-    assert "ExecStart=/usr/bin/libvirt-static-ids record\n" in service
+    assert "ExecStart=/usr/bin/libvirt-static-ids record --pending\n" in service
     assert "OnCalendar=daily" in timer
     assert "WantedBy=timers.target" in timer
 

@@ -27,7 +27,7 @@ import pytest
 from libvirt_static_ids_testbed import simulated
 
 CORE = "python3-libvirt-static-ids"
-DEPENDENCIES = ("python3-ldap", "python3-jsonschema", "python3-libvirt", "acl", "passwd")
+DEPENDENCIES = ("python3-ldap", "python3-jsonschema", "python3-libvirt", "acl")
 SYSTEM_ENV = {
     "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
     "LANG": "C.UTF-8",

@@ -26,7 +26,8 @@ import pytest
 from libvirt_static_ids.directory import agent, record
 from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.hostroot import HostRoot
-from libvirt_static_ids_testbed import SimHost, Testbed, build_domain
+from libvirt_static_ids_testbed import SimHost, Testbed
+from libvirt_static_ids_testbed.domain import add_simulated_host
 from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +62,13 @@ def testbed(testbed: Testbed) -> Iterator[Testbed]:
 
 
 def _domain(testbed: Testbed, tmp_path: Path, hosts: dict[str, SimulatedHost]) -> list[SimHost]:
-    made = build_domain(testbed, str(tmp_path / "hosts"), hosts)
+    """The first host is a Directory Node (the check runs there), the others member servers."""
+    made = [
+        add_simulated_host(
+            testbed, name, str(tmp_path / "hosts"), host, container="memberserver" if n else "dc"
+        )
+        for n, (name, host) in enumerate(hosts.items())
+    ]
     for host in made:
         conn = testbed.connect(host.dn, host.password)
         settings = directory.read_settings(conn, testbed.base)
@@ -112,6 +119,17 @@ def test_problems_are_warned_about(plugin, testbed, tmp_path, monkeypatch):
     assert "no libvirt-static-ids record yet: kvm4" in text
     assert "squatter" in text
     assert "{libvirt-static-ids}" in text
+
+
+def test_on_a_member_server_the_check_has_nothing_to_say(plugin, testbed, tmp_path, monkeypatch):
+    """A member server's account cannot read the other hosts' records (the ACL): no verdict."""
+    hosts = _domain(
+        testbed, tmp_path, {"dc1": SimulatedHost(64055, 64055), "kvm2": SimulatedHost(4109, 4114)}
+    )
+    assert ",cn=dc,cn=computers," in hosts[0].dn
+    with pytest.raises(Warning):
+        _run(plugin, hosts[0], monkeypatch)
+    _run(plugin, hosts[1], monkeypatch)  # raises nothing: not a Directory Node
 
 
 def test_unreachable_directory_is_a_warning(plugin, testbed, tmp_path, monkeypatch):

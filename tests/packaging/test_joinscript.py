@@ -20,6 +20,7 @@ the script runs unchanged from its installed path and nothing on the real system
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ from typing import Any
 import pytest
 
 from libvirt_static_ids_testbed import ldapfiles
+from udm_hook import assembled_hook
 
 REPO = Path(__file__).resolve().parents[2]
 STANDINS = Path(__file__).resolve().parent / "standins"
@@ -141,11 +143,17 @@ def test_join_registers_everything(join):
     assert extensions["acl"]["66libvirt-static-ids"]["sha256"] == _sha(ldapfiles.acl_file())
     hook = extensions["udm_hook"]["libvirt_static_ids_reserve"]
     assert hook["path"] == f"{SHARE}/hooks.d/libvirt_static_ids_reserve.py"
-    assert hook["sha256"] == _sha(REPO / "udm-hooks/libvirt_static_ids_reserve.py")
-    assert hook["ucsversionstart"].startswith("5.") and hook["ucsversionend"].startswith("5.")
+    assert hook["sha256"] == hashlib.sha256(assembled_hook().encode()).hexdigest()
+    # The hook is deployed from the UCS release the app requires, not before.
+    app = configparser.ConfigParser()
+    app.read(REPO / "app" / "libvirt-static-ids.ini")
+    assert hook["ucsversionstart"] == app["Application"]["RequiredUCSVersion"] == "5.2-0"
+    assert hook["ucsversionend"].startswith("5.")
+    # Every registration names the app as ldap_extension.unregister looks it up: appid_version.
+    identifier = f"{app['Application']['ID']}_{app['Application']['Version']}"
     for kind in extensions.values():
         for registered in kind.values():
-            assert registered["app"].startswith("libvirt-static-ids=")
+            assert registered["app"] == identifier
 
     # Extended attributes: the record read-only on the computer modules; the hook everywhere.
     udm = state["udm"]

@@ -1,6 +1,6 @@
 # SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 # SPDX-License-Identifier: AGPL-3.0-only
-"""The directory commands: ``record``, ``request`` and ``survey --domain``.
+"""The directory commands: ``record``, ``request``, ``settings`` and ``survey --domain``.
 
 python-ldap and the modules over it are imported inside ``run``, so that commands which
 need no directory start fast.
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from libvirt_static_ids.directory import connection
     from libvirt_static_ids.directory.client import LdapConnection
 
-COMMANDS = ("record", "request")
+COMMANDS = ("record", "request", "settings")
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +64,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         examples=[
             (f"{PROG} record", "refresh this host's record"),
             (f"{PROG} record --convert", "what a convert request runs on the host"),
+            (f"{PROG} record --pending", "what the listener's transient unit runs"),
         ],
         exit_codes=exits(ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.REFUSED),
     )
@@ -75,6 +76,12 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="convert this host, recording converting and then the end state "
         "(what a convert request runs)",
+    )
+    rec.add_argument(
+        "--pending",
+        action="store_true",
+        help="first carry out every request pending on this host's object, until none is "
+        "left (what the listener's transient unit runs)",
     )
     rec.add_argument("--no-restart", action="store_true", help="with --convert: keep libvirtd")
     rec.add_argument(
@@ -108,6 +115,30 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     req.add_argument("action", choices=[r.value for r in Request], help="what the hosts do")
     req.add_argument("hosts", nargs="+", metavar="HOST", help="host name or computer object DN")
     add_connection_options(req)
+
+    sett = commands.add_parser(
+        "settings",
+        parents=[common],
+        help="show or change the domain's target UID/GID",
+        description="Show the domain's target pair (the settings object) and the permanent "
+        "UDM allocator locks that keep it reserved, or move the target: the new pair must be "
+        "free in the directory and no host may be converting; it is locked first, the target "
+        "is switched only if it did not change meanwhile, then the old pair's locks are "
+        "removed and every host is asked to record itself again.",
+        examples=[
+            (f"{PROG} settings show", "the target and its locks"),
+            (f"{PROG} settings set --uid 64060 --gid 64060 --dry-run", "check a new pair"),
+            (f"{PROG} settings set --uid 64060 --gid 64060", "move the target"),
+        ],
+        exit_codes=exits(ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.REFUSED),
+    )
+    sett.add_argument("action", choices=("show", "set"), help="show the target, or set it")
+    sett.add_argument("--uid", metavar="N", help="with set: the new target UID (required)")
+    sett.add_argument("--gid", metavar="N", help="with set: the new target GID (required)")
+    sett.add_argument(
+        "--dry-run", action="store_true", help="with set: check and say what would change"
+    )
+    add_connection_options(sett)
 
 
 def connect(
@@ -144,6 +175,16 @@ def _record(
             "record needs --host-dn DN (UCR ldap/hostdn is not set)", option="--host-dn"
         )
     directory.validate_dn(host_dn, "--host-dn")
+    if args.pending:
+        if args.convert:
+            raise UsageError("--pending and --convert exclude each other", option="--pending")
+        outcomes, result = agent.handle_pending(
+            conn, host_dn, root, params.base, inventory_uri=args.connect
+        )
+        data = result.as_dict()
+        data["requests"] = [outcome.as_dict() for outcome in outcomes]
+        failed = any(outcome.action == agent.Handled.LAUNCH_FAILED for outcome in outcomes)
+        return data, ExitCode.FAILED if failed else ExitCode.OK
     settings = directory.read_settings(conn, params.base)
     if args.path and not args.convert:
         raise UsageError("--path needs --convert", option="--path")
@@ -172,6 +213,24 @@ def _request(
     return {"command": "request", "request": request.value, "hosts": hosts}, ExitCode.OK
 
 
+def _settings(
+    args: argparse.Namespace, conn: LdapConnection, params: connection.ConnectionParams
+) -> tuple[dict[str, Any], ExitCode]:
+    from libvirt_static_ids.directory import settings
+    from libvirt_static_ids.ids import IdPair, parse_id
+
+    if args.action == "show":
+        if args.uid is not None or args.gid is not None or args.dry_run:
+            raise UsageError("settings show takes no --uid, --gid or --dry-run", option="action")
+        return settings.show(conn, params.base).as_dict(), ExitCode.OK
+    if args.uid is None or args.gid is None:
+        raise UsageError("settings set needs both --uid N and --gid N", option="--uid")
+    new = IdPair(parse_id(args.uid, "--uid"), parse_id(args.gid, "--gid"))
+    return settings.change_target(conn, params.base, new, dry_run=args.dry_run).as_dict(), (
+        ExitCode.OK
+    )
+
+
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     """Carry out ``record``, ``request`` or ``survey --domain``."""
     root = HostRoot.open(args.root)
@@ -181,6 +240,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
             return _record(args, root, conn, params)
         if args.command == "request":
             return _request(args, conn, params)
+        if args.command == "settings":
+            return _settings(args, conn, params)
         from libvirt_static_ids.directory import domain_survey
 
         return domain_survey.collect(conn, params.base).as_dict(), ExitCode.OK

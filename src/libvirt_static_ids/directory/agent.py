@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from libvirt_static_ids.directory import client as directory
+from libvirt_static_ids.directory import reservation
 from libvirt_static_ids.directory.record import HostRecord, RecordUpdate, Request, State
 from libvirt_static_ids.errors import (
     JournalError,
@@ -28,6 +29,7 @@ from libvirt_static_ids.errors import (
 from libvirt_static_ids.files.repair import ProgressCallback
 from libvirt_static_ids.host import convert, hypervisor, inventory
 from libvirt_static_ids.host import survey as host_survey
+from libvirt_static_ids.host.transient_unit import TransientUnit
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import Verdict
 from libvirt_static_ids.journal.runs import RunKind, RunState
@@ -48,9 +50,11 @@ def _last_convert_run(root: HostRoot) -> dict[str, Any] | None:
     return {"run_id": runs[-1].run_id, "state": str(runs[-1].state)}
 
 
-_TAKEN = frozenset(
-    {host_survey.BlockerCode.TARGET_UID_TAKEN, host_survey.BlockerCode.TARGET_GID_TAKEN}
-)
+_TAKEN_CODE = {
+    "uid": host_survey.BlockerCode.TARGET_UID_TAKEN,
+    "gid": host_survey.BlockerCode.TARGET_GID_TAKEN,
+}
+_TAKEN = frozenset(_TAKEN_CODE.values())
 
 
 def directory_blockers(
@@ -66,21 +70,15 @@ def directory_blockers(
         return []
     found = []
     target = settings.target
+    numbers = {"uid": target.uid, "gid": target.gid}
     for holder in directory.holders(conn, base, target):
-        is_group = holder.kind == "group" or holder.kind.startswith("groups/")
-        if "uid" in holder.holds and not is_group:
+        which = reservation.blocked(holder.kind, holder.uid_number, holder.gid_number, numbers)
+        if which is not None:
+            code = _TAKEN_CODE[which]
             found.append(
                 host_survey.Blocker(
-                    host_survey.BlockerCode.TARGET_UID_TAKEN,
-                    f"target UID {target.uid} belongs to "
-                    f"{holder.kind} {holder.dn} in the directory",
-                )
-            )
-        if "gid" in holder.holds and is_group:
-            found.append(
-                host_survey.Blocker(
-                    host_survey.BlockerCode.TARGET_GID_TAKEN,
-                    f"target GID {target.gid} belongs to "
+                    code,
+                    f"target {which.upper()} {numbers[which]} belongs to "
                     f"{holder.kind} {holder.dn} in the directory",
                 )
             )
@@ -226,6 +224,15 @@ class RequestOutcome:
     cleared: bool = False
     messages: list[str] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request": self.request,
+            "action": str(self.action),
+            "writes": self.writes,
+            "cleared": self.cleared,
+            "messages": list(self.messages),
+        }
+
 
 def handle_request(
     conn: directory.LdapConnection,
@@ -328,3 +335,84 @@ def convert_here(
         record_host(machine, host_dn, root, settings, proc=proc)
         raise
     return report, record_host(machine, host_dn, root, settings, proc=proc)
+
+
+LISTENER_UNIT = "libvirt-static-ids-listener"
+MAX_ROUNDS = 10  # requests arriving while the unit works are handled by the same unit
+
+
+def listener_unit(
+    root: str = "/", executable: str = EXECUTABLE, inventory_uri: str | None = None
+) -> TransientUnit:
+    """The unit the listener starts for every event (``record --pending``): carry out the
+    pending requests, then record."""
+    argv = [executable, "record", "--pending"]
+    argv += ["--root", root] if root != "/" else []
+    argv += ["--connect", inventory_uri] if inventory_uri else []
+    return TransientUnit(
+        LISTENER_UNIT,
+        tuple(argv),
+        description="libvirt-static-ids: carry out this host's requests and record it in LDAP",
+    )
+
+
+def pending_requests(conn: directory.LdapConnection, dn: str) -> list[str]:
+    """The request values on this host's object now (read as the host, in stored order)."""
+    name = directory.record.REQUEST
+    entry = directory.read_entry(conn, dn, [name]) or {}
+    values = next((v for k, v in entry.items() if k.lower() == name.lower()), [])
+    return [value.decode("utf-8", "replace") for value in values]
+
+
+def handle_pending(
+    conn: directory.LdapConnection,
+    dn: str,
+    root: HostRoot,
+    base: str,
+    *,
+    launch: Launcher | None = None,
+    proc: str = "/proc",
+    inventory_uri: str | None = None,
+) -> tuple[list[RequestOutcome], RecordResult]:
+    """What the listener's unit runs: every pending request (also ones left from a crash or
+    from before the listener ran), read again until none is left, then this host's record.
+
+    The settings are read afresh each round (a changed target is acted on). When a request
+    started a unit of its own (convert), that unit records the outcome: this one only
+    reports what it sees, so it never overwrites "converting" or the end state.
+    """
+    launch = launch or launch_transient_unit  # looked up now: a test may replace it
+    outcomes: list[RequestOutcome] = []
+    for _ in range(MAX_ROUNDS):
+        values = pending_requests(conn, dn)
+        if not values:
+            break
+        settings = directory.read_settings(conn, base)
+        outcomes += [
+            handle_request(conn, dn, root, settings, value, launch=launch, proc=proc)
+            for value in values
+        ]
+    settings = directory.read_settings(conn, base)
+    if any(outcome.action == Handled.LAUNCHED for outcome in outcomes):
+        return outcomes, assess_host(conn, dn, root, settings, proc=proc)
+    return outcomes, record_host(conn, dn, root, settings, proc=proc, inventory_uri=inventory_uri)
+
+
+def assess_host(
+    conn: directory.LdapConnection,
+    dn: str,
+    root: HostRoot,
+    settings: directory.Settings,
+    *,
+    proc: str = "/proc",
+) -> RecordResult:
+    """The record this host would write now, not written (``change`` is empty), without
+    the VM inventory: what ``record --pending`` reports once a unit of its own records."""
+    survey = host_survey.survey(root, settings.target, proc)
+    extra = (
+        []
+        if survey.verdict == Verdict.STATIC
+        else directory_blockers(conn, base_of(settings), settings, root)
+    )
+    host_record = derive(survey, root, extra=extra)
+    return RecordResult(dn, str(settings.target), host_record, RecordUpdate(), survey, tuple(extra))

@@ -20,14 +20,14 @@ import ldap
 import ldap.dn
 import ldap.filter
 
-from libvirt_static_ids.directory import record
+from libvirt_static_ids.directory import record, reservation
 from libvirt_static_ids.errors import ExitCode, StaticIdsError, UsageError
 from libvirt_static_ids.ids import DEFAULT_TARGET, IdPair, parse_id
 
 SETTINGS_CLASS = "libvirtStaticIdsSettings"
-TARGET_UID = "libvirtStaticIdsTargetUid"
-TARGET_GID = "libvirtStaticIdsTargetGid"
-SETTINGS_NAME = "libvirt-static-ids"
+TARGET_UID = reservation.TARGET_ATTRIBUTES["uid"]
+TARGET_GID = reservation.TARGET_ATTRIBUTES["gid"]
+SETTINGS_NAME = reservation.SETTINGS_NAME
 # Hosts with the app installed carry this univentionService value (join script) even
 # before they recorded anything: they are reported as "no record".
 SERVICE = "libvirt-static-ids"
@@ -55,6 +55,10 @@ class LdapConnection(Protocol):
     def modify_ext_s(
         self, dn: str, modlist: Sequence[tuple[int, str, list[bytes] | None]], /
     ) -> object: ...
+
+    def add_ext_s(self, dn: str, modlist: Sequence[tuple[str, list[bytes]]], /) -> object: ...
+
+    def delete_ext_s(self, dn: str, /) -> object: ...
 
     def unbind_s(self) -> None: ...
 

@@ -102,6 +102,11 @@ def record(result: dict[str, Any]) -> list[str]:
     target = result["target"]
     numbers = f"{safe(result['uid'])}:{safe(result['gid'])}"
     lines = [
+        f"request {safe(done['request'])!r}: {done['action']}, {done['writes']} write(s), "
+        f"cleared={done['cleared']}" + "".join(f"; {safe(m)}" for m in done["messages"])
+        for done in result.get("requests", [])
+    ]
+    lines += [
         f"{safe(result['dn'])}: libvirt-qemu {numbers}, {result['state']} "
         f"(target {target['uid']}:{target['gid']})"
     ]
@@ -124,8 +129,37 @@ def request(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def settings(result: dict[str, Any]) -> list[str]:
+    if result["action"] == "show":
+        target = result["target"]
+        where = "" if result["exists"] else " (default: the settings object does not exist)"
+        lines = [f"target {target['uid']}:{target['gid']}{where} ({safe(result['dn'])})"]
+        lines += [f"  problem: {safe(problem)}" for problem in result["problems"]]
+        for lock in result["locks"]:
+            state = {
+                "permanent": "locked permanently",
+                "absent": "NOT locked: UDM's allocator could hand it out",
+                "until": f"locked temporarily (until {lock['lockTime']})",
+            }[lock["state"]]
+            lines.append(f"  {lock['kind']} {lock['number']}: {state}")
+        return lines
+    old, new = result["old"], result["new"]
+    verb = "would move" if result["dry_run"] else "moved"
+    lines = [
+        f"target {verb} from {old['uid']}:{old['gid']} to {new['uid']}:{new['gid']}"
+        if result["changed"]
+        else f"target stays {new['uid']}:{new['gid']}"
+    ]
+    lines += [f"  lock {safe(dn)}" for dn in result["locked"]]
+    lines += [f"  unlock {safe(dn)}" for dn in result["unlocked"]]
+    lines += [f"  note: {safe(note)}" for note in result["notes"]]
+    lines.append(f"  {len(result['hosts'])} host(s) asked to record themselves again")
+    return lines
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "domain-survey": domain_survey,
     "record": record,
     "request": request,
+    "settings": settings,
 }

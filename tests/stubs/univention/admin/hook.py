@@ -3,18 +3,26 @@
 """Test stand-in for ``univention.admin.hook`` (simpleHook and the hooks.d loader).
 
 Mirrors management/univention-directory-manager-modules/modules/univention/admin/hook.py of
-UCS 5.x: ``import_hook_files()`` executes every ``univention/admin/hooks.d/*.py`` found on
-``sys.path`` inside this module's namespace (so a hook file's classes become attributes of
-``univention.admin.hook``), and ``simpleHook`` (``type = 'simpleHook'``) has no-op methods,
-the list hooks returning their list. The debug logging is left out.
+UCS 5.2 (read at its newest): ``import_hook_files()`` compiles every
+``univention/admin/hooks.d/*.py`` found on ``sys.path`` and executes it in a fresh namespace
+holding only ``simpleHook`` and ``AttributeHook`` (no ``__name__``); of that namespace only the
+classes derived from them (not they themselves) become attributes of this module. A file that
+fails is logged as ``loading hook failed`` and skipped: UDM then treats its hook as absent.
+``simpleHook`` (``type = 'simpleHook'``) has no-op methods, the list hooks returning their
+list. Left out: ``map``/``unmap`` (5.2-6 mapping), AttributeHook's mapping methods, the
+debug logging of each method (UDM's structured ``univention.admin.log``; here ``logging``).
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
 import os
 import sys
-import traceback
+from types import SimpleNamespace
 from typing import Any
+
+log = logging.getLogger("univention.admin.hook")
 
 
 def import_hook_files() -> None:
@@ -26,10 +34,28 @@ def import_hook_files() -> None:
             )
             for fn in hooks_files:
                 try:
-                    with open(fn) as fd:
-                        exec(fd.read(), sys.modules[__name__].__dict__)  # noqa: S102 - as UDM does
+                    with open(fn, "rb") as fd:
+                        env: dict[str, Any] = {
+                            "simpleHook": simpleHook,
+                            "AttributeHook": AttributeHook,
+                        }
+                        byte_code = compile(fd.read(), fn, "exec")
+                        exec(byte_code, env)  # noqa: S102 - as UDM does
+                        sys.modules[__name__].__dict__.update(
+                            dict(
+                                inspect.getmembers(
+                                    SimpleNamespace(**env),
+                                    lambda m: (
+                                        inspect.isclass(m)
+                                        and issubclass(m, (simpleHook, AttributeHook))
+                                        and m not in (simpleHook, AttributeHook)
+                                    ),
+                                )
+                            )
+                        )
+                    log.debug("importing hook %s", fn)
                 except Exception:
-                    traceback.print_exc()
+                    log.exception("loading hook failed: %s", fn)
 
 
 class simpleHook:
@@ -61,3 +87,9 @@ class simpleHook:
 
     def hook_ldap_post_remove(self, obj: Any) -> None:
         pass
+
+
+class AttributeHook(simpleHook):
+    udm_attribute_name = None
+    ldap_attribute_name = None
+    version = 3
