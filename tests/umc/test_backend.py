@@ -388,3 +388,48 @@ def test_a_directory_user_holding_the_target_uid_refuses_the_conversion(dyn, sna
     assert [b["code"] for b in result["blockers"]] == ["target-uid-taken"]
     assert host_state(snapshot, dyn.demo.local.root) == before
     assert _record(dyn, "kvm-dyn1") == stored
+
+
+def test_settings_show_the_target_and_its_locks(dyn):
+    answer = dyn.call("settings")
+    assert answer.status == 200, answer.body
+    result = answer.body["result"]
+    assert result["target"] == {"uid": 64055, "gid": 64055}
+    assert result["exists"] is True
+    assert isinstance(result["locks"], list)
+
+
+def test_settings_set_checks_first_then_moves_the_target(dyn):
+    dry = dyn.call("settings_set", {"uid": "64060", "gid": "64060"})  # dry run by default
+    assert dry.status == 200, dry.body
+    assert dry.body["result"]["status"] == "checked"
+    assert dry.body["result"]["new"] == {"uid": 64060, "gid": 64060}
+    assert dyn.call("settings").body["result"]["target"] == {"uid": 64055, "gid": 64055}
+    done = dyn.call("settings_set", {"uid": "64060", "gid": "64060", "dry_run": False})
+    assert done.status == 200, done.body
+    assert done.body["result"]["status"] == "set"
+    assert dyn.call("settings").body["result"]["target"] == {"uid": 64060, "gid": 64060}
+    assert dyn.call("survey").body["result"]["settings"]["target"] == {"uid": 64060, "gid": 64060}
+
+
+def test_settings_set_refuses_a_pair_someone_holds_and_changes_nothing(dyn):
+    dyn.demo.testbed.add_user("holder", 64070)
+    answer = dyn.call("settings_set", {"uid": "64070", "gid": "64070", "dry_run": False})
+    assert answer.status == 200, answer.body
+    result = answer.body["result"]
+    assert result["status"] == "refused"
+    assert result["blockers"]
+    assert any("64070" in blocker["message"] for blocker in result["blockers"])
+    assert dyn.call("settings").body["result"]["target"] == {"uid": 64055, "gid": 64055}
+
+
+@pytest.mark.parametrize(
+    ("options", "option"),
+    [({"uid": "abc", "gid": "64060"}, "uid"), ({"uid": "64060", "gid": "0"}, "gid")],
+)
+def test_settings_set_names_a_bad_number(dyn, options, option):
+    answer = dyn.call("settings_set", options)
+    assert answer.status == 422, answer.body
+    assert list(answer.body["result"]) == [option]
+    assert options[option] in answer.body["result"][option]
+    _no_traceback(answer.body)

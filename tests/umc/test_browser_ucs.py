@@ -13,6 +13,7 @@ this dynamic host only: another dynamic host offers "Request conversion" and a l
 own UMC, a static host neither; a conversion started in the browser runs on as a transient
 unit while the module process ends and the page is reloaded: the new page shows its
 progress again and then its outcome. On a static host the module offers no conversion.
+The target numbers are checked, then changed, from the page.
 """
 
 from __future__ import annotations
@@ -196,4 +197,25 @@ def test_a_static_host_offers_no_conversion(open_page):
         expect(page.locator(".lsiConvertHere")).to_be_hidden()
         row(page, "kvm-static").locator(".umcGridDefaultAction").click()
         expect(page.get_by_role("button", name="Convert kvm-static")).to_be_hidden()
+        assert page.problems == []
+
+
+def test_the_target_numbers_are_checked_then_changed(open_page, shot):
+    with umc_site("kvm-dyn1", serve=True) as other:
+        page = open_page(other.url)
+        page.get_by_role("button", name="Target numbers").click()
+        form = dialog(page, "Target numbers")
+        expect(form.locator("input[name=uid]")).to_have_value("64055")
+        form.locator("input[name=uid]").fill("64060")
+        form.locator("input[name=gid]").fill("64060")
+        form.get_by_role("button", name="Check").click()
+        checked = dialog(page, "New target numbers")
+        expect(checked).to_contain_text("UID 64060, GID 64060 is free and can become the target.")
+        expect(checked).to_contain_text("hosts will be asked to record themselves again.")
+        shot(page, "target-checked")
+        checked.get_by_role("button", name="Change the target").click()
+        expect(page.locator(".umcSnackbar")).to_contain_text(
+            "The target is now UID 64060, GID 64060."
+        )
+        expect(page.locator(".lsiTarget")).to_contain_text("Target: UID 64060, GID 64060.")
         assert page.problems == []

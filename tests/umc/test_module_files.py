@@ -77,7 +77,17 @@ def test_xml_matches_backend_and_frontend():
     commands = {c.get("name"): c.get("function") for c in element.iter("command")}
     assert set(commands) == {
         f"{MODULE_ID}/{verb}"
-        for verb in ("survey", "host", "dry_run", "convert", "attach", "request", "progress")
+        for verb in (
+            "survey",
+            "host",
+            "dry_run",
+            "convert",
+            "attach",
+            "request",
+            "progress",
+            "settings",
+            "settings_set",
+        )
     }
     for function in commands.values():
         assert callable(getattr(backend.Instance, function)), function

@@ -125,6 +125,11 @@ define([
 		_renderOverview: function() {
 			this._overviewPage = new Page({
 				fullWidth: true,
+				headerButtons: [{
+					name: 'settings',
+					label: _('Target numbers'),
+					callback: lang.hitch(this, 'editTarget')
+				}],
 				headerText: _('libvirt-qemu IDs in the domain'),
 				helpText: _('Live migration of VMs on NFS needs the same numeric UID and GID of libvirt-qemu on every KVM host. This page shows what each host recorded in the directory, what blocks its conversion to the static IDs, and lets you convert this host or ask other hosts to convert.')
 			});
@@ -501,6 +506,77 @@ define([
 				}));
 				this.standbyDuring(sent);
 			}));
+		},
+
+		// -- the domain's target numbers (settings show / settings set) ---------------------
+
+		editTarget: function() {
+			var shown = this.umcpCommand(COMMAND + 'settings').then(lang.hitch(this, function(data) {
+				var target = data.result.target;
+				return dialog.confirmForm({
+					title: _('Target numbers'),
+					widgets: [{
+						type: Text,
+						name: 'help',
+						content: '<p>' + esc(_('Every KVM host is converted to these numbers, and the directory keeps them from every other user, group and computer. A new pair is checked first: it must be free in the directory and on every recorded host.')) + '</p>'
+					}, {
+						type: TextBox,
+						name: 'uid',
+						label: _('UID of libvirt-qemu'),
+						value: String(target.uid)
+					}, {
+						type: TextBox,
+						name: 'gid',
+						label: _('GID of libvirt-qemu'),
+						value: String(target.gid)
+					}],
+					submit: _('Check')
+				}).then(lang.hitch(this, '_checkTarget'));
+			}));
+			this.standbyDuring(shown);
+		},
+
+		_setTarget: function(values, dryRun) {
+			return this.umcpCommand(COMMAND + 'settings_set', {uid: lang.trim(values.uid || ''), gid: lang.trim(values.gid || ''), dry_run: dryRun});
+		},
+
+		_checkTarget: function(values) {
+			var checked = this._setTarget(values, true).then(lang.hitch(this, function(data) {
+				var result = data.result;
+				if (result.status === 'refused') {
+					dialog.alert('<p>' + esc(_('The pair cannot be the target; nothing was changed.')) + '</p>' + blockerList(result.blockers),
+						_('Target numbers refused'));
+					return;
+				}
+				if (!result.changed) {
+					dialog.alert(esc(_('UID %(uid)s, GID %(gid)s is the target already.', result['new'])), _('Target numbers'));
+					return;
+				}
+				var html = '<p>' + esc(_('UID %(uid)s, GID %(gid)s is free and can become the target.', result['new'])) + '</p><p>' +
+					esc(_.ngettext('%d host will be asked to record itself again.', '%d hosts will be asked to record themselves again.',
+						result.hosts.length, result.hosts.length)) + '</p>';
+				dialog.confirm(html, [{
+					name: 'cancel',
+					label: _('Cancel')
+				}, {
+					name: 'set',
+					label: _('Change the target'),
+					'default': true
+				}], _('New target numbers')).then(lang.hitch(this, function(response) {
+					if (response === 'set') {
+						var set = this._setTarget(values, false).then(lang.hitch(this, function(answer) {
+							if (answer.result.status === 'refused') {
+								dialog.alert('<p>' + esc(answer.result.message) + '</p>' + blockerList(answer.result.blockers), _('Target numbers refused'));
+								return;
+							}
+							this.addNotification(esc(_('The target is now UID %(uid)s, GID %(gid)s.', answer.result['new'])));
+							return this.refresh();
+						}));
+						this.standbyDuring(set);
+					}
+				}));
+			}));
+			this.standbyDuring(checked);
 		},
 
 		// -- converting this host ------------------------------------------------------------

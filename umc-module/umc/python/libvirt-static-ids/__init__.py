@@ -30,6 +30,7 @@ from univention.management.console.modules.sanitizers import (
 from libvirt_static_ids.directory import agent, domain_survey, record, ucr
 from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.directory.record import Request as HostRequest
+from libvirt_static_ids.errors import PreflightRefused
 from libvirt_static_ids.host import convert
 from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.hostroot import HostRoot
@@ -75,6 +76,8 @@ class PathsSanitizer(ListSanitizer):
 PATHS = PathsSanitizer(default=[])
 RESTART = BooleanSanitizer(default=True)
 PROGRESS_ID = StringSanitizer(required=True, minimum=1, maximum=64)
+# A number as typed; the core says what is wrong with it (naming uid or gid).
+ID = StringSanitizer(required=True, minimum=1, maximum=16)
 
 
 def _poll(
@@ -311,6 +314,41 @@ class Instance(Base):
             result = {**conversion.outcome(run, stored), "host": here, "record": stored}
             conversion.forget(root, started)
             return _poll(title, 100, "", result)
+
+    @threaded
+    def settings_show(self, request: Any) -> dict[str, Any]:
+        """The domain's target pair (the settings object) and its permanent allocator locks."""
+        from libvirt_static_ids.directory import settings
+
+        with umc_errors():
+            conn, base = self._user_directory(request)
+            return settings.show(conn, base).as_dict()
+
+    @sanitize(uid=ID, gid=ID, dry_run=BooleanSanitizer(default=True))
+    @threaded
+    def settings_set(self, request: Any) -> dict[str, Any]:
+        """Move the target to another pair, as the logged-in user (``settings set``).
+
+        The core validates the pair (free in the directory and on every recorded host),
+        locks it first, switches, unlocks the old pair and asks every host to re-record. A
+        refusal is an answer listing what holds the pair; nothing was changed then.
+        """
+        from libvirt_static_ids.directory import settings
+        from libvirt_static_ids.ids import IdPair, parse_id
+
+        options = request.options
+        with umc_errors():
+            new = IdPair(parse_id(options["uid"], "--uid"), parse_id(options["gid"], "--gid"))
+            conn, base = self._user_directory(request, write=True)
+            try:
+                change = settings.change_target(conn, base, new, dry_run=options["dry_run"])
+            except PreflightRefused as refused:
+                return {
+                    "status": "refused",
+                    "message": refused.message,
+                    "blockers": refused.details.get("blockers", []),
+                }
+        return {"status": "checked" if change.dry_run else "set", **change.as_dict()}
 
     @sanitize(
         hosts=ListSanitizer(

@@ -38,7 +38,12 @@ _ = Translation("univention-management-console-module-libvirt-static-ids").trans
 
 CONFLICT = 409
 # The core names options as its command line does; the UMC commands name them so.
-OPTION_NAMES: Mapping[str, str] = {"--path": "paths", "HOST": "hosts"}
+OPTION_NAMES: Mapping[str, str] = {
+    "--path": "paths",
+    "HOST": "hosts",
+    "--uid": "uid",
+    "--gid": "gid",
+}
 
 
 @contextlib.contextmanager
