@@ -433,3 +433,13 @@ def test_settings_set_names_a_bad_number(dyn, options, option):
     assert list(answer.body["result"]) == [option]
     assert options[option] in answer.body["result"][option]
     _no_traceback(answer.body)
+
+
+def test_a_host_without_systemd_says_so_and_keeps_nothing_to_find(dyn):
+    (dyn.systemd.state / "no-systemd").touch()
+    answer = dyn.call("convert", {"restart": False})
+    assert answer.status == 500, answer.body
+    assert "System has not been booted with systemd" in answer.body["message"]
+    _no_traceback(answer.body)
+    assert dyn.call("survey").body["result"]["this_host"]["conversion"] is None
+    assert _record(dyn, "kvm-dyn1")[record.STATE] == [b"dynamic"]

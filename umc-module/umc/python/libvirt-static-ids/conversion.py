@@ -102,7 +102,11 @@ def start(
     with open(temporary, "w", encoding="utf-8") as handle:
         json.dump({**asdict(started), "paths": list(paths)}, handle)
     os.replace(temporary, path)
-    transient_unit.start(unit)
+    try:
+        transient_unit.start(unit)
+    except BaseException:
+        os.unlink(path)  # nothing started: nothing to find again
+        raise
     return started
 
 
