@@ -382,12 +382,16 @@ def convert_and_record(
     root: HostRoot,
     settings: directory.Settings,
     *,
+    paths: Sequence[str] = (),
     restart: bool = True,
     proc: str = "/proc",
     request: HostRequest | None = None,
     inventory_uri: str | None = None,
 ) -> tuple[convert.ConvertReport | None, RecordResult]:
-    """The transient unit's work: record "converting", convert, record the end state."""
+    """The transient unit's work: record "converting", convert, record the end state.
+
+    ``paths``: more trees to repair (the UMC module's "more paths", e.g. NFS images).
+    """
     before = record_host(
         conn,
         dn,
@@ -405,7 +409,7 @@ def convert_and_record(
                 f"{len(before.extra_blockers)} blocker(s) in the directory: nothing was changed",
                 blockers=[b.as_dict() for b in before.extra_blockers],
             )
-        report = convert.convert(root, settings.target, restart=restart, proc=proc)
+        report = convert.convert(root, settings.target, paths, restart=restart, proc=proc)
     except StaticIdsError as failure:
         error = failure
     echo = (
