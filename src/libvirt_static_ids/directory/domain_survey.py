@@ -72,7 +72,7 @@ class HostView(NamedTuple):
         head, tail = parts
         inventory = _inventory(r.inventory)
         if inventory is _UNREADABLE:
-            tail = {**tail, "problems": [*tail["problems"], "its VM inventory is not JSON"]}
+            tail = {**tail, "problems": [*r.problems, "its VM inventory is not JSON"]}
         return {
             "name": r.name,
             "dn": r.dn,
