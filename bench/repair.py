@@ -3,8 +3,8 @@
 """Benchmark: ``libvirt-static-ids repair`` against GNU ``chown -R --from`` (``make bench``).
 
 A local tree of N entries (default 100,000; 1% owned by the old numbers 109:114, the rest by
-other owners) is built once. Then, for R rounds (default 5), alternating which goes first,
-each tool gets its own identical fresh copy (``cp -a``, not timed):
+other owners) is built once. Then, for R rounds (default 7), alternating which goes first,
+both tools run on the same tree, each run followed by an exact reset (untimed):
 
     ours:     libvirt-static-ids --root TMP repair --from-uid 109 --from-gid 114
                   --to-uid 64055 --to-gid 64055 COPY     (the real CLI, journal under TMP)
@@ -160,9 +160,12 @@ def run_chown(tree: str, work: str) -> Sample:
     return timed(argv, work)[0]
 
 
-def fresh_copy(master: str, copy: str) -> str:
-    subprocess.run(["cp", "-a", master, copy], check=True)
-    return copy
+def reset(tree: str, old: int) -> None:
+    """Undo a run exactly, untimed: the tree's only entries owned by 64055:64055 are the ones
+    a run changed (no other owner is 64055, no entry has setuid bits, capabilities or ACLs,
+    so chown restores all of them), and ownership is per inode, so the tree itself is reused."""
+    argv = ["chown", "-R", f"--from={NEW_UID}:{NEW_GID}", f"{OLD_UID}:{OLD_GID}", tree]
+    subprocess.run(argv, check=True)
 
 
 def median(samples: list[Sample]) -> float:
@@ -205,32 +208,25 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def compare(
-    master: str, work: str, entries: int, old: int, *, rounds: int, case: Case
+    tree: str, work: str, entries: int, old: int, *, rounds: int, case: Case
 ) -> list[Sample]:
-    """Alternating rounds on fresh copies for one case; print it; return our samples.
+    """Alternating rounds on the one tree for one case; print it; return our samples.
 
-    Copies are made before the busy loop starts and removed only at the end: on an ext4
-    without a journal, inodes deleted in the last minutes make every new one slow to
-    allocate, which would slow the later copies.
+    After every run (ours or chown) the tree is reset to the old numbers, so each run finds
+    exactly the same work; ours checks that it changed exactly the old entries each time.
     """
     ours: list[Sample] = []
     chown: list[Sample] = []
-    copies = [
-        (
-            fresh_copy(master, os.path.join(work, f"{case.name}-ours-{number}")),
-            fresh_copy(master, os.path.join(work, f"{case.name}-chown-{number}")),
-        )
-        for number in range(1, rounds + 1)
-    ]
     busy = start_busy_loop() if case.busy else None
     try:
-        for number, (mine, theirs) in enumerate(copies, 1):
+        for number in range(1, rounds + 1):
             order = ["ours", "chown"] if number % 2 else ["chown", "ours"]
             for which in order:
                 if which == "ours":
-                    ours.append(run_ours(mine, work, old, case.env))
+                    ours.append(run_ours(tree, work, old, case.env))
                 else:
-                    chown.append(run_chown(theirs, work))
+                    chown.append(run_chown(tree, work))
+                reset(tree, old)
             print(
                 f"  {case.name} round {number}/{rounds} ({' first, then '.join(order)}): "
                 f"ours {ours[-1].seconds:.3f} s, chown {chown[-1].seconds:.3f} s",
@@ -246,16 +242,13 @@ def compare(
         f"peak RSS ours {peak_mib(ours):.1f} MiB, chown {peak_mib(chown):.1f} MiB"
     )
     print(f"ratio {case.name}: {ours_median / chown_median:.2f}", flush=True)
-    for mine, theirs in copies:
-        shutil.rmtree(mine)
-        shutil.rmtree(theirs)
     return ours
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--big-entries", type=int, default=400_000, help="0 skips the check")
     parser.add_argument("--dir", default=None, help="work directory (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -285,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"tree: {entries:,} entries, {old:,} ({old / entries:.1%}) owned by {OLD_UID}:{OLD_GID}"
         )
-        print(f"median of {args.rounds} rounds per case (alternating order, fresh cp -a copies)")
+        print(f"median of {args.rounds} rounds per case (alternating order, tree reset after each)")
         print(
             f"load average before: {os.getloadavg()[0]:.2f}, "
             f"usable CPUs: {len(os.sched_getaffinity(0))}"
