@@ -206,6 +206,10 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
 
 def _run(args: argparse.Namespace, progress: Meter | None) -> tuple[dict[str, Any], ExitCode]:
     root = HostRoot.open_system(args.root)
+    if args.command in ("convert", "repair", "rollback"):
+        from libvirt_static_ids.files import walk
+
+        walk.listxattrat_allowed()  # a bad LIBVIRT_STATIC_IDS_WALK is refused before any run
     if args.command == "survey":
         from libvirt_static_ids.host import survey as host_survey
 

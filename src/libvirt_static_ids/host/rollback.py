@@ -125,6 +125,8 @@ def rollback(
     store = Store(root)
     if run_id is not None:
         store.open(run_id)  # a malformed or unknown RUN_ID is refused before anything is made
+    elif not store.runs():
+        return RollbackReport(None, dry_run)  # nothing to undo: not even the lock is made
     with store.locked():
         run = _choose(store, run_id)
         if run is None:
