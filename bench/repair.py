@@ -14,12 +14,13 @@ That is done for four cases, each against chown in the same case: the walk listi
 with listxattrat (Linux 6.13+) and with the fallback of older kernels such as UCS 5.2's 6.1
 (``LIBVIRT_STATIC_IDS_WALK=fallback``), each on a quiet machine and with a competing busy
 process (a busy loop pinned to one CPU, ended by its PID). Each case prints one line
-``ratio CASE: R`` (ours/chown, medians), with the median wall times, entries per second and
-peak RSS. Peak RSS comes from GNU time's ``%M`` (the ru_maxrss of exactly the measured process,
-which time forks from its own small image); without GNU time, from wait4(2), which is an
-upper bound (Linux carries the forking benchmark's RSS into the child's maximum). Memory
-must not grow with the tree: the same repair then runs on a tree four times as large and
-both peaks are printed.
+``ratio CASE: R`` (ours/chown, medians), with the median wall times, entries per second,
+peak RSS and the median CPU times (user+system: on a machine others load, wall times say
+more about the others than about us; CPU time much less). Peak RSS comes from GNU time's
+``%M`` (the ru_maxrss of exactly the measured process, which time forks from its own small
+image); without GNU time, from wait4(2), which is an upper bound (Linux carries the forking
+benchmark's RSS into the child's maximum). Memory must not grow with the tree: the same
+repair then runs on a tree four times as large and both peaks are printed.
 
 No assertions on time: these are figures to record, not a test.
 """
@@ -88,6 +89,7 @@ def count_entries(top: str) -> int:
 class Sample:
     seconds: float
     max_rss_kib: int
+    cpu_seconds: float  # user + system, of the process and what it waited for
 
 
 def gnu_time() -> str | None:
@@ -124,13 +126,14 @@ def timed(argv: list[str], work: str, env: dict[str, str] = ENV) -> tuple[Sample
     err = process.stderr.read() if process.stderr else b""
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
+    cpu = usage.ru_utime + usage.ru_stime  # Linux: the child's and its reaped children's
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{argv} failed ({process.returncode}): {err.decode(errors='replace')}")
     if GNU_TIME:
         with open(report, encoding="ascii") as handle:
-            return Sample(seconds, int(handle.read().split()[-1])), out
-    return Sample(seconds, usage.ru_maxrss), out
+            return Sample(seconds, int(handle.read().split()[-1]), cpu), out
+    return Sample(seconds, usage.ru_maxrss, cpu), out
 
 
 def make_system_root(work: str) -> None:
@@ -170,6 +173,10 @@ def reset(tree: str, old: int) -> None:
 
 def median(samples: list[Sample]) -> float:
     return statistics.median(sample.seconds for sample in samples)
+
+
+def median_cpu(samples: list[Sample]) -> float:
+    return statistics.median(sample.cpu_seconds for sample in samples)
 
 
 def peak_mib(samples: list[Sample]) -> float:
@@ -240,6 +247,12 @@ def compare(
         f"  {case.name}: ours {ours_median:.3f} s ({entries / ours_median:,.0f} entries/s), "
         f"chown {chown_median:.3f} s ({entries / chown_median:,.0f} entries/s), "
         f"peak RSS ours {peak_mib(ours):.1f} MiB, chown {peak_mib(chown):.1f} MiB"
+    )
+    print(
+        f"  {case.name}: CPU time (user+system, what a loaded machine does not distort much) "
+        f"ours {median_cpu(ours):.3f} s, chown {median_cpu(chown):.3f} s, "
+        f"ratio {median_cpu(ours) / median_cpu(chown):.2f}; load average now "
+        f"{os.getloadavg()[0]:.2f}"
     )
     print(f"ratio {case.name}: {ours_median / chown_median:.2f}", flush=True)
     return ours

@@ -10,7 +10,6 @@ without it.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -94,6 +93,8 @@ class Disk:
 
 def disks(xml: str) -> list[Disk]:
     """Every ``<disk>`` of a VM's definition (libvirt's domain XML)."""
+    import xml.etree.ElementTree as ET  # expat: only commands that read a VM's XML load it
+
     # The XML comes from libvirtd, which validated it; expat refuses entity bombs.
     tree = ET.fromstring(xml)  # noqa: S314
     found = []
