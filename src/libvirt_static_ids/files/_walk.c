@@ -149,9 +149,9 @@ static ssize_t list_names(int how, int dir_fd, const char *name, char *names, si
     return llistxattr(path, names, size);
 }
 
-/* Whether this thread asks for the size first: far cheaper for the many entries that carry
- * no xattr (the kernel then allocates and copies no buffer), one call more for those that do;
- * so it is done while the entries met lately carried none. */
+/* Whether this thread asks for the size first: a little cheaper for the many entries that
+ * carry no xattr (the kernel then allocates no 4 KiB buffer: ~2% of the walk's CPU time), one
+ * call more for those that do; so it is done while the entries met lately carried none. */
 static __thread int size_first = 1;
 
 /* The XATTR_* flags of the entry (both when there are too many names to list: let Python
