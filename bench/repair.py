@@ -3,8 +3,8 @@
 """Benchmark: ``libvirt-static-ids repair`` against GNU ``chown -R --from`` (``make bench``).
 
 A local tree of N entries (default 100,000; 1% owned by the old numbers 109:114, the rest by
-other owners) is built once. Then, for R rounds (default 5), alternating which goes first,
-each tool gets its own identical fresh copy (``cp -a``, not timed):
+other owners) is built once. Then, for R rounds (default 7), alternating which goes first,
+both tools run on the same tree, each run followed by an exact reset (untimed):
 
     ours:     libvirt-static-ids --root TMP repair --from-uid 109 --from-gid 114
                   --to-uid 64055 --to-gid 64055 COPY     (the real CLI, journal under TMP)
@@ -14,12 +14,13 @@ That is done for four cases, each against chown in the same case: the walk listi
 with listxattrat (Linux 6.13+) and with the fallback of older kernels such as UCS 5.2's 6.1
 (``LIBVIRT_STATIC_IDS_WALK=fallback``), each on a quiet machine and with a competing busy
 process (a busy loop pinned to one CPU, ended by its PID). Each case prints one line
-``ratio CASE: R`` (ours/chown, medians), with the median wall times, entries per second and
-peak RSS. Peak RSS comes from GNU time's ``%M`` (the ru_maxrss of exactly the measured process,
-which time forks from its own small image); without GNU time, from wait4(2), which is an
-upper bound (Linux carries the forking benchmark's RSS into the child's maximum). Memory
-must not grow with the tree: the same repair then runs on a tree four times as large and
-both peaks are printed.
+``ratio CASE: R`` (ours/chown, medians), with the median wall times, entries per second,
+peak RSS and the median CPU times (user+system: on a machine others load, wall times say
+more about the others than about us; CPU time much less). Peak RSS comes from GNU time's
+``%M`` (the ru_maxrss of exactly the measured process, which time forks from its own small
+image); without GNU time, from wait4(2), which is an upper bound (Linux carries the forking
+benchmark's RSS into the child's maximum). Memory must not grow with the tree: the same
+repair then runs on a tree four times as large and both peaks are printed.
 
 No assertions on time: these are figures to record, not a test.
 """
@@ -88,6 +89,7 @@ def count_entries(top: str) -> int:
 class Sample:
     seconds: float
     max_rss_kib: int
+    cpu_seconds: float  # user + system, of the process and what it waited for
 
 
 def gnu_time() -> str | None:
@@ -124,13 +126,14 @@ def timed(argv: list[str], work: str, env: dict[str, str] = ENV) -> tuple[Sample
     err = process.stderr.read() if process.stderr else b""
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
+    cpu = usage.ru_utime + usage.ru_stime  # Linux: the child's and its reaped children's
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{argv} failed ({process.returncode}): {err.decode(errors='replace')}")
     if GNU_TIME:
         with open(report, encoding="ascii") as handle:
-            return Sample(seconds, int(handle.read().split()[-1])), out
-    return Sample(seconds, usage.ru_maxrss), out
+            return Sample(seconds, int(handle.read().split()[-1]), cpu), out
+    return Sample(seconds, usage.ru_maxrss, cpu), out
 
 
 def make_system_root(work: str) -> None:
@@ -160,13 +163,20 @@ def run_chown(tree: str, work: str) -> Sample:
     return timed(argv, work)[0]
 
 
-def fresh_copy(master: str, copy: str) -> str:
-    subprocess.run(["cp", "-a", master, copy], check=True)
-    return copy
+def reset(tree: str, old: int) -> None:
+    """Undo a run exactly, untimed: the tree's only entries owned by 64055:64055 are the ones
+    a run changed (no other owner is 64055, no entry has setuid bits, capabilities or ACLs,
+    so chown restores all of them), and ownership is per inode, so the tree itself is reused."""
+    argv = ["chown", "-R", f"--from={NEW_UID}:{NEW_GID}", f"{OLD_UID}:{OLD_GID}", tree]
+    subprocess.run(argv, check=True)
 
 
 def median(samples: list[Sample]) -> float:
     return statistics.median(sample.seconds for sample in samples)
+
+
+def median_cpu(samples: list[Sample]) -> float:
+    return statistics.median(sample.cpu_seconds for sample in samples)
 
 
 def peak_mib(samples: list[Sample]) -> float:
@@ -205,32 +215,25 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def compare(
-    master: str, work: str, entries: int, old: int, *, rounds: int, case: Case
+    tree: str, work: str, entries: int, old: int, *, rounds: int, case: Case
 ) -> list[Sample]:
-    """Alternating rounds on fresh copies for one case; print it; return our samples.
+    """Alternating rounds on the one tree for one case; print it; return our samples.
 
-    Copies are made before the busy loop starts and removed only at the end: on an ext4
-    without a journal, inodes deleted in the last minutes make every new one slow to
-    allocate, which would slow the later copies.
+    After every run (ours or chown) the tree is reset to the old numbers, so each run finds
+    exactly the same work; ours checks that it changed exactly the old entries each time.
     """
     ours: list[Sample] = []
     chown: list[Sample] = []
-    copies = [
-        (
-            fresh_copy(master, os.path.join(work, f"{case.name}-ours-{number}")),
-            fresh_copy(master, os.path.join(work, f"{case.name}-chown-{number}")),
-        )
-        for number in range(1, rounds + 1)
-    ]
     busy = start_busy_loop() if case.busy else None
     try:
-        for number, (mine, theirs) in enumerate(copies, 1):
+        for number in range(1, rounds + 1):
             order = ["ours", "chown"] if number % 2 else ["chown", "ours"]
             for which in order:
                 if which == "ours":
-                    ours.append(run_ours(mine, work, old, case.env))
+                    ours.append(run_ours(tree, work, old, case.env))
                 else:
-                    chown.append(run_chown(theirs, work))
+                    chown.append(run_chown(tree, work))
+                reset(tree, old)
             print(
                 f"  {case.name} round {number}/{rounds} ({' first, then '.join(order)}): "
                 f"ours {ours[-1].seconds:.3f} s, chown {chown[-1].seconds:.3f} s",
@@ -245,17 +248,20 @@ def compare(
         f"chown {chown_median:.3f} s ({entries / chown_median:,.0f} entries/s), "
         f"peak RSS ours {peak_mib(ours):.1f} MiB, chown {peak_mib(chown):.1f} MiB"
     )
+    print(
+        f"  {case.name}: CPU time (user+system, what a loaded machine does not distort much) "
+        f"ours {median_cpu(ours):.3f} s, chown {median_cpu(chown):.3f} s, "
+        f"ratio {median_cpu(ours) / median_cpu(chown):.2f}; load average now "
+        f"{os.getloadavg()[0]:.2f}"
+    )
     print(f"ratio {case.name}: {ours_median / chown_median:.2f}", flush=True)
-    for mine, theirs in copies:
-        shutil.rmtree(mine)
-        shutil.rmtree(theirs)
     return ours
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--big-entries", type=int, default=400_000, help="0 skips the check")
     parser.add_argument("--dir", default=None, help="work directory (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -285,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"tree: {entries:,} entries, {old:,} ({old / entries:.1%}) owned by {OLD_UID}:{OLD_GID}"
         )
-        print(f"median of {args.rounds} rounds per case (alternating order, fresh cp -a copies)")
+        print(f"median of {args.rounds} rounds per case (alternating order, tree reset after each)")
         print(
             f"load average before: {os.getloadavg()[0]:.2f}, "
             f"usable CPUs: {len(os.sched_getaffinity(0))}"

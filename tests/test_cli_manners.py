@@ -22,6 +22,7 @@ import pytest
 
 import cli_support
 import man_page
+from libvirt_static_ids.cli import main as cli_main
 from libvirt_static_ids.cli import manpage
 from libvirt_static_ids.cli.main import build_parser
 from libvirt_static_ids.cli.parser import CommandParser, shown_default
@@ -279,3 +280,22 @@ def test_the_generated_man_page_documents_every_command_and_option(tmp_path):
     assert "--to-uid N the UID it becomes (default: 64055)" in flat
     assert "libvirt-static-ids repair --orphans leftovers of earlier runs" in flat
     assert "4 An interrupted run exists" in flat
+
+
+def test_one_familys_parser_parses_as_the_whole_parser_and_doubt_takes_the_whole():
+    """Start-up builds only the named family's commands: same result, or the whole parser."""
+    whole = build_parser()
+    for words in (
+        ["--root", "/srv/host", "repair", "--from-uid", "109", "--from-gid", "114", "/srv/x"],
+        ["survey", "--json"],
+        ["rollback", "--dry-run", "-q"],
+        ["plan"],
+    ):
+        parser, args = cli_main._parsed(words)
+        assert vars(args) == vars(whole.parse_command_line(words)), words
+        assert len(parser.subcommands()) < len(whole.subcommands()), words
+    # "plan" is a PATH here, but names a command of another family too: the whole parser.
+    doubt = ["repair", "--from-uid", "109", "--from-gid", "114", "plan"]
+    parser, args = cli_main._parsed(doubt)
+    assert parser.subcommands().keys() == whole.subcommands().keys()
+    assert args.paths == ["plan"]

@@ -608,3 +608,31 @@ def test_orphans_without_a_journal_only_lists(cli, fake_root, snapshot):
     assert result.data["changes"] == []
     assert [u["uid"] for u in result.data["untouched"]] == [4242]
     assert snapshot(fake_root) == before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("repair", "--from-uid", "109", "--from-gid", "114", "var/lib/libvirt"),
+        ("convert",),
+        ("rollback",),
+    ],
+)
+def test_a_bad_walk_setting_is_refused_before_anything(
+    cli, fake_root, snapshot, monkeypatch, command
+):
+    """Exit 2 naming the value, and no run, no journal, no state directory: nothing made."""
+    convert_first = command == ("rollback",)
+    if convert_first:  # something to roll back, so the refusal is not "nothing to do"
+        assert cli("convert", root=fake_root).code == 0
+    before = snapshot(fake_root)
+    monkeypatch.setenv("LIBVIRT_STATIC_IDS_WALK", "falback")
+    argv = [str(fake_root / a) if a.startswith("var/") else a for a in command]
+    result = cli(*argv, root=fake_root, json=True)
+    assert result.code == 2, result
+    assert "LIBVIRT_STATIC_IDS_WALK='falback'" in result.data["error"]["message"], result
+    human = cli(*argv, root=fake_root)
+    assert human.code == 2 and "'falback' is not one of: auto, fallback" in human.err, human
+    assert snapshot(fake_root) == before
+    if not convert_first:
+        assert not (fake_root / os.fsdecode(STATE)).exists()

@@ -224,6 +224,17 @@ def test_rollback_with_nothing_to_roll_back_is_exit_0(cli, fake_root, snapshot):
     assert snapshot(fake_root, exclude=[STATE]) == before
 
 
+def test_rollback_with_nothing_to_roll_back_creates_nothing(cli, fake_root, snapshot):
+    """No state directory, no lock: a host never converted is left exactly as it was."""
+    assert not (fake_root / os.fsdecode(STATE)).exists()
+    before = snapshot(fake_root)
+    for args in ((), ("--dry-run",)):
+        result = cli("rollback", *args, root=fake_root, json=True)
+        assert (result.code, result.data["status"]) == (0, "nothing-to-roll-back"), result
+    assert not (fake_root / os.fsdecode(STATE)).exists()
+    assert snapshot(fake_root) == before
+
+
 def test_rolling_back_twice_is_harmless(cli, busy_root, snapshot):
     before = snapshot(busy_root, exclude=EXCLUDE)
     account_text = accounts(busy_root)

@@ -5,7 +5,7 @@
 The oracle is written for clarity, not speed: ``os.lstat`` and ``os.listxattr`` by path,
 recursion, no threads; like the walk it always yields the top. Both C paths must yield
 exactly its entries, with the same stat fields and the same "carries an ACL or libvirt
-label" flag, whatever the numbers asked for.
+label" and "carries a file capability" flags, whatever the numbers asked for.
 """
 
 from __future__ import annotations
@@ -26,14 +26,17 @@ from libvirt_static_ids.files import walk
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: chown, trusted.* xattrs")
 
 RELEVANT = ("system.posix_acl_", "trusted.libvirt.security.dac", "trusted.libvirt.security.ref_dac")
-Row = tuple[bytes, int, int, int, int, int, int, bool]
+CAPABILITY = "security.capability"
+Row = tuple[bytes, int, int, int, int, int, int, bool, bool]
 
 
-def _relevant(path: bytes, mode: int) -> bool:
+def _flags(path: bytes, mode: int) -> tuple[bool, bool]:
+    """Carries an ACL or libvirt label; carries a file capability."""
     if stat.S_ISLNK(mode):
-        return False
+        return False, False
     names = os.listxattr(path, follow_symlinks=False)
-    return any(name.startswith(RELEVANT[0]) or name in RELEVANT[1:] for name in names)
+    relevant = any(name.startswith(RELEVANT[0]) or name in RELEVANT[1:] for name in names)
+    return relevant, CAPABILITY in names
 
 
 def oracle(top: bytes, uids: set[int], gids: set[int], every: bool) -> list[Row]:
@@ -41,10 +44,20 @@ def oracle(top: bytes, uids: set[int], gids: set[int], every: bool) -> list[Row]
 
     def visit(path: bytes) -> None:
         st = os.lstat(path)
-        xattr = _relevant(path, st.st_mode)
+        xattr, capability = _flags(path, st.st_mode)
         if path == top or every or xattr or st.st_uid in uids or st.st_gid in gids:
             found.append(
-                (path, st.st_dev, st.st_ino, st.st_mode, st.st_nlink, st.st_uid, st.st_gid, xattr)
+                (
+                    path,
+                    st.st_dev,
+                    st.st_ino,
+                    st.st_mode,
+                    st.st_nlink,
+                    st.st_uid,
+                    st.st_gid,
+                    xattr,
+                    capability,
+                )
             )
         if stat.S_ISDIR(st.st_mode):
             for name in sorted(os.listdir(path)):
@@ -109,3 +122,44 @@ def test_the_fallback_is_what_the_setting_asks_for(tmp_path: Path) -> None:
     default = walk.TreeWalk(top)
     list(default)
     assert default.uses_listxattrat is (_kernel() >= (6, 13))
+
+
+def test_wide_directories_on_both_paths_and_the_working_directory_stays(tmp_path: Path) -> None:
+    """Directories wide enough that both threads examine them (on the fallback the helper looks
+    names up in its own working directory): every ACL-only, label-only and capability file is
+    found, and the process's working directory never moves, not even during the walk."""
+    top = tmp_path / "wide"
+    for group in range(3):
+        directory = top / f"d{group}"
+        directory.mkdir(parents=True)
+        for index in range(700):
+            path = directory / f"f{index}"
+            path.touch()
+            os.chown(path, 0, 0)
+            if index % 7 == 1:
+                os.setxattr(path, "trusted.libvirt.security.dac", b"+109:+114")
+            if index % 7 == 2:
+                os.setxattr(path, CAPABILITY, treegen.CAP_NET_RAW)
+            if index % 7 == 3:
+                os.setxattr(path, "system.posix_acl_access", treegen.acl_value({109: 6}, {}, 0o640))
+    expected = oracle(os.fsencode(top), {109}, {114}, False)
+    assert len(expected) == 1 + 3 * 200  # the top and the ACL or label files
+    cwd = os.getcwd()
+    for setting in ("auto", "fallback"):
+        os.environ[walk.WALK_VARIABLE] = setting
+        try:
+            errors: list[tuple[bytes, OSError]] = []
+            tree = walk.TreeWalk(
+                os.fsencode(top),
+                uids={109},
+                gids={114},
+                on_error=lambda p, e, errors=errors: errors.append((p, e)),
+            )
+            rows = []
+            for entry in tree:
+                assert os.getcwd() == cwd
+                rows.append(tuple(entry))
+            assert (sorted(rows), errors, tree.scanned) == (expected, [], 1 + 3 + 3 * 700), setting
+        finally:
+            del os.environ[walk.WALK_VARIABLE]
+    assert os.getcwd() == cwd

@@ -12,7 +12,6 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from libvirt_static_ids.cli.parser import PROG, exits
-from libvirt_static_ids.directory.record import Request, State
 from libvirt_static_ids.errors import ExitCode, PreflightRefused, UsageError
 from libvirt_static_ids.hostroot import HostRoot
 
@@ -124,6 +123,8 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         ],
         exit_codes=exits(ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE),
     )
+    from libvirt_static_ids.directory.record import Request  # datetime: not on other paths
+
     req.add_argument("action", choices=[r.value for r in Request], help="what the hosts do")
     req.add_argument("hosts", nargs="+", metavar="HOST", help="host name or computer object DN")
     add_connection_options(req)
@@ -210,6 +211,8 @@ def _record(
     )
     data = after.as_dict()
     data["convert"] = report.as_dict() if report is not None else None
+    from libvirt_static_ids.directory.record import State
+
     if after.record.state == State.FAILED:
         error = after.record.detail.get("error", {})
         refused = error.get("code") == PreflightRefused.code
@@ -252,6 +255,7 @@ def _request(
     args: argparse.Namespace, conn: LdapConnection, params: connection.ConnectionParams
 ) -> tuple[dict[str, Any], ExitCode]:
     from libvirt_static_ids.directory import client as directory
+    from libvirt_static_ids.directory.record import Request
 
     request = Request(args.action)
     hosts = directory.request_hosts(conn, params.base, args.hosts, request)

@@ -207,6 +207,10 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
 
 def _run(args: argparse.Namespace, progress: Meter | None) -> tuple[dict[str, Any], ExitCode]:
     root = HostRoot.open_system(args.root)
+    if args.command in ("convert", "repair", "rollback"):
+        from libvirt_static_ids.files import walk
+
+        walk.listxattrat_allowed()  # a bad LIBVIRT_STATIC_IDS_WALK is refused before any run
     if args.command == "survey":
         from libvirt_static_ids.host import survey as host_survey
 
@@ -271,11 +275,9 @@ def _run(args: argparse.Namespace, progress: Meter | None) -> tuple[dict[str, An
 def _repair(
     root: HostRoot, args: argparse.Namespace, progress: Any
 ) -> tuple[dict[str, Any], ExitCode]:
-    from libvirt_static_ids.files import repair_run
-    from libvirt_static_ids.files.idmap import IdMap
-    from libvirt_static_ids.host import orphans, scan_scope
-
     if args.orphans:
+        from libvirt_static_ids.host import orphans, scan_scope
+
         if args.from_uid or args.from_gid:
             raise UsageError("--orphans takes its old numbers from the journal, not --from-*")
         tops = _existing_paths(root, args.paths, "PATH") or list(
@@ -293,6 +295,9 @@ def _repair(
             raise UsageError("repair needs --from-uid and --from-gid (or --orphans)")
         if not args.paths:
             raise UsageError("repair needs at least one PATH")
+        from libvirt_static_ids.files import repair_run
+        from libvirt_static_ids.files.idmap import IdMap
+
         idmap = IdMap.single(
             parse_id(args.from_uid, "--from-uid"),
             parse_id(args.from_gid, "--from-gid"),

@@ -74,7 +74,8 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
     )
 
 
-def build_parser() -> CommandParser:
+def build_parser(families: Sequence[Any] = _FAMILIES) -> CommandParser:
+    """The whole command line; ``families`` only those commands (see ``_parsed``)."""
     parser = CommandParser(
         prog=PROG,
         description=f"{SUMMARY[:1].upper()}{SUMMARY[1:]}: survey, "
@@ -101,9 +102,28 @@ def build_parser() -> CommandParser:
         dest="command", required=True, metavar="COMMAND", parser_class=CommandParser
     )
 
-    for family in _FAMILIES:
+    for family in families:
         family.add_commands(commands, common)
     return parser
+
+
+def _parsed(words: list[str]) -> tuple[CommandParser, argparse.Namespace]:
+    """The parser and the parsed words. Building every command's parser costs start-up time,
+    so when the words name the commands of one family only, its parser alone is tried; any
+    doubt (help, an error, another command chosen) takes the whole parser, which also makes
+    every error message and help text the whole parser's."""
+    named = [f for f in _FAMILIES if any(word in f.COMMANDS for word in words)]
+    if len(named) == 1 and not {"-h", "--help", "--version"} & set(words):
+        parser = build_parser(named)
+        try:
+            args = parser.parse_command_line(words)
+        except BadUsage:
+            pass
+        else:
+            if args.command in named[0].COMMANDS:
+                return parser, args
+    parser = build_parser()
+    return parser, parser.parse_command_line(words)
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
@@ -136,16 +156,16 @@ def _error(error: StaticIdsError, command: CommandParser) -> str:
 def _carry_out(argv: Sequence[str] | None) -> int:
     words = list(argv if argv is not None else sys.argv[1:])
     json_output = "--json" in words
-    parser = command = build_parser()
+    command: CommandParser | None = None
     try:
-        args = parser.parse_command_line(words)
+        parser, args = _parsed(words)
         command = parser.chosen(args)
         result, code = run(args)
     except StaticIdsError as error:
         if json_output:
             print(_json({"error": error.as_dict(), "exit": int(error.exit_code)}))
         else:
-            print(_shown(_error(error, command), sys.stderr), file=sys.stderr)
+            print(_shown(_error(error, command or build_parser()), sys.stderr), file=sys.stderr)
         return int(error.exit_code)
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume, or `rollback`", file=sys.stderr)

@@ -5,11 +5,12 @@
  * The file tree walk of `repair`, in C because it touches every entry of trees with millions
  * of them: per entry one fstatat() relative to its directory and, unless it is a symlink, one
  * listxattrat() (on kernels before 6.13, or where it is refused: llistxattr() of
- * /proc/self/fd/DIR/NAME, never of a path that could be resolved anew). Only entries that may
- * need a change reach Python: owner or group among the given numbers, or an ACL or libvirt
- * label xattr. Directories are read in chunks; with two usable CPUs a second thread takes a
- * share of each chunk, as much as it gets to (work is claimed item by item, so a helper
- * slowed by a busy CPU does less and never holds the walk up long).
+ * /proc/self/fd/DIR/NAME, or of NAME alone in a thread whose own working directory is DIR;
+ * never of a path that could be resolved anew). Only entries that may need a change reach
+ * Python: owner or group among the given numbers, or an ACL or libvirt label xattr; each
+ * comes with whether it carries a file capability, so Python reads xattrs only when needed.
+ * Directories are read in chunks; helper threads take shares of each chunk, as much as they
+ * get to (work is claimed a few items at a time, so a helper slowed by a busy CPU does less).
  *
  * Never follows a symlink, enters a directory only when the opened one is the inode it
  * examined, stays on the top's file system unless told otherwise, and keeps one open
@@ -39,21 +40,32 @@
 #define MAX_IDS 64
 #define CHUNK 256         /* directory entries read and examined at a time */
 #define PARALLEL_MIN 32   /* fewer than this are examined by one thread alone */
+#define HANDOFF_MIN 8     /* fewer than this the caller examines itself, even on the fallback */
 #define CLAIM 8           /* items a thread claims at a time */
 #define REPLACED (-1)     /* an error tuple's code: a directory changed between stat and open */
+
+/* What an entry's xattr names say (Item.xattr, the third field of an entry tuple). */
+#define XATTR_RELEVANT 1   /* an ACL or a libvirt label: Python reads and maybe remaps it */
+#define XATTR_CAPABILITY 2 /* security.capability, which a chown drops: journaled, set again */
+
+/* How an entry's xattrs are listed: by listxattrat, or on older kernels by llistxattr of
+ * /proc/self/fd/DIR/NAME or, in the helper thread whose working directory is the entry's
+ * directory (its own, unshared: CLONE_FS), of the bare NAME. */
+enum { BY_LISTXATTRAT, BY_PROC_FD, BY_CWD };
 
 /* One directory entry of the current chunk, examined by one of the two threads. */
 typedef struct {
     size_t name;          /* offset into the level's names */
     struct stat st;
     int error;            /* errno of fstatat, or 0 */
-    int xattr;            /* carries an ACL or libvirt label xattr */
+    int xattr;            /* XATTR_* flags */
     int xattr_error;      /* errno of listing its xattrs (other than "none"), or 0 */
 } Item;
 
 typedef struct {
     DIR *dir;
     int fd;
+    unsigned long long serial; /* which directory this is: fd numbers are reused */
     size_t path_length;   /* length of this directory's path in the walk's buffer */
     Item items[CHUNK];
     size_t count, next;
@@ -64,15 +76,18 @@ typedef struct {
 
 typedef struct Walk Walk;
 
-/* The second thread: examines the upper half of a chunk while the caller does the lower. */
+#define MAX_HELPERS 2
+
+/* A thread that claims and examines items of each chunk alongside the caller (or, on the
+ * fallback, instead of it: see examine_chunk). */
 typedef struct {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
-    int started, busy, quit;
+    int busy, quit, ready;
+    int own_cwd;          /* the thread's working directory is its own (unshare CLONE_FS) */
+    unsigned long long cwd_serial; /* the level the helper's working directory is, or 0 */
     Walk *walk;
-    Level *level;
-    size_t claimed;       /* the next unclaimed item of the level's chunk (atomic) */
 } Helper;
 
 struct Walk {
@@ -89,11 +104,16 @@ struct Walk {
     unsigned long long uids[MAX_IDS], gids[MAX_IDS];
     size_t n_uids, n_gids;
     unsigned long long scanned;
+    unsigned long long serials; /* the last Level.serial given */
     int have_listxattrat;
     int top_fd;           /* the directory holding the top (the caller's; not closed here) */
     size_t top_name;      /* where the top's name starts in path */
     PyObject *pending_error; /* (path, None, errno) to yield after the entry it belongs to */
-    Helper helper;
+    Level *chunk;         /* the level whose chunk is being examined */
+    size_t claimed;       /* the next unclaimed item of that chunk (atomic) */
+    int caller_examines;  /* the walking thread claims items too (see examine_chunk) */
+    int n_helpers, helpers_made; /* started and running; initialised */
+    Helper helpers[MAX_HELPERS];
 };
 
 static int has_id(const unsigned long long *ids, size_t count, unsigned long long id)
@@ -104,69 +124,111 @@ static int has_id(const unsigned long long *ids, size_t count, unsigned long lon
     return 0;
 }
 
-static int relevant_name(const char *name)
+static int name_flags(const char *name)
 {
-    return strncmp(name, "system.posix_acl_", 17) == 0 ||
-           strcmp(name, "trusted.libvirt.security.dac") == 0 ||
-           strcmp(name, "trusted.libvirt.security.ref_dac") == 0;
+    if (strncmp(name, "system.posix_acl_", 17) == 0 ||
+        strcmp(name, "trusted.libvirt.security.dac") == 0 ||
+        strcmp(name, "trusted.libvirt.security.ref_dac") == 0)
+        return XATTR_RELEVANT;
+    return strcmp(name, "security.capability") == 0 ? XATTR_CAPABILITY : 0;
 }
 
-/* 1 when the entry carries an xattr we may remap (or too many to list: let Python look),
- * 0 when none; -1 with errno when they cannot be listed. */
-static int has_relevant_xattr(Walk *self, int dir_fd, const char *name)
+/* listxattr of the entry `name` of `dir_fd` the way `how` says (size 0: only the size). */
+static ssize_t list_names(int how, int dir_fd, const char *name, char *names, size_t size)
+{
+    if (how == BY_LISTXATTRAT)
+        return syscall(__NR_listxattrat, dir_fd, name, AT_SYMLINK_NOFOLLOW, names, size);
+    if (how == BY_CWD)
+        return llistxattr(name, names, size); /* a name in the working directory */
+    /* The directory by its descriptor: a name, not a path, is resolved (at any depth). */
+    char path[sizeof "/proc/self/fd//" + 3 * sizeof(int) + NAME_MAX];
+    if (snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dir_fd, name) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return llistxattr(path, names, size);
+}
+
+/* Whether this thread asks for the size first: a little cheaper for the many entries that
+ * carry no xattr (the kernel then allocates no 4 KiB buffer: ~2% of the walk's CPU time), one
+ * call more for those that do; so it is done while the entries met lately carried none. */
+static __thread int size_first = 1;
+
+/* The XATTR_* flags of the entry (both when there are too many names to list: let Python
+ * look), 0 when none; -1 with errno when they cannot be listed. */
+static int xattr_flags(int how, int dir_fd, const char *name)
 {
     char names[4096];
-    ssize_t size;
-    if (self->have_listxattrat) {
-        size = syscall(__NR_listxattrat, dir_fd, name, AT_SYMLINK_NOFOLLOW, names, sizeof names);
-    } else {
-        /* The directory by its descriptor: a name, not a path, is resolved (at any depth). */
-        char path[sizeof "/proc/self/fd//" + 3 * sizeof(int) + NAME_MAX];
-        if (snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dir_fd, name) >= (int)sizeof path) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        size = llistxattr(path, names, sizeof names);
+    ssize_t size = 1;
+    if (size_first) {
+        size = list_names(how, dir_fd, name, NULL, 0);
+        size_first = size <= 0;
+    }
+    if (size > 0) {
+        size = list_names(how, dir_fd, name, names, sizeof names);
+        size_first = size == 0;
     }
     if (size < 0) {
         if (errno == ERANGE)
-            return 1;
+            return XATTR_RELEVANT | XATTR_CAPABILITY;
         if (errno == ENOTSUP || errno == ENODATA)
             return 0;
         return -1;
     }
+    int flags = 0;
     for (ssize_t at = 0; at < size; at += (ssize_t)strlen(names + at) + 1)
-        if (relevant_name(names + at))
-            return 1;
-    return 0;
+        flags |= name_flags(names + at);
+    return flags;
+}
+
+/* The way the calling thread lists xattrs, if it is not the helper. */
+static int main_way(Walk *self)
+{
+    return self->have_listxattrat ? BY_LISTXATTRAT : BY_PROC_FD;
 }
 
 /* fstatat and the xattr check of one item; no Python, no GIL. */
-static void examine_item(Walk *self, Level *level, Item *item)
+static void examine_item(Level *level, Item *item, int how)
 {
     const char *name = level->names + item->name;
     item->xattr = item->xattr_error = 0;
     item->error = fstatat(level->fd, name, &item->st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
     if (item->error || S_ISLNK(item->st.st_mode))
         return;
-    int found = has_relevant_xattr(self, level->fd, name);
+    int found = xattr_flags(how, level->fd, name);
     if (found < 0)
         item->xattr_error = errno;
     else
         item->xattr = found;
 }
 
-/* Claim and examine items of the helper's chunk until none is left. */
-static void examine_claimed(Walk *self, Helper *helper, Level *level)
+/* Claim and examine items of the chunk until none is left. */
+static void examine_claimed(Walk *self, Level *level, int how)
 {
     for (;;) {
-        size_t begin = __atomic_fetch_add(&helper->claimed, CLAIM, __ATOMIC_RELAXED);
+        size_t begin = __atomic_fetch_add(&self->claimed, CLAIM, __ATOMIC_RELAXED);
         if (begin >= level->count)
             return;
         size_t end = begin + CLAIM < level->count ? begin + CLAIM : level->count;
         for (size_t i = begin; i < end; i++)
-            examine_item(self, level, &level->items[i]);
+            examine_item(level, &level->items[i], how);
     }
+}
+
+/* The helper's way for this level: on the fallback, its working directory made the level's
+ * directory (once per directory) when it can be, so a name is looked up and not a /proc path. */
+static int helper_way(Walk *self, Helper *helper, Level *level)
+{
+    if (self->have_listxattrat)
+        return BY_LISTXATTRAT;
+    if (!helper->own_cwd)
+        return BY_PROC_FD;
+    if (helper->cwd_serial != level->serial) {
+        helper->cwd_serial = fchdir(level->fd) == 0 ? level->serial : 0;
+        if (helper->cwd_serial == 0)
+            return BY_PROC_FD;
+    }
+    return BY_CWD;
 }
 
 /* A hand-off first spins for about a microsecond (the other side is usually that close), then
@@ -197,6 +259,14 @@ enum { IDLE, POSTED, WORKING };
 static void *helper_main(void *argument)
 {
     Helper *helper = argument;
+    Walk *walk = helper->walk;
+    /* A working directory of its own: changing it must not move the rest of the process's. */
+    int own_cwd = unshare(CLONE_FS) == 0;
+    pthread_mutex_lock(&helper->lock);
+    helper->own_cwd = own_cwd;
+    helper->ready = 1;
+    pthread_cond_signal(&helper->done);
+    pthread_mutex_unlock(&helper->lock);
     for (;;) {
         if (!spin_until(&helper->busy, POSTED)) {
             pthread_mutex_lock(&helper->lock);
@@ -211,7 +281,8 @@ static void *helper_main(void *argument)
         if (!__atomic_compare_exchange_n(&helper->busy, &posted, WORKING, 0, __ATOMIC_ACQUIRE,
                                          __ATOMIC_RELAXED))
             continue; /* the caller did the whole chunk before this thread got to run */
-        examine_claimed(helper->walk, helper, helper->level);
+        Level *level = walk->chunk;
+        examine_claimed(walk, level, helper_way(walk, helper, level));
         pthread_mutex_lock(&helper->lock);
         __atomic_store_n(&helper->busy, IDLE, __ATOMIC_RELEASE);
         pthread_cond_signal(&helper->done);
@@ -220,36 +291,56 @@ static void *helper_main(void *argument)
     return NULL;
 }
 
-/* Examine a whole chunk, with the helper thread claiming a share when it is worth it. A
- * helper that has not started by the time the caller is done is called off, not waited for. */
+static void wait_idle(Helper *helper)
+{
+    if (spin_until(&helper->busy, IDLE))
+        return;
+    pthread_mutex_lock(&helper->lock);
+    while (__atomic_load_n(&helper->busy, __ATOMIC_ACQUIRE) != IDLE)
+        pthread_cond_wait(&helper->done, &helper->lock);
+    pthread_mutex_unlock(&helper->lock);
+}
+
+/* Examine a whole chunk, the helpers claiming shares when it is worth it. A helper that has
+ * not started by the time the others have claimed every item is called off, not waited for:
+ * a helper on a busy CPU never holds the walk up for long. On the fallback the helpers look
+ * names up in their own working directories, which is cheaper than the caller's
+ * /proc/self/fd path: there the caller leaves all but the smallest chunks to them. */
 static void examine_chunk(Walk *self, Level *level)
 {
-    Helper *helper = &self->helper;
-    if (level->count < PARALLEL_MIN || !helper->started) {
+    if (self->n_helpers == 0 ||
+        level->count < (self->caller_examines ? PARALLEL_MIN : HANDOFF_MIN)) {
         for (size_t i = 0; i < level->count; i++)
-            examine_item(self, level, &level->items[i]);
+            examine_item(level, &level->items[i], main_way(self));
         return;
     }
-    helper->level = level;
-    __atomic_store_n(&helper->claimed, 0, __ATOMIC_RELAXED);
-    pthread_mutex_lock(&helper->lock);
-    __atomic_store_n(&helper->busy, POSTED, __ATOMIC_RELEASE);
-    pthread_cond_signal(&helper->wake);
-    pthread_mutex_unlock(&helper->lock);
-    examine_claimed(self, helper, level);
-    int posted = POSTED;
-    if (__atomic_compare_exchange_n(&helper->busy, &posted, IDLE, 0, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
-        return;
-    if (!spin_until(&helper->busy, IDLE)) {
+    self->chunk = level;
+    __atomic_store_n(&self->claimed, 0, __ATOMIC_RELAXED);
+    int helpers = level->count < PARALLEL_MIN ? 1 : self->n_helpers;
+    for (int i = 0; i < helpers; i++) {
+        Helper *helper = &self->helpers[i];
         pthread_mutex_lock(&helper->lock);
-        while (__atomic_load_n(&helper->busy, __ATOMIC_ACQUIRE) != IDLE)
-            pthread_cond_wait(&helper->done, &helper->lock);
+        __atomic_store_n(&helper->busy, POSTED, __ATOMIC_RELEASE);
+        pthread_cond_signal(&helper->wake);
         pthread_mutex_unlock(&helper->lock);
+    }
+    /* Once the caller, or else the first helper, has run out of items to claim, every item
+     * is claimed: a helper not started by then is called off. */
+    int first = 0;
+    if (self->caller_examines)
+        examine_claimed(self, level, main_way(self));
+    else
+        wait_idle(&self->helpers[first++]);
+    for (int i = first; i < helpers; i++) {
+        Helper *helper = &self->helpers[i];
+        int posted = POSTED;
+        if (!__atomic_compare_exchange_n(&helper->busy, &posted, IDLE, 0, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_ACQUIRE))
+            wait_idle(helper);
     }
 }
 
-/* A second thread helps only when this process may run on two CPUs or more. */
+/* How many CPUs this process may run on. */
 static int usable_cpus(void)
 {
     cpu_set_t set;
@@ -278,10 +369,10 @@ static int set_path(Walk *self, size_t at, const char *name)
 static PyObject *entry_tuple(Walk *self, const struct stat *st, int xattr)
 {
     return Py_BuildValue(
-        "(y(KKIKII)O)", self->path, (unsigned long long)st->st_dev,
+        "(y(KKIKII)i)", self->path, (unsigned long long)st->st_dev,
         (unsigned long long)st->st_ino, (unsigned int)st->st_mode,
         (unsigned long long)st->st_nlink, (unsigned int)st->st_uid, (unsigned int)st->st_gid,
-        xattr ? Py_True : Py_False);
+        xattr);
 }
 
 static PyObject *error_tuple(Walk *self, int error)
@@ -323,6 +414,7 @@ static int push(Walk *self, int parent_fd, const char *name, size_t path_length,
     }
     level->dir = dir;
     level->fd = fd;
+    level->serial = ++self->serials;
     level->path_length = path_length;
     if (self->depth == self->max_depth) {
         size_t max_depth = self->max_depth ? self->max_depth * 2 : 16;
@@ -388,7 +480,7 @@ static PyObject *walk_next(Walk *self)
         self->scanned++;
         const char *name = self->path + self->top_name;
         int xattr = S_ISLNK(self->top_stat.st_mode) ? 0
-                                                    : has_relevant_xattr(self, self->top_fd, name);
+                                                    : xattr_flags(main_way(self), self->top_fd, name);
         PyObject *result = xattr < 0 ? error_tuple(self, errno)
                                      : entry_tuple(self, &self->top_stat, xattr);
         int pushed = 0;
@@ -430,7 +522,7 @@ static PyObject *walk_next(Walk *self)
         if (st->st_dev != self->device && !self->cross_filesystems)
             continue;
         self->scanned++;
-        int wanted = self->all_entries || item->xattr ||
+        int wanted = self->all_entries || (item->xattr & XATTR_RELEVANT) ||
                      has_id(self->uids, self->n_uids, st->st_uid) ||
                      has_id(self->gids, self->n_gids, st->st_gid);
         PyObject *result = NULL;
@@ -494,6 +586,33 @@ static int proc_fd_works(int dir_fd)
            direct.st_dev == through_proc.st_dev && direct.st_ino == through_proc.st_ino;
 }
 
+/* With listxattrat, one helper beside the caller when there are two CPUs or more; on the
+ * fallback one helper per CPU (up to two), which then do all the examining, unless none got a
+ * working directory of its own. Without threads the walk still works, only slower. */
+static void start_helpers(Walk *self)
+{
+    int cpus = usable_cpus();
+    int wanted = self->have_listxattrat ? (cpus >= 2) : (cpus >= 2 ? 2 : 1);
+    int own_cwd = 0;
+    for (int i = 0; i < wanted; i++) {
+        Helper *helper = &self->helpers[i];
+        helper->walk = self;
+        pthread_mutex_init(&helper->lock, NULL);
+        pthread_cond_init(&helper->wake, NULL);
+        pthread_cond_init(&helper->done, NULL);
+        self->helpers_made++;
+        if (pthread_create(&helper->thread, NULL, helper_main, helper) != 0)
+            break;
+        self->n_helpers++;
+        pthread_mutex_lock(&helper->lock);
+        while (!helper->ready)
+            pthread_cond_wait(&helper->done, &helper->lock);
+        pthread_mutex_unlock(&helper->lock);
+        own_cwd |= helper->own_cwd;
+    }
+    self->caller_examines = self->have_listxattrat || !own_cwd;
+}
+
 static PyObject *walk_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"dir_fd",    "name",        "path",       "uids", "gids",
@@ -546,28 +665,22 @@ static PyObject *walk_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     self->device = self->top_stat.st_dev;
     self->top_pending = 1;
-    Helper *helper = &self->helper;
-    helper->walk = self;
-    pthread_mutex_init(&helper->lock, NULL);
-    pthread_cond_init(&helper->wake, NULL);
-    pthread_cond_init(&helper->done, NULL);
-    /* Without a second thread the walk still works, only slower. */
-    helper->started = usable_cpus() >= 2 &&
-                      pthread_create(&helper->thread, NULL, helper_main, helper) == 0;
+    start_helpers(self);
     return (PyObject *)self;
 }
 
 static void walk_dealloc(Walk *self)
 {
-    Helper *helper = &self->helper;
-    if (helper->started) {
+    for (int i = 0; i < self->n_helpers; i++) {
+        Helper *helper = &self->helpers[i];
         pthread_mutex_lock(&helper->lock);
         helper->quit = 1;
         pthread_cond_signal(&helper->wake);
         pthread_mutex_unlock(&helper->lock);
         pthread_join(helper->thread, NULL);
     }
-    if (helper->walk != NULL) {
+    for (int i = 0; i < self->helpers_made; i++) {
+        Helper *helper = &self->helpers[i];
         pthread_mutex_destroy(&helper->lock);
         pthread_cond_destroy(&helper->wake);
         pthread_cond_destroy(&helper->done);
@@ -601,10 +714,11 @@ static PyTypeObject WalkType = {
     .tp_doc = PyDoc_STR(
         "Walk(dir_fd, name, path, uids, gids, cross_filesystems=False, all_entries=False,\n"
         "     listxattrat=True)\n\n"
-        "Iterate (path, (dev, ino, mode, nlink, uid, gid), has_relevant_xattr) for the\n"
-        "entry name of dir_fd (known as path) and the entries under it that may need a\n"
-        "change (every entry with all_entries), and (path, None, errno) for entries that\n"
-        "could not be read (errno -1: a directory replaced between its stat and its open)."),
+        "Iterate (path, (dev, ino, mode, nlink, uid, gid), xattr_flags) for the entry name\n"
+        "of dir_fd (known as path) and the entries under it that may need a change (every\n"
+        "entry with all_entries), and (path, None, errno) for entries that could not be read\n"
+        "(errno -1: a directory replaced between its stat and its open). xattr_flags: 1 an\n"
+        "ACL or libvirt label xattr, 2 security.capability."),
     .tp_basicsize = sizeof(Walk),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = walk_new,

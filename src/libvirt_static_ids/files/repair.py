@@ -200,11 +200,11 @@ def _scanned_metadata(
 ) -> Metadata | None:
     """The entry's metadata with the xattrs a remap may touch, or None (a problem noted).
 
-    A chown drops security.capability, which the walk does not flag: the xattrs of every
-    entry to chown are read too, so the capability is journaled and set again.
+    A chown drops security.capability: the walk flags it, and the xattrs of an entry to chown
+    that carries one are read too, so the capability is journaled and set again.
     """
     chown = entry.uid in idmap.uids or entry.gid in idmap.gids
-    if stat.S_ISLNK(entry.mode) or not (entry.has_xattrs or chown):
+    if stat.S_ISLNK(entry.mode) or not (entry.has_xattrs or (chown and entry.has_capability)):
         return Metadata(entry.uid, entry.gid, entry.mode)
     opened = resolver.open_journaled(entry.path, entry.device, entry.inode, entry.mode)
     if isinstance(opened, str):

@@ -9,7 +9,9 @@ parents through symlinks, itself not: ``resolve.physical``) and entries are repo
 that physical path, which names no symlink, so they can be found again without following one.
 
 ``LIBVIRT_STATIC_IDS_WALK=fallback`` makes the walk list xattrs the way kernels before 6.13
-need (llistxattr of ``/proc/self/fd/DIR/NAME``) even where ``listxattrat`` exists.
+need even where ``listxattrat`` exists: llistxattr of the bare name in a helper thread whose
+own working directory (``unshare(CLONE_FS)``, so the process's stays put) is the entry's
+directory, or of ``/proc/self/fd/DIR/NAME`` where a thread cannot have one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ WALK_VARIABLE = "LIBVIRT_STATIC_IDS_WALK"
 _WALK_CHOICES = {"": True, "auto": True, "fallback": False}
 # The C walk's code for a directory that another one replaced between its stat and its open.
 _REPLACED = -1
+# The C walk's xattr flags: an ACL or libvirt label; a file capability.
+_RELEVANT, _CAPABILITY = 1, 2
 
 
 def listxattrat_allowed() -> bool:
@@ -55,6 +59,7 @@ class Entry(NamedTuple):
     uid: int
     gid: int
     has_xattrs: bool  # carries an ACL or a libvirt label xattr
+    has_capability: bool  # carries security.capability (which a chown drops)
 
 
 class TreeWalk:
@@ -126,7 +131,7 @@ class TreeWalk:
                 if st is None:
                     self._report(path, _error(extra))
                 else:
-                    yield Entry(path, *st, bool(extra))
+                    yield Entry(path, *st, bool(extra & _RELEVANT), bool(extra & _CAPABILITY))
         finally:
             if self._walker is not None:
                 self._scanned = self._walker.scanned

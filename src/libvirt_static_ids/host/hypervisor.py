@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import re
 import threading
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 from libvirt_static_ids.errors import OperationFailed, UsageError
 
@@ -118,6 +120,8 @@ class Disk:
 
 def disks(xml: str) -> list[Disk]:
     """Every ``<disk>`` of a VM's definition (libvirt's domain XML)."""
+    import xml.etree.ElementTree as ET  # expat: only commands that read a VM's XML load it
+
     # The XML comes from libvirtd, which validated it; expat refuses entity bombs.
     tree = ET.fromstring(xml)  # noqa: S314
     found = []
@@ -151,6 +155,8 @@ def _source(source: ET.Element | None) -> str | None:
 def host_devices(xml: str) -> list[str]:
     """The ``<hostdev>`` devices (PCI, SCSI...) of a definition: libvirt migrates none of them
     but USB ones."""
+    import xml.etree.ElementTree as ET  # expat: loaded by the commands that read XML only
+
     tree = ET.fromstring(xml)  # noqa: S314
     return [
         f"{dev.get('type', '?')} hostdev"
@@ -184,6 +190,8 @@ def qemu_numbers(conn: VirConnect) -> tuple[int, int] | None:
     <baselabel type='kvm'>+64055:+64055</baselabel>``): the destination itself says which
     numbers its QEMU will open the images with.
     """
+    import xml.etree.ElementTree as ET  # expat: loaded by the commands that read XML only
+
     tree = ET.fromstring(conn.getCapabilities())  # noqa: S314
     for model in tree.iterfind("./host/secmodel"):
         if (model.findtext("model") or "").strip() != "dac":

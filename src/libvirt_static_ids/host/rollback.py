@@ -9,6 +9,7 @@ overwritten.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -125,6 +126,8 @@ def rollback(
     store = Store(root)
     if run_id is not None:
         store.open(run_id)  # a malformed or unknown RUN_ID is refused before anything is made
+    elif not os.path.isdir(store.base):
+        return RollbackReport(None, dry_run)  # never converted: nothing is made, not even a lock
     with store.locked():
         run = _choose(store, run_id)
         if run is None:

@@ -14,7 +14,6 @@ import functools
 import json
 from dataclasses import dataclass
 from enum import StrEnum
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from libvirt_static_ids.errors import JournalError, UnknownJournalFormat
@@ -85,6 +84,8 @@ if TYPE_CHECKING:
 
 @functools.cache
 def _validator(definition: str) -> jsonschema.protocols.Validator:
+    from importlib import resources  # pathlib and more: not at start-up either
+
     import jsonschema  # ~0.3 s to import: only commands that read a journal pay for it
 
     text = resources.files("libvirt_static_ids").joinpath("schemas/journal.schema.json")

@@ -22,8 +22,6 @@ import fcntl
 import json
 import os
 import re
-import secrets
-import shutil
 import stat
 import time
 from collections.abc import Iterable, Iterator
@@ -103,6 +101,13 @@ def _drop_torn_tail(fd: int) -> None:
     os.fsync(fd)
 
 
+def _remove_tree(path: str) -> None:
+    """``shutil.rmtree``, errors ignored; imported only here, as its compressors slow start-up."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def _remove_staging_leftovers(runs_dir: str) -> None:
     """Remove runs a kill left half-made (only ever created under the lock, so none is live)."""
     try:
@@ -111,7 +116,7 @@ def _remove_staging_leftovers(runs_dir: str) -> None:
         return
     for name in names:
         if name.startswith(".") and name.endswith(".new"):
-            shutil.rmtree(os.path.join(runs_dir, name), ignore_errors=True)
+            _remove_tree(os.path.join(runs_dir, name))
 
 
 class Journal:
@@ -374,7 +379,7 @@ class Store:
     def _create(self, kind: RunKind, params: dict[str, Any]) -> Journal:
         sequence = max((run.sequence for run in self.runs()), default=0) + 1
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        run_id = f"{stamp}-{kind}-{secrets.token_hex(3)}"
+        run_id = f"{stamp}-{kind}-{os.urandom(3).hex()}"
         directory = os.path.join(self.runs_dir, run_id)
         # Make the run under a name runs() ignores, then rename it into place: a kill leaves
         # no run or a whole one (run.json, state.json, journal), never one that every command
@@ -385,7 +390,7 @@ class Store:
             os.makedirs(staging, mode=0o700)
             os.close(os.open(os.path.join(staging, _JOURNAL), os.O_CREAT | os.O_EXCL, 0o600))
         except OSError as error:
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove_tree(staging)
             raise _failed(error, "cannot make a run in", self.runs_dir) from error
         meta = {
             "format": FORMAT,
@@ -402,7 +407,7 @@ class Store:
             os.rename(staging, directory)
             _fsync_dir(self.runs_dir)
         except (OSError, JournalError) as error:
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove_tree(staging)
             if isinstance(error, JournalError):
                 raise
             raise _failed(error, "cannot make a run in", self.runs_dir) from error
