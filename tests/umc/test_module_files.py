@@ -34,8 +34,11 @@ def module() -> ET.Element:
 
 
 def js_strings() -> list[str]:
-    text = (UMC / "js" / f"{MODULE_ID}.js").read_text(encoding="utf-8")
-    return [m.group(1) for m in re.finditer(r"_\(\s*'((?:[^'\\]|\\.)*)'", text)]
+    found = []
+    for file in sorted((UMC / "js").rglob("*.js")):  # the module and its pages
+        text = file.read_text(encoding="utf-8")
+        found += [m.group(1) for m in re.finditer(r"_\(\s*'((?:[^'\\]|\\.)*)'", text)]
+    return found
 
 
 def python_strings() -> list[str]:
@@ -61,13 +64,25 @@ def test_xml_matches_backend_and_frontend():
     commands = {c.get("name"): c.get("function") for c in element.iter("command")}
     assert set(commands) == {
         f"{MODULE_ID}/{verb}"
-        for verb in ("survey", "host", "dry_run", "convert", "request", "progress")
+        for verb in (
+            "survey",
+            "host",
+            "dry_run",
+            "convert",
+            "request",
+            "rollout_status",
+            "progress",
+        )
     }
     for function in commands.values():
         assert callable(getattr(backend.Instance, function)), function
     script = (UMC / "js" / f"{MODULE_ID}.js").read_text(encoding="utf-8")
     assert f'declare("umc.modules.{MODULE_ID}", [Module]' in script
     assert f'"umc/i18n!umc/modules/{MODULE_ID}"' in script
+    page = (UMC / "js" / MODULE_ID / "RolloutPage.js").read_text(encoding="utf-8")
+    assert '"./libvirt-static-ids/RolloutPage"' in script
+    assert f'declare("umc.modules.{MODULE_ID}.RolloutPage", [Page]' in page
+    assert f'"umc/i18n!umc/modules/{MODULE_ID}"' in page
 
 
 def test_icon_is_svg():
