@@ -9,7 +9,8 @@ step under way. Proves: ``rollout_status`` answers what ``rollout status`` says,
 schedule's tasks and exactly that evacuation's first migration marked running; the page
 opens from the overview without console errors, shows the waves, hosts and the estimate,
 draws one bar per task on its host's row in time order, highlights the running bar (and
-only it), and its screenshot is not blank.
+only it), and its screenshot is not blank; the page in German; which task counts as under
+way for each kind of pending or echoed request (none for a refresh or an unreadable one).
 """
 
 from __future__ import annotations
@@ -150,3 +151,55 @@ def test_rollout_page_draws_the_schedule_and_highlights_the_running_step(site, o
     counted = page.evaluate(COUNT_PIXELS, base64.b64encode(png).decode())
     assert counted["ink"] > counted["total"] * 0.01, counted  # not blank
     assert counted["running"] > 20, counted  # the highlight is drawn
+
+
+def test_the_page_in_german(site, open_page):
+    served, _first = site
+    page = open_page(served.url + "?lang=de")
+    page.locator(".umcGridToolBar").get_by_role("button", name="Umstellung der Domäne").click()
+    expect(page.locator("svg.lsiChart rect.lsiRunning")).to_have_count(1)
+    expect(page.locator(".lsiRolloutState")).to_contain_text("Wellen")
+    expect(page.locator(".lsiRolloutWaves")).to_contain_text("Welle 1 von")
+    expect(page.locator(".lsiUnderWay")).to_contain_text("Läuft auf kvm-b")
+    assert page.problems == []
+
+
+@pytest.mark.parametrize(
+    ("under_way", "marked"),
+    [
+        ({"pending": None, "echo": {"kind": "convert", "state": "running"}}, ("kvm-b", "convert")),
+        (
+            {"pending": "evacuate to=kvm-a uid=64055 gid=64055 mode=acl vm=vm-b1 id=r1.1"},
+            ("kvm-b", "migrate"),
+        ),
+        ({"pending": "evacuate to=kvm-a", "echo": None}, None),  # incomplete: not run
+        ({"pending": "refresh id=r1.refresh.2", "echo": None}, None),
+        ({"pending": "frobnicate", "echo": None}, None),
+        ({"pending": None, "echo": {"kind": "unknown", "state": "running"}}, None),
+    ],
+    ids=[
+        "echoed-running-convert",
+        "pending-evacuate",
+        "incomplete",
+        "refresh",
+        "unreadable",
+        "unknown-echo",
+    ],
+)
+def test_the_running_task_is_the_hosts_first_of_its_kind(under_way, marked):
+    import importlib
+
+    page = importlib.import_module("univention.management.console.modules.libvirt-static-ids")
+    tasks = [
+        {"host": "kvm-c", "kind": "migrate"},
+        {"host": "kvm-b", "kind": "migrate"},
+        {"host": "kvm-b", "kind": "migrate"},
+        {"host": "kvm-b", "kind": "convert"},
+    ]
+    page.rollout_page._mark_running(tasks, [{"host": "kvm-b", **under_way}])
+    running = [(i, t["host"], t["kind"]) for i, t in enumerate(tasks) if t["running"]]
+    if marked is None:
+        assert running == []
+    else:
+        first = next(i for i, t in enumerate(tasks) if (t["host"], t["kind"]) == marked)
+        assert running == [(first, *marked)]

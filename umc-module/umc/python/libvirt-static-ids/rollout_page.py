@@ -41,18 +41,16 @@ def _kind_under_way(item: dict[str, Any]) -> requests.Kind | None:
             return requests.parse(item["pending"]).kind
         except UsageError:
             return None
-    echo = item.get("echo") or {}
-    try:
-        return requests.Kind(echo.get("kind"))
-    except ValueError:
-        return None
+    kind = (item.get("echo") or {}).get("kind")
+    return requests.Kind(kind) if kind in set(requests.Kind) else None
 
 
 def _mark_running(tasks: list[dict[str, Any]], in_flight: list[dict[str, Any]]) -> None:
     for task in tasks:
         task["running"] = False
     for item in in_flight:
-        kind = TASK_OF.get(_kind_under_way(item))  # type: ignore[arg-type]
+        under_way = _kind_under_way(item)
+        kind = TASK_OF.get(under_way) if under_way is not None else None
         if kind is None:
             continue
         for task in tasks:
