@@ -118,7 +118,9 @@ def test_rollout_page_draws_the_schedule_and_highlights_the_running_step(site, o
     chart = page.locator("svg.lsiChart")
     expect(chart).to_be_visible()
     expect(page.locator(".lsiRolloutState")).to_contain_text("waves")
-    expect(page.locator(".lsiUnderWay")).to_contain_text("kvm-b")
+    expect(page.locator(".lsiUnderWay")).to_have_text(
+        f"Under way on kvm-b: live-migrate {', '.join(first['vms'])} to {first['to']} (pending)"
+    )
     expect(page.locator(".lsiRolloutWaves")).to_contain_text("Wave 1 of")
     expect(page.locator(".lsiRolloutHosts")).to_contain_text("vm-b1")
     bars = page.locator("svg.lsiChart rect.lsiBar")
@@ -164,18 +166,18 @@ def test_the_page_in_german(site, open_page):
     assert page.problems == []
 
 
+EVACUATE = "evacuate to=kvm-a uid=64055 gid=64055 mode=acl vm=vm-b1 id=r1.1"
+
+
 @pytest.mark.parametrize(
-    ("under_way", "marked"),
+    ("under_way", "kind", "marked"),
     [
-        ({"pending": None, "echo": {"kind": "convert", "state": "running"}}, ("kvm-b", "convert")),
-        (
-            {"pending": "evacuate to=kvm-a uid=64055 gid=64055 mode=acl vm=vm-b1 id=r1.1"},
-            ("kvm-b", "migrate"),
-        ),
-        ({"pending": "evacuate to=kvm-a", "echo": None}, None),  # incomplete: not run
-        ({"pending": "refresh id=r1.refresh.2", "echo": None}, None),
-        ({"pending": "frobnicate", "echo": None}, None),
-        ({"pending": None, "echo": {"kind": "unknown", "state": "running"}}, None),
+        ({"pending": None, "echo": {"kind": "convert", "state": "running"}}, "convert", 3),
+        ({"pending": EVACUATE, "echo": None}, "evacuate", 1),
+        ({"pending": "evacuate to=kvm-a", "echo": None}, None, None),  # incomplete: not run
+        ({"pending": "refresh id=r1.refresh.2", "echo": None}, "refresh", None),
+        ({"pending": "frobnicate", "echo": None}, None, None),
+        ({"pending": None, "echo": {"kind": "unknown", "state": "running"}}, None, None),
     ],
     ids=[
         "echoed-running-convert",
@@ -186,7 +188,7 @@ def test_the_page_in_german(site, open_page):
         "unknown-echo",
     ],
 )
-def test_the_running_task_is_the_hosts_first_of_its_kind(under_way, marked):
+def test_the_running_task_is_the_hosts_first_of_its_kind(under_way, kind, marked):
     import importlib
 
     page = importlib.import_module("univention.management.console.modules.libvirt-static-ids")
@@ -196,10 +198,9 @@ def test_the_running_task_is_the_hosts_first_of_its_kind(under_way, marked):
         {"host": "kvm-b", "kind": "migrate"},
         {"host": "kvm-b", "kind": "convert"},
     ]
-    page.rollout_page._mark_running(tasks, [{"host": "kvm-b", **under_way}])
-    running = [(i, t["host"], t["kind"]) for i, t in enumerate(tasks) if t["running"]]
-    if marked is None:
-        assert running == []
-    else:
-        first = next(i for i, t in enumerate(tasks) if (t["host"], t["kind"]) == marked)
-        assert running == [(first, *marked)]
+    item = {"host": "kvm-b", **under_way}
+    page.rollout_page._mark_running(tasks, [item])
+    assert [i for i, t in enumerate(tasks) if t["running"]] == ([] if marked is None else [marked])
+    assert item["kind"] == kind
+    if kind == "evacuate":
+        assert (item["vms"], item["to"]) == (("vm-b1",), "kvm-a")

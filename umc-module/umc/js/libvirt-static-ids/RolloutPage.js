@@ -90,9 +90,16 @@ define([
 				})) + '</p>';
 			html += '<ul class="lsiUnderWay">' + array.map(status.in_flight, function(item) {
 				var echo = item.echo || {};
-				return '<li>' + esc(_('Under way on %(host)s: %(what)s (%(state)s)', {
+				var what = {
+					evacuate: item.vms && item.vms.length ?
+						_('live-migrate %(vms)s to %(to)s', {vms: item.vms.join(', '), to: item.to}) :
+						_('evacuation'),
+					convert: _('convert %(host)s', {host: item.host}),
+					refresh: _('record itself')
+				}[item.kind] || item.pending || echo.id || '';
+				return '<li data-host="' + esc(item.host) + '">' + esc(_('Under way on %(host)s: %(what)s (%(state)s)', {
 					host: item.host,
-					what: item.pending || ((echo.kind || '') + ' ' + (echo.id || '')),
+					what: what,
 					state: echo.state || _('pending')
 				})) + '</li>';
 			}).join('') + '</ul>';

@@ -35,21 +35,25 @@ def default_options() -> Options:
     return cli_plan.options_from(parser.parse_args([]))
 
 
-def _kind_under_way(item: dict[str, Any]) -> requests.Kind | None:
+def _under_way(item: dict[str, Any]) -> tuple[requests.Kind | None, tuple[str, ...], str | None]:
+    """A request under way: its kind (None: unreadable), VMs and destination."""
     if item.get("pending"):
         try:
-            return requests.parse(item["pending"]).kind
+            wanted = requests.parse(item["pending"])
         except UsageError:
-            return None
+            return None, (), None
+        return wanted.kind, wanted.vms, wanted.to
     kind = (item.get("echo") or {}).get("kind")
-    return requests.Kind(kind) if kind in set(requests.Kind) else None
+    return (requests.Kind(kind) if kind in set(requests.Kind) else None), (), None
 
 
 def _mark_running(tasks: list[dict[str, Any]], in_flight: list[dict[str, Any]]) -> None:
+    """Mark each host's first task of its request's kind; each request gets kind, VMs, to."""
     for task in tasks:
         task["running"] = False
     for item in in_flight:
-        under_way = _kind_under_way(item)
+        under_way, item["vms"], item["to"] = _under_way(item)
+        item["kind"] = under_way
         kind = TASK_OF.get(under_way) if under_way is not None else None
         if kind is None:
             continue
