@@ -10,7 +10,9 @@ schedule's tasks and exactly that evacuation's first migration marked running; t
 opens from the overview without console errors, shows the waves, hosts and the estimate,
 draws one bar per task on its host's row in time order, highlights the running bar (and
 only it), and its screenshot is not blank; the page in German; which task counts as under
-way for each kind of pending or echoed request (none for a refresh or an unreadable one).
+way for each kind of pending or echoed request (none for a refresh or an unreadable one);
+on the demo domain, whose target a directory user holds, the page lists that refusal and
+draws no timeline.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from libvirt_static_ids.plan import rollout
 from libvirt_static_ids_testbed.simulated import SimulatedHost
 from rollout.conftest import domain  # noqa: F401 - the simulated domain, as a fixture
 
-from .umcsite import Site, _point_stubs_at
+from .umcsite import Site, _point_stubs_at, umc_site
 
 # Pixels of a PNG drawn in the page: any ink, and the running bar's outline (#e53e3e).
 COUNT_PIXELS = """async (png) => {
@@ -204,3 +206,19 @@ def test_the_running_task_is_the_hosts_first_of_its_kind(under_way, kind, marked
     assert item["kind"] == kind
     if kind == "evacuate":
         assert (item["vms"], item["to"]) == (("vm-b1",), "kvm-a")
+
+
+def test_a_domain_that_cannot_roll_out_shows_its_refusals_and_no_timeline(open_page):
+    with umc_site("kvm-dyn1", serve=True) as demo:  # legacy-app holds the target GID
+        answer = demo.call("rollout_status")
+        assert answer.status == 200, answer.body
+        result = answer.body["result"]
+        assert result["status"] == "planned" and result["actions"] == []
+        assert any("legacy-app" in reason for reason in result["refusals"]), result["refusals"]
+        assert result["timeline"]["tasks"] == [] and result["timeline"]["hosts"] == []
+        page = open_page(demo.url)
+        page.locator(".umcGridToolBar").get_by_role("button", name="Domain rollout").click()
+        expect(page.locator(".lsiNoTimeline")).to_have_text("Nothing to schedule.")
+        expect(page.locator(".lsiRefusals")).to_contain_text("legacy-app")
+        expect(page.locator("svg.lsiChart")).to_have_count(0)
+        assert page.problems == []
