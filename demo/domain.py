@@ -27,6 +27,7 @@ import ldap
 
 from libvirt_static_ids.directory import agent
 from libvirt_static_ids.directory import client as directory
+from libvirt_static_ids.host.transient_unit import TransientUnit
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids_testbed import SimHost, Testbed, build_domain
 from libvirt_static_ids_testbed.simulated import SimulatedHost
@@ -85,14 +86,10 @@ class Demo:
             return
         settings = directory.read_settings(conn, self.bed.base)
 
-        def start_unit(argv: Sequence[str]) -> None:
-            print(f"  {host.name}: would start  {' '.join(argv[:5])} -- ...")
+        def start_unit(unit: TransientUnit) -> None:
+            print(f"  {host.name}: would start  systemd-run --unit={unit.name} -- ...")
             # Here the unit's command runs at once, as the host (its UCR, its account).
-            self.run(
-                [*argv[argv.index("--") + 2 :], "--no-restart"],
-                [*argv[argv.index("--") + 2 :]],
-                expect=(0, 3),
-            )
+            self.run([*unit.argv[1:], "--no-restart"], [*unit.argv[1:]], expect=(0, 3))
 
         print(f"-- {host.name}'s listener sees request {value!r}")
         outcome = agent.handle_request(

@@ -123,13 +123,8 @@ class Systemd:
         self.running: dict[str, threading.Thread] = {}
 
     def start(self, unit: TransientUnit) -> None:
-        """The listener's ``transient_unit.start``."""
+        """``transient_unit.start``, for the listener's unit and a request's own."""
         self._run(unit.name, unit.argv)
-
-    def launch(self, argv: Sequence[str]) -> None:
-        """A request's ``agent.launch_transient_unit`` (a systemd-run command line)."""
-        unit = next(word.split("=", 1)[1] for word in argv if word.startswith("--unit="))
-        self._run(unit, argv[argv.index("--") + 1 :])
 
     def _run(self, unit: str, command: Sequence[str]) -> None:
         if unit in self.running and self.running[unit].is_alive():
@@ -152,7 +147,7 @@ class Systemd:
                     lo.binddn,
                     HostRoot(args.root),
                     lo.base,
-                    launch=self.launch,
+                    launch=self.start,
                     inventory_uri=args.connect,
                 )
                 say(f"unit {unit}: {len(outcomes)} request(s) handled")

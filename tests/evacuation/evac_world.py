@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import make_image, opens_as
+from evacuation.conftest import make_image, opens_as
 from libvirt_static_ids.evacuation import evacuate
 from libvirt_static_ids.host import hypervisor
 from libvirt_static_ids.hostroot import HostRoot

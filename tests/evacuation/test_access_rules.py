@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import opens_as
+from evacuation.conftest import opens_as
 from libvirt_static_ids.files import access, metadata
 from libvirt_static_ids.ids import Identity
 

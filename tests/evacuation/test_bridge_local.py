@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import cli_support
-from conftest import opens_as
+from evacuation.conftest import opens_as
 from libvirt_static_ids.evacuation.bridge import runs as bridge
 from libvirt_static_ids.evacuation.bridge import timer
 from libvirt_static_ids.hostroot import HostRoot

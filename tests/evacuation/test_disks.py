@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_image
+from evacuation.conftest import make_image
 from libvirt_static_ids.evacuation import disks, probe
 
 pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None, reason="needs qemu-img")
@@ -120,7 +120,7 @@ def test_what_libvirt_would_refuse_is_refused_up_front(shared, device, reason):
 def test_root_squash_is_found_by_a_chown_that_changes_nothing(shared_dir, image):
     """As root, chown each file to the owner it has: allowed here (nothing changes), refused
     where root is squashed (imitated with setpriv; the lab and ganesha tests do it for real)."""
-    from test_root_squash_local import SQUASHED
+    from evacuation.test_root_squash_local import SQUASHED
 
     path = image(shared_dir, "sq.qcow2", OWNER, GROUP, 0o600)
     before = os.stat(path)

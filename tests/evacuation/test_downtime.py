@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import opens_as
+from evacuation.conftest import opens_as
 from libvirt_static_ids.cli import main
 from libvirt_static_ids.errors import OperationFailed, PreflightRefused
 from libvirt_static_ids.files import libvirt_xattrs

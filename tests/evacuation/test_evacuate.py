@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 
 import pytest
-from evac_world import SOURCE_GID, SOURCE_UID, TARGET, Migration, World, make_world
 
-from conftest import opens_as
+from evacuation.conftest import opens_as
+from evacuation.evac_world import SOURCE_GID, SOURCE_UID, TARGET, Migration, World, make_world
 from libvirt_static_ids.evacuation import evacuate
 from libvirt_static_ids.journal.store import Store
 

@@ -17,9 +17,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from evac_world import SOURCE_GID, SOURCE_UID, TARGET, Interrupt, Migration, World, make_world
 
-from conftest import opens_as
+from evacuation.conftest import opens_as
+from evacuation.evac_world import (
+    SOURCE_GID,
+    SOURCE_UID,
+    TARGET,
+    Interrupt,
+    Migration,
+    World,
+    make_world,
+)
 from libvirt_static_ids.evacuation import probe
 from libvirt_static_ids.evacuation.bridge import runs as bridge
 from libvirt_static_ids.evacuation.bridge.bridged_file import BridgedFile
@@ -151,7 +159,7 @@ def test_an_interrupt_at_any_step_is_journaled_as_interrupted_and_resumed(world,
 CHILD = """
 import os, signal, sys
 sys.path[:0] = [{here!r}, {tests!r}]
-from evac_world import Migration, World, make_world
+from evacuation.evac_world import Migration, World, make_world
 from pathlib import Path
 from libvirt_static_ids.evacuation.bridge import runs as bridge
 from libvirt_static_ids.evacuation import probe

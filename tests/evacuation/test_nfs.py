@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from test_bridge_local import state
+
+from evacuation.test_bridge_local import state
 
 OWNER, GROUP = 1101, 1102
 FOREIGN = 64055

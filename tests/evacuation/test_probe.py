@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from conftest import opens_as
+from evacuation.conftest import opens_as
 
 OWNER, GROUP = 1101, 1102
 

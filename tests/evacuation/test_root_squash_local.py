@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 
-from test_bridge_local import getfacl, state
-
-from conftest import opens_as
+from evacuation.conftest import opens_as
+from evacuation.test_bridge_local import getfacl, state
 
 OWNER, GROUP = 1101, 1102
 FOREIGN = 64055

@@ -26,9 +26,9 @@ def count(page: Any, tile: str) -> str:
     return page.locator(f'[data-count="{tile}"] .lsiCount').inner_text()
 
 
-def dialog(page: Any, title: str) -> Any:
+def dialog(page: Any, title: str, timeout: float = 5000) -> Any:
     box = page.locator(".umcConfirmDialog", has=page.locator(".dijitDialogTitle", has_text=title))
-    expect(box).to_be_visible()
+    expect(box).to_be_visible(timeout=timeout)
     expect(box).to_have_css("opacity", "1")  # faded in: what a person sees
     return box
 
@@ -36,7 +36,7 @@ def dialog(page: Any, title: str) -> Any:
 def refresh_until(page: Any, name: str, state: str) -> None:
     """Refresh until the host's record says ``state`` (its listener works in the background)."""
     for _attempt in range(60):
-        page.locator(".umcGridToolBar").get_by_role("button", name="Refresh").click()
+        page.locator(".umcGrid__toolbar").get_by_role("button", name="Refresh").click()
         expect(page.locator(".umcStandby").first).to_be_hidden()
         if states(page).get(name) == state:
             return

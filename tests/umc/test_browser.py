@@ -106,7 +106,7 @@ def test_refresh_shows_what_hosts_recorded_since(page, site, shot):
     )
     record(site.demo.testbed, late)
     expect(row(page, "kvm-late")).to_have_count(0)
-    page.locator(".umcGridToolBar").get_by_role("button", name="Refresh").click()
+    page.locator(".umcGrid__toolbar").get_by_role("button", name="Refresh").click()
     expect(row(page, "kvm-late")).to_have_count(1)
     expect(row(page, "kvm-late").locator(".lsiState")).to_have_text("dynamic")
     assert count(page, "dynamic") == "3"
@@ -135,26 +135,40 @@ def test_details_view_and_live_check_of_this_host(page, shot):
 
 def test_request_conversion_on_a_selected_host(page, site, shot):
     row(page, "kvm-dyn2").locator(".dgrid-selector input").check()
-    page.locator(".umcGridContextToolBar").get_by_role("button", name="Request conversion").click()
+    page.locator(".umcGrid__contextActionsToolbar").get_by_role(
+        "button", name="Request conversion"
+    ).click()
     box = dialog(page, "Request conversion")
     expect(box).to_contain_text("kvm-dyn2")
     box.get_by_role("button", name="Request conversion").click()
-    expect(page.locator(".umcSnackbar")).to_contain_text("Request sent to 1 host(s)")
+    expect(page.locator(".umcSnackbar")).to_contain_text("Request sent to 1 host.")
     shot(page, "requested")
     refresh_until(page, "kvm-dyn2", "static")
     expect(row(page, "kvm-dyn2").locator(".field-uid")).to_have_text("64055")
     assert page.problems == []
 
 
-def test_a_bad_option_shows_a_readable_error(page, site, snapshot, shot):
+@pytest.mark.parametrize(
+    ("paths", "said"),
+    [
+        ("/no/such/images", "paths: --path '/no/such/images' does not exist"),
+        (
+            "images",
+            "paths: 'images' is not an absolute path: give the whole path, starting with /.",
+        ),
+    ],
+    ids=["missing", "relative"],
+)
+def test_a_bad_option_shows_a_readable_error(page, site, snapshot, shot, paths, said):  # noqa: PLR0917
     before = host_state(snapshot, site.demo.local.root)
-    page.locator(".umcGridToolBar").get_by_role("button", name="Convert this host").click()
+    page.locator(".lsiConvertHere").get_by_role("button", name="Convert kvm-dyn1").click()
     form = dialog(page, "Convert kvm-dyn1")
-    form.locator("input[name=paths]").fill("/no/such/images")
+    form.locator("input[name=paths]").fill(paths)
     form.get_by_role("button", name="Dry run").click()
     error = dialog(page, "Validation error")
-    expect(error).to_contain_text("paths: --path '/no/such/images' does not exist")
-    shot(page, "bad-option")
+    expect(error).to_contain_text(said)
+    expect(error).not_to_contain_text("Value is invalid")
+    shot(page, f"bad-option-{paths.strip('/').replace('/', '-')}")
     error.get_by_role("button", name="Ok").click()
     expect(error).to_be_hidden()
     assert host_state(snapshot, site.demo.local.root) == before
@@ -183,7 +197,7 @@ def test_convert_this_host_shows_the_dry_run_then_progress_and_ends_static(page,
         route.fulfill(response=response)
 
     page.route("**/univention/command/libvirt-static-ids/progress", watch)
-    page.locator(".umcGridToolBar").get_by_role("button", name="Convert this host").click()
+    page.locator(".lsiConvertHere").get_by_role("button", name="Convert kvm-dyn1").click()
     dialog(page, "Convert kvm-dyn1").get_by_role("button", name="Dry run").click()
     dry = dialog(page, "Dry run on kvm-dyn1")
     expect(dry).to_contain_text(
@@ -194,7 +208,7 @@ def test_convert_this_host_shows_the_dry_run_then_progress_and_ends_static(page,
     expect(dry.locator(".lsiWarning")).to_have_count(0)
     shot(page, "dry-run")
     dry.get_by_role("button", name="Convert").click()
-    done = dialog(page, "Conversion of kvm-dyn1")
+    done = dialog(page, "Conversion of kvm-dyn1", timeout=60_000)  # a unit of its own
     expect(done).to_contain_text("libvirt-qemu on kvm-dyn1 now has UID 64055, GID 64055.")
     shot(page, "converted")
     assert seen["bar"] is True
@@ -212,7 +226,7 @@ def test_convert_this_host_shows_the_dry_run_then_progress_and_ends_static(page,
 
 def test_german(site, open_page, shot):
     page = open_page(site.url + "?lang=de")
-    expect(page.locator(".umcGridToolBar")).to_contain_text("Diesen Host umstellen")
+    expect(page.locator(".lsiConvertHere")).to_contain_text("kvm-dyn1 umstellen")
     expect(page.locator('[data-count="static"] .lsiLabel')).to_have_text("statisch")
     expect(page.locator(".umcModuleTitle")).to_have_text("libvirt-IDs der KVM-Hosts")
     shot(page, "german")

@@ -33,12 +33,31 @@ def module() -> ET.Element:
     return found
 
 
+_JS_STRING = r"""(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")"""
+
+
+def _js_text(match: re.Match[str], first: int) -> str:
+    single, double = match.group(first), match.group(first + 1)
+    return (single if single is not None else double).replace("\\'", "'")
+
+
+def _js_sources() -> str:
+    """The module's JavaScript and its pages (``js/<module>/*.js``)."""
+    files = sorted((UMC / "js").rglob("*.js"))
+    return "\n".join(file.read_text(encoding="utf-8") for file in files)
+
+
 def js_strings() -> list[str]:
-    found = []
-    for file in sorted((UMC / "js").rglob("*.js")):  # the module and its pages
-        text = file.read_text(encoding="utf-8")
-        found += [m.group(1) for m in re.finditer(r"_\(\s*'((?:[^'\\]|\\.)*)'", text)]
-    return found
+    """Every _('...') of the frontend (not _.ngettext: see js_plurals)."""
+    text = _js_sources()
+    return [_js_text(m, 1) for m in re.finditer(r"(?<![.\w])_\(\s*" + _JS_STRING, text)]
+
+
+def js_plurals() -> list[tuple[str, str]]:
+    """Every _.ngettext('singular', 'plural', n, ...) of the frontend."""
+    text = _js_sources()
+    pattern = r"_\.ngettext\(\s*" + _JS_STRING + r"\s*,\s*" + _JS_STRING
+    return [(_js_text(m, 1), _js_text(m, 3)) for m in re.finditer(pattern, text)]
 
 
 def python_strings() -> list[str]:
@@ -69,9 +88,12 @@ def test_xml_matches_backend_and_frontend():
             "host",
             "dry_run",
             "convert",
+            "attach",
             "request",
             "rollout_status",
             "progress",
+            "settings",
+            "settings_set",
         )
     }
     for function in commands.values():
@@ -101,20 +123,54 @@ def test_icon_is_svg():
 )
 def test_german_translation_is_complete(catalogue: Path, strings):
     entries = {e.msgid: e for e in po.read(catalogue) if e.msgid}
-    used = set(strings())
+    plurals = dict(js_plurals()) if strings is js_strings else {}
+    used = set(strings()) | set(plurals)
     assert used, "no strings found"
     assert sorted(used - set(entries)) == [], "untranslated"
     assert sorted(set(entries) - used) == [], "no longer used"
     for msgid in used:
         entry = entries[msgid]
         assert entry.translated, msgid
-        assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(entry.msgstr))
+        if msgid in plurals:  # German has two forms; each keeps the placeholders
+            assert entry.msgid_plural == plurals[msgid], msgid
+            assert sorted(entry.msgstr_plural) == [0, 1], msgid
+            for form in entry.msgstr_plural.values():
+                assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(form))
+        else:
+            assert entry.msgid_plural is None, msgid
+            assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(entry.msgstr))
+
+
+def test_plurals_are_counted_with_ngettext():
+    """A count in a sentence is never "host(s)": each such sentence has two forms."""
+    assert len(js_plurals()) >= 6
+    assert not [text for text in js_strings() if "(s)" in text or "(es)" in text]
+    # UMC's ngettext gives sprintf n only when more arguments follow n than the message has
+    # placeholders: a sentence with n and a mapping may have one placeholder, no more.
+    assert not [plural for _one, plural in js_plurals() if len(PLACEHOLDER.findall(plural)) > 1]
+
+
+def test_every_blocker_code_has_a_translated_sentence():
+    """The core's blocker codes are stable: the frontend says each in the reader's language."""
+    from libvirt_static_ids.host.survey import BlockerCode
+
+    text = (UMC / "js" / f"{MODULE_ID}.js").read_text(encoding="utf-8")
+    block = text[text.index("var blockerTexts") : text.index("var blockerText =")]
+    mapped = set(re.findall(r"'([a-z-]+)':\s*_\(", block))
+    assert mapped == {code.value for code in BlockerCode}
+    catalogue = po.umc_json(po.read(UMC / "js" / "de.po"))
+    for sentence in re.findall(r"_\(\s*" + _JS_STRING, block):
+        assert sentence[0] or sentence[1] in catalogue
 
 
 def test_the_js_catalogue_is_built_from_the_po():
     catalogue = po.umc_json(po.read(UMC / "js" / "de.po"))
-    assert catalogue["Convert this host"] == "Diesen Host umstellen"
-    assert all(isinstance(value, str) and value for value in catalogue.values())
+    assert catalogue["Convert %s"] == "%s umstellen"
+    assert catalogue["%(hosts)d host"] == ["%(hosts)d Host", "%(hosts)d Hosts"]
+    assert catalogue["$nplurals$"] == 2
+    assert catalogue["$plural$"] == "(n != 1)"
+    singular = [value for value in catalogue.values() if isinstance(value, str)]
+    assert all(singular)
 
 
 def test_stand_ins_declare_umc_class_names():

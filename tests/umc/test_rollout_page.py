@@ -81,7 +81,8 @@ def site(domain: Any) -> Iterator[tuple[Site, dict[str, Any]]]:  # noqa: F811
     _point_stubs_at(local.ucr_file)
     admin = testbed.domain_admin
     bridge = ModuleBridge(admin.dn, "Administrator", admin.password, local.root)
-    served = Site(None, bridge, UmcDevServer(0, bridge).start())  # type: ignore[arg-type]
+    # No demo domain and no systemd stand-in: the page only reads the directory.
+    served = Site(None, bridge, None, UmcDevServer(0, bridge).start())  # type: ignore[arg-type]
     try:
         yield served, first
     finally:
@@ -116,7 +117,7 @@ def test_rollout_page_draws_the_schedule_and_highlights_the_running_step(site, o
     assert result["eta_seconds"] > 0 and result["timeline"]["makespan_s"] > 0
 
     page = open_page(served.url)
-    page.locator(".umcGridToolBar").get_by_role("button", name="Domain rollout").click()
+    page.locator(".umcGrid__toolbar").get_by_role("button", name="Domain rollout").click()
     chart = page.locator("svg.lsiChart")
     expect(chart).to_be_visible()
     expect(page.locator(".lsiRolloutState")).to_contain_text("waves")
@@ -160,7 +161,7 @@ def test_rollout_page_draws_the_schedule_and_highlights_the_running_step(site, o
 def test_the_page_in_german(site, open_page):
     served, _first = site
     page = open_page(served.url + "?lang=de")
-    page.locator(".umcGridToolBar").get_by_role("button", name="Umstellung der Domäne").click()
+    page.locator(".umcGrid__toolbar").get_by_role("button", name="Umstellung der Domäne").click()
     expect(page.locator("svg.lsiChart rect.lsiRunning")).to_have_count(1)
     expect(page.locator(".lsiRolloutState")).to_contain_text("Wellen")
     expect(page.locator(".lsiRolloutWaves")).to_contain_text("Welle 1 von")
@@ -217,7 +218,7 @@ def test_a_domain_that_cannot_roll_out_shows_its_refusals_and_no_timeline(open_p
         assert any("legacy-app" in reason for reason in result["refusals"]), result["refusals"]
         assert result["timeline"]["tasks"] == [] and result["timeline"]["hosts"] == []
         page = open_page(demo.url)
-        page.locator(".umcGridToolBar").get_by_role("button", name="Domain rollout").click()
+        page.locator(".umcGrid__toolbar").get_by_role("button", name="Domain rollout").click()
         expect(page.locator(".lsiNoTimeline")).to_have_text("Nothing to schedule.")
         expect(page.locator(".lsiRefusals")).to_contain_text("legacy-app")
         expect(page.locator("svg.lsiChart")).to_have_count(0)

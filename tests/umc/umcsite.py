@@ -32,6 +32,11 @@ from umcdev.agents import DemoAgents  # noqa: E402
 from umcdev.bridge import Answer, ModuleBridge, use_stubs  # noqa: E402
 from umcdev.demo import DemoDomain  # noqa: E402
 from umcdev.server import NODE_MODULES, UmcDevServer  # noqa: E402
+from umcdev.units import TESTS, DemoSystemd  # noqa: E402
+
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+import fake_systemd  # noqa: E402, F401 - the tests read its calls through this module
 
 use_stubs()
 
@@ -40,7 +45,16 @@ use_stubs()
 class Site:
     demo: DemoDomain
     bridge: ModuleBridge
+    systemd: DemoSystemd
     server: UmcDevServer | None = None
+
+    def new_instance(self) -> ModuleBridge:
+        """A new module process's Instance for the same session (the old one is dropped)."""
+        self.bridge.close()
+        self.bridge = make_bridge(self.demo, self.systemd)
+        if self.server is not None:
+            self.server.bridge = self.bridge
+        return self.bridge
 
     @property
     def url(self) -> str:
@@ -70,6 +84,12 @@ def _point_stubs_at(ucr_file: str) -> None:
     umc_ldap._ucr = ConfigRegistry().load()  # it reads UCR once, at import
 
 
+def make_bridge(demo: DemoDomain, systemd: DemoSystemd) -> ModuleBridge:
+    bridge = ModuleBridge(demo.admin.dn, "Administrator", demo.admin.password, demo.local.root)
+    systemd.configure(bridge.instance, demo.testbed.ca_file)
+    return bridge
+
+
 @contextlib.contextmanager
 def umc_site(local: str, *, extra_files: int = 0, serve: bool = False) -> Iterator[Site]:
     if serve and not (NODE_MODULES / "dojo" / "dojo.js").is_file():
@@ -79,19 +99,20 @@ def umc_site(local: str, *, extra_files: int = 0, serve: bool = False) -> Iterat
     pid = demo.testbed.pid
     agents = None
     site = None
+    systemd = DemoSystemd().start()
     try:
         _point_stubs_at(demo.local.ucr_file)
-        bridge = ModuleBridge(demo.admin.dn, "Administrator", demo.admin.password, demo.local.root)
-        site = Site(demo, bridge)
+        site = Site(demo, make_bridge(demo, systemd), systemd)
         if serve:
             agents = DemoAgents(demo.testbed, list(demo.hosts.values()), interval=0.2).start()
-            site.server = UmcDevServer(0, bridge).start()
+            site.server = UmcDevServer(0, site.bridge).start()
         yield site
     finally:
         if site is not None and site.server is not None:
             site.server.stop()
         if agents is not None:
             agents.stop()
+        systemd.stop()
         demo.stop()
         if saved is None:
             os.environ.pop("UNIVENTION_BASECONF", None)

@@ -97,6 +97,13 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "--no-restart", action="store_true", help="with --convert or --request: keep libvirtd"
     )
     rec.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="with --convert: repair this tree too (repeatable; e.g. the NFS image directory)",
+    )
+    rec.add_argument(
         "--connect",
         metavar="URI",
         help="record the VM inventory of this libvirt too (default on this host: "
@@ -191,13 +198,15 @@ def _record(
         failed = any(outcome.action == agent.Handled.LAUNCH_FAILED for outcome in outcomes)
         return data, ExitCode.FAILED if failed else ExitCode.OK
     settings = directory.read_settings(conn, params.base)
+    if args.path and not args.convert:
+        raise UsageError("--path needs --convert", option="--path")
     if args.request is not None:
         return _carry_out(args, root, conn, host_dn, settings)
     if not args.convert:
         result = agent.record_host(conn, host_dn, root, settings, inventory_uri=args.connect)
         return result.as_dict(), ExitCode.OK
     report, after = agent.convert_and_record(
-        conn, host_dn, root, settings, restart=not args.no_restart
+        conn, host_dn, root, settings, paths=args.path, restart=not args.no_restart
     )
     data = after.as_dict()
     data["convert"] = report.as_dict() if report is not None else None

@@ -14,9 +14,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from libvirt_static_ids.files.repair import RepairStats
+if TYPE_CHECKING:  # the repair machinery loads only for commands that scan
+    from libvirt_static_ids.files.repair import RepairStats
 
 INTERVAL = 0.5  # seconds between two updates
 CLEAR_LINE = "\r\x1b[K"

@@ -10,7 +10,6 @@ interrupted one "failed" until it is resumed or rolled back.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -24,12 +23,11 @@ from libvirt_static_ids.directory.record import HostRecord, RecordUpdate, State
 from libvirt_static_ids.directory.request import HostRequest, Kind, RequestState
 from libvirt_static_ids.errors import (
     JournalError,
-    OperationFailed,
     PreflightRefused,
     StaticIdsError,
 )
 from libvirt_static_ids.files.repair import ProgressCallback
-from libvirt_static_ids.host import convert, hypervisor, inventory
+from libvirt_static_ids.host import convert, hypervisor, inventory, transient_unit
 from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.host.transient_unit import TransientUnit
 from libvirt_static_ids.hostroot import HostRoot
@@ -40,7 +38,7 @@ from libvirt_static_ids.journal.store import Store
 UNIT_NAME = "libvirt-static-ids-convert"
 EVACUATE_UNIT_NAME = "libvirt-static-ids-evacuate"
 EXECUTABLE = "/usr/bin/libvirt-static-ids"
-Launcher = Callable[[Sequence[str]], None]
+Launcher = Callable[[TransientUnit], None]  # transient_unit.start, or a test's stand-in
 
 
 def _last_convert_run(root: HostRoot) -> dict[str, Any] | None:
@@ -188,58 +186,49 @@ def record_host(
     return RecordResult(dn, str(settings.target), host_record, change, survey, tuple(extra))
 
 
-def convert_unit_argv(
-    executable: str = EXECUTABLE, root: str = "/", request: HostRequest | None = None
-) -> list[str]:
-    """systemd-run starting the conversion as a transient unit; returns without waiting.
+def convert_unit(
+    executable: str = EXECUTABLE,
+    root: str = "/",
+    request: HostRequest | None = None,
+    inventory_uri: str | None = None,
+) -> TransientUnit:
+    """The conversion as a transient unit (``record --convert``, or the request with its id).
 
     The fixed unit name makes a second convert request fail to start while one runs. A
     request with an id is passed on whole, so the unit echoes it when it ends.
     """
     work = ["--request", request.value()] if request is not None and request.id else ["--convert"]
-    return _unit_argv(
+    return _unit(
         UNIT_NAME,
         "libvirt-static-ids: convert libvirt-qemu to the domain's static IDs",
         [executable, "record", *work],
         root,
+        inventory_uri,
     )
 
 
-def evacuate_unit_argv(
-    request: HostRequest, executable: str = EXECUTABLE, root: str = "/"
-) -> list[str]:
-    """systemd-run starting an evacuation (``record --request VALUE``) as a transient unit."""
-    return _unit_argv(
+def evacuate_unit(
+    request: HostRequest,
+    executable: str = EXECUTABLE,
+    root: str = "/",
+    inventory_uri: str | None = None,
+) -> TransientUnit:
+    """An evacuation (``record --request VALUE``) as a transient unit."""
+    return _unit(
         EVACUATE_UNIT_NAME,
         f"libvirt-static-ids: live-migrate VMs to {request.to}",
         [executable, "record", "--request", request.value()],
         root,
+        inventory_uri,
     )
 
 
-def _unit_argv(unit: str, description: str, command: list[str], root: str) -> list[str]:
-    argv = [
-        "systemd-run",
-        f"--unit={unit}",
-        f"--description={description}",
-        "--collect",
-        "--no-block",
-        "--",
-        *command,
-    ]
-    return argv + (["--root", root] if root != "/" else [])
-
-
-def launch_transient_unit(argv: Sequence[str]) -> None:
-    """Start ``argv`` (a systemd-run command line); raise OperationFailed if it did not."""
-    try:
-        result = subprocess.run(list(argv), capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise OperationFailed(f"{argv[0]} could not run: {error}") from error
-    if result.returncode != 0:
-        raise OperationFailed(
-            f"{' '.join(argv[:2])} failed with exit {result.returncode}: {result.stderr.strip()}"
-        )
+def _unit(
+    name: str, description: str, command: list[str], root: str, inventory_uri: str | None
+) -> TransientUnit:
+    command += ["--root", root] if root != "/" else []
+    command += ["--connect", inventory_uri] if inventory_uri else []
+    return TransientUnit(name, tuple(command), description=description)
 
 
 class Handled(StrEnum):
@@ -280,8 +269,7 @@ def handle_request(
     settings: directory.Settings,
     value: str,
     *,
-    launch: Launcher = launch_transient_unit,
-    argv: Sequence[str] | None = None,
+    launch: Launcher | None = None,
     now: datetime | None = None,
     proc: str = "/proc",
     inventory_uri: str | None = None,
@@ -330,16 +318,13 @@ def handle_request(
             outcome=_echo(request, RequestState.RUNNING),
         )
         outcome = RequestOutcome(value, Handled.LAUNCHED, writes=_writes(before))
-        if argv is None:
-            argv = (
-                convert_unit_argv(root=root.path, request=request)
-                if request.kind is Kind.CONVERT
-                else evacuate_unit_argv(request, root=root.path)
-            )
-            if inventory_uri is not None:
-                argv = [*argv, "--connect", inventory_uri]
+        unit = (
+            convert_unit(root=root.path, request=request, inventory_uri=inventory_uri)
+            if request.kind is Kind.CONVERT
+            else evacuate_unit(request, root=root.path, inventory_uri=inventory_uri)
+        )
         try:
-            launch(list(argv))
+            (launch or transient_unit.start)(unit)  # looked up now: a test may replace it
         except StaticIdsError as error:
             failed = record_host(
                 conn,
@@ -382,12 +367,16 @@ def convert_and_record(
     root: HostRoot,
     settings: directory.Settings,
     *,
+    paths: Sequence[str] = (),
     restart: bool = True,
     proc: str = "/proc",
     request: HostRequest | None = None,
     inventory_uri: str | None = None,
 ) -> tuple[convert.ConvertReport | None, RecordResult]:
-    """The transient unit's work: record "converting", convert, record the end state."""
+    """The transient unit's work: record "converting", convert, record the end state.
+
+    ``paths``: more trees to repair (the UMC module's "more paths", e.g. NFS images).
+    """
     before = record_host(
         conn,
         dn,
@@ -405,7 +394,7 @@ def convert_and_record(
                 f"{len(before.extra_blockers)} blocker(s) in the directory: nothing was changed",
                 blockers=[b.as_dict() for b in before.extra_blockers],
             )
-        report = convert.convert(root, settings.target, restart=restart, proc=proc)
+        report = convert.convert(root, settings.target, paths, restart=restart, proc=proc)
     except StaticIdsError as failure:
         error = failure
     echo = (
@@ -500,7 +489,6 @@ def handle_pending(
     started a unit of its own (convert), that unit records the outcome: this one only
     reports what it sees, so it never overwrites "converting" or the end state.
     """
-    launch = launch or launch_transient_unit  # looked up now: a test may replace it
     outcomes: list[RequestOutcome] = []
     for _ in range(MAX_ROUNDS):
         values = pending_requests(conn, dn)

@@ -49,6 +49,10 @@ class LdapConnection(Protocol):
         self, base: str, scope: int, filterstr: str, attrlist: list[str], /
     ) -> SearchResult: ...
 
+    def search_ext(self, base: str, scope: int, filterstr: str, attrlist: list[str], /) -> int: ...
+
+    def result3(self, msgid: int, all_: int, /) -> tuple[int, SearchResult, int, Any]: ...
+
     def modify_ext_s(
         self, dn: str, modlist: Sequence[tuple[int, str, list[bytes] | None]], /
     ) -> object: ...
@@ -283,6 +287,26 @@ def host_name(dn: str, entry: Mapping[str, Sequence[bytes]]) -> str:
         return dn
 
 
+def stream(
+    conn: LdapConnection, base: str, query: str, attributes: Sequence[str]
+) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
+    """A subtree search's entries one by one, as they arrive.
+
+    Reading each entry while slapd still sends the next overlaps the two; taking all at once
+    (``search_ext_s``) waits for the last entry and makes libldap chain every message first,
+    which for thousands of host records costs more than reading them. Search continuations
+    (no DN) are left out; errors are python-ldap's, raised where the caller iterates.
+    """
+    msgid = conn.search_ext(base, ldap.SCOPE_SUBTREE, query, list(attributes))
+    while True:
+        kind, found, _, _ = conn.result3(msgid, 0)  # all=0: the next message
+        for dn, entry in found:
+            if dn:
+                yield dn, entry
+        if kind == ldap.RES_SEARCH_RESULT:
+            return
+
+
 def list_hosts(
     conn: LdapConnection, base: str, attributes: Sequence[str] = HOST_ATTRIBUTES
 ) -> list[record.StoredRecord]:
@@ -293,9 +317,12 @@ def list_hosts(
     query = ldap.filter.filter_format(
         "(|(objectClass=%s)(univentionService=%s))", [record.OBJECT_CLASS, SERVICE]
     )
+    read = record.read
     with ldap_errors(f"searching host records under {base}"):
-        found = conn.search_ext_s(base, ldap.SCOPE_SUBTREE, query, list(attributes))
-    hosts = [record.read(dn, host_name(dn, entry), entry) for dn, entry in found if dn]
+        hosts = [
+            read(dn, host_name(dn, entry), entry)
+            for dn, entry in stream(conn, base, query, attributes)
+        ]
     return sorted(hosts, key=lambda host: (host.name.lower(), host.dn.lower()))
 
 

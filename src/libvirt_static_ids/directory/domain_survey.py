@@ -10,11 +10,12 @@ otherwise, so it is tested without a directory.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.directory import record
@@ -31,36 +32,66 @@ _CLASSIFIED = frozenset({State.STATIC, State.DYNAMIC, State.CONFLICT, State.FAIL
 _DONE = frozenset({State.STATIC, State.ABSENT})
 
 
-@dataclass(frozen=True)
-class HostView:
+class HostView(NamedTuple):
+    """One host as the survey shows it (a named tuple: one is made per host, thousands)."""
+
     record: StoredRecord
     stale: bool
     missing: bool
     age_days: float | None
     numbers: IdPair | None  # only states that say what QEMU runs as now
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, shared: dict[Any, Any] | None = None) -> dict[str, Any]:
+        """The host as the survey reports it.
+
+        With ``shared`` (one dict for one survey's hosts), the parts many hosts have alike
+        (numbers, state, class, blockers, request, problems, error) are built once per kind
+        of record and shared by those hosts' dicts: treat them as read-only.
+        """
         r = self.record
-        numbers = self.numbers
+        # Records read from the same detail text share its parsed objects (record._detail):
+        # their identities stand for the text, and every record is alive while this runs.
+        shape: tuple[Any, ...] = (r.uid, r.gid, r.state, self.numbers, id(r.detail))
+        shape += (id(r.blockers), r.request, r.problems)
+        parts = shared.get(shape) if shared is not None else None
+        if parts is None:
+            numbers = self.numbers
+            parts = (
+                {"uid": r.uid, "gid": r.gid, "state": r.state},
+                {
+                    "class": str(numbers) if numbers else None,
+                    "blockers": [dict(b) for b in r.blockers],
+                    "request": r.request,
+                    "problems": list(r.problems),
+                    # Why the last conversion failed or was refused (agent.derive records it).
+                    "error": _error(r.detail),
+                },
+            )
+            if shared is not None:
+                shared[shape] = parts
+        head, tail = parts
         inventory = _inventory(r.inventory)
+        if inventory is _UNREADABLE:
+            tail = {**tail, "problems": [*r.problems, "its VM inventory is not JSON"]}
         return {
             "name": r.name,
             "dn": r.dn,
-            "uid": r.uid,
-            "gid": r.gid,
-            "state": r.state,
+            **head,
             "checked": iso(r.checked),
             "age_days": self.age_days,
             "stale": self.stale,
             "missing": self.missing,
-            "class": str(numbers) if numbers else None,
-            "blockers": [dict(b) for b in r.blockers],
-            "request": r.request,
-            "problems": list(r.problems)
-            + ([] if inventory is not _UNREADABLE else ["its VM inventory is not JSON"]),
+            **tail,
             # What ``plan --from`` plans with: free memory, VMs, their memory, state, images.
             "inventory": None if inventory is _UNREADABLE else inventory,
         }
+
+
+def _error(detail: Any) -> dict[str, str] | None:
+    error = detail.get("error")
+    if not isinstance(error, dict) or not isinstance(error.get("code"), str):
+        return None
+    return {"code": error["code"], "message": str(error.get("message", ""))}
 
 
 _UNREADABLE: Any = object()
@@ -80,8 +111,14 @@ def _inventory(text: str | None) -> Any:
 
 def _numbers(r: StoredRecord) -> IdPair | None:
     if r.state in _CLASSIFIED and r.uid is not None and r.gid is not None:
-        return IdPair(r.uid, r.gid)
+        return _pair(r.uid, r.gid)
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _pair(uid: int, gid: int) -> IdPair:
+    """A domain has few distinct pairs: each is made once, not once per host."""
+    return IdPair(uid, gid)
 
 
 @dataclass(frozen=True)
@@ -113,29 +150,39 @@ class DomainSurvey:
 
     def as_dict(self) -> dict[str, Any]:
         states: dict[str, int] = {}
-        for host in self.hosts:
-            key = host.record.state or NO_RECORD
+        stale: list[str] = []
+        missing: list[str] = []
+        done = True
+        for host in self.hosts:  # one pass: a survey has thousands of hosts
+            state = host.record.state
+            key = state or NO_RECORD
             states[key] = states.get(key, 0) + 1
+            if host.stale:
+                stale.append(host.record.name)
+            if host.missing:
+                missing.append(host.record.name)
+            done = done and state in _DONE
+        shared: dict[Any, Any] = {}
         return {
             "command": "domain-survey",
             "base": self.base,
             "surveyed_at": iso(self.now),
             "settings": self.settings.as_dict(),
-            "hosts": [host.as_dict() for host in self.hosts],
+            "hosts": [host.as_dict(shared) for host in self.hosts],
             "classes": [cls.as_dict() for cls in self.classes],
             "holders": [holder.as_dict() for holder in self.holders],
-            "stale": [h.record.name for h in self.hosts if h.stale],
-            "missing": [h.record.name for h in self.hosts if h.missing],
+            "stale": stale,
+            "missing": missing,
             "summary": {
                 "hosts": len(self.hosts),
                 "states": dict(sorted(states.items())),
                 "classes": len(self.classes),
                 "holders": len(self.holders),
-                "stale": sum(1 for h in self.hosts if h.stale),
-                "missing": sum(1 for h in self.hosts if h.missing),
+                "stale": len(stale),
+                "missing": len(missing),
                 # Every host that has libvirt-qemu runs it with the target, nothing else
                 # in the directory holds the target numbers.
-                "converged": not self.holders and all(h.record.state in _DONE for h in self.hosts),
+                "converged": not self.holders and done,
             },
         }
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from libvirt_static_ids.directory import agent
 from libvirt_static_ids.directory.request import HostRequest, Kind
+from libvirt_static_ids.host import transient_unit
 from libvirt_static_ids.ids import IdPair
 from libvirt_static_ids.plan.planner import Plan, StepOp
 from libvirt_static_ids.plan.schedule import migration_seconds
@@ -54,12 +55,12 @@ class Action:
     def command(self, rollout_id: str) -> str:
         """The exact command line the host's listener starts for this action."""
         request = self.request(rollout_id)
-        argv = (
-            agent.convert_unit_argv(request=request)
+        unit = (
+            agent.convert_unit(request=request)
             if self.kind is Kind.CONVERT
-            else agent.evacuate_unit_argv(request)
+            else agent.evacuate_unit(request)
         )
-        return shlex.join(argv)
+        return shlex.join(transient_unit.start_argv(unit))
 
     def text(self) -> str:
         if self.kind is Kind.CONVERT:

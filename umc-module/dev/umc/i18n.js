@@ -4,7 +4,9 @@
 // "umc/i18n!scope1,scope2" loads require.toUrl("<path>/i18n/<lang>/<name>.json") for each
 // scope plus umc/branding and umc/app, the language being dojo.locale without territory;
 // a missing file counts as empty. The value is _(msg, args...): the first scope's
-// translation, formatted with dojox/string/sprintf. Also _.ngettext, _.inverse, _.load.
+// translation, formatted with dojox/string/sprintf. Also _.ngettext(id, idPlural, n, ...)
+// (n is passed to sprintf only when the message has a placeholder left for it), _.inverse,
+// _.load.
 /*global define, require, console*/
 define([
 	"dojo/_base/lang",
@@ -93,7 +95,11 @@ define([
 						break;
 					}
 				}
-				return sprintf.apply(null, [msg].concat(Array.prototype.slice.call(arguments, 2)));
+				// As the original: n is left out of sprintf's arguments when more arguments
+				// follow it than the message has placeholders (and no "%1$" says otherwise).
+				var placeholders = (msg.match(/(^|[^%])%[^%]/g) || []).length;
+				var first = idPlural.search(/(^|[^%])%1\$/) === -1 && arguments.length - 2 > placeholders ? 3 : 2;
+				return sprintf.apply(null, [msg].concat(Array.prototype.slice.call(arguments, first)));
 			};
 
 			translate.inverse = function(localized) {

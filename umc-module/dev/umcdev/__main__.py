@@ -14,6 +14,7 @@ from .agents import DemoAgents
 from .bridge import ModuleBridge
 from .demo import DEFAULT_LOCAL, HOSTS, DemoDomain
 from .server import NODE_MODULES, UmcDevServer
+from .units import DemoSystemd
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -49,10 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in background
     demo = DemoDomain.start(args.local, extra_files=args.extra_files)
     agents = server = None
+    systemd = DemoSystemd().start()
     try:
         # The host's UCR, as on UCS; the stand-in of univention.config_registry reads it.
         os.environ["UNIVENTION_BASECONF"] = demo.local.ucr_file
         bridge = ModuleBridge(demo.admin.dn, "Administrator", demo.admin.password, demo.local.root)
+        systemd.configure(bridge.instance, demo.testbed.ca_file)
         agents = DemoAgents(demo.testbed, list(demo.hosts.values())).start()
         server = UmcDevServer(args.port, bridge, verbose=args.verbose)
         print(f"libvirt-static-ids UMC module (this host: {demo.local.name}): {server.url}")
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             server.server_close()
         if agents is not None:
             agents.stop()
+        systemd.stop()
         demo.stop()
     return 0
 

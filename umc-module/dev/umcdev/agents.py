@@ -64,7 +64,7 @@ class DemoAgents:
                 HostRoot(host.root),
                 settings,
                 values[0].decode("utf-8", "replace"),
-                launch=lambda argv: self._launch(host),
+                launch=lambda unit: self._launch(host),
             )
         finally:
             conn.unbind_s()

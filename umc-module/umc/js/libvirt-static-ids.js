@@ -1,8 +1,10 @@
 // SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 // SPDX-License-Identifier: AGPL-3.0-only
 // UMC module "libvirt-static-ids": every KVM host's libvirt-qemu numbers and state, what
-// blocks the fix, and the actions: refresh, convert this host (dry run first, then
-// confirm, with progress), ask other hosts to refresh or convert (through LDAP).
+// blocks the fix, and the actions: refresh, convert this host when it is a dynamic or
+// conflicting KVM host (dry run first, then confirm, with progress; the conversion runs as
+// a transient unit on the host, so a reopened module finds it again), ask other hosts to
+// refresh or convert (through LDAP), or open their own UMC.
 // Every decision is the backend's (the core's); this file shows, asks and reports.
 /*global define*/
 define([
@@ -15,6 +17,7 @@ define([
 	"dojo/store/Observable",
 	"dojox/html/entities",
 	"umc/dialog",
+	"umc/tools",
 	"umc/widgets/Module",
 	"umc/widgets/Page",
 	"umc/widgets/Grid",
@@ -26,7 +29,7 @@ define([
 	"./libvirt-static-ids/RolloutPage",
 	"umc/i18n!umc/modules/libvirt-static-ids",
 	"xstyle/css!./libvirt-static-ids.css"
-], function(declare, lang, array, kernel, domClass, Memory, Observable, entities, dialog, Module, Page,
+], function(declare, lang, array, kernel, domClass, Memory, Observable, entities, dialog, tools, Module, Page,
 		Grid, Text, TextBox, CheckBox, Button, ProgressBar, RolloutPage, _) {
 	var COMMAND = 'libvirt-static-ids/';
 	var CHANGES_LISTED = 5;
@@ -39,10 +42,50 @@ define([
 		return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 	};
 
+	// What each blocker code means, in the reader's language; the core's message (English,
+	// with the specifics: PIDs, accounts, paths) follows it.
+	var blockerTexts = function() {
+		return {
+			'target-uid-taken': _('The target UID belongs to another account.'),
+			'target-gid-taken': _('The target GID belongs to another group.'),
+			'group-missing': _('The group libvirt-qemu is missing.'),
+			'processes-running': _('Processes run as libvirt-qemu (running VMs): migrate or stop them first.'),
+			'qemu-runs-as-other-user': _('QEMU is configured to run as another user.'),
+			'dac-label-pinned': _('A VM pins the old numbers in its DAC security label.'),
+			'home-owned-by-user': _('The home directory of libvirt-qemu belongs to it: usermod would change it unjournaled.'),
+			'shadow-chowns-home': _('usermod would change the ownership of the home directory unjournaled.'),
+			'run-interrupted': _('A conversion was interrupted: resume it or roll it back.'),
+			'run-failed': _('The last conversion failed.'),
+			'half-converted': _('libvirt-qemu is half renumbered and no journal says from what.'),
+			'journal-unreadable': _('The journal of this host cannot be read.'),
+			'old-uid-taken': _('The old UID also belongs to another account.'),
+			'old-gid-taken': _('The old GID also belongs to another group.'),
+			'account-file-invalid': _('An account file cannot be read in full.'),
+			'account-entry-malformed': _('An account file has a malformed entry.'),
+			'account-entry-duplicate': _('An account file names an account twice.'),
+			'scan-path-unresolved': _("One of libvirt's directories leads nowhere inside the host.")
+		};
+	};
+
+	var blockerText = function(blocker) {
+		return blockerTexts()[blocker.code] || _('Unknown blocker %s.', blocker.code);
+	};
+
 	var blockerList = function(blockers) {
 		return '<ul class="lsiBlockers">' + array.map(blockers, function(blocker) {
-			return '<li><code>' + esc(blocker.code) + '</code> ' + esc(blocker.message) + '</li>';
+			return '<li><code>' + esc(blocker.code) + '</code> <span class="lsiBlockerText">' + esc(blockerText(blocker)) +
+				'</span><br><span class="lsiBlockerDetail">' + esc(blocker.message) + '</span></li>';
 		}).join('') + '</ul>';
+	};
+
+	// Only a KVM host whose numbers are not the target's yet can be converted: a dynamic or
+	// conflicting one, or one whose conversion was refused (it changed nothing).
+	var CONVERTIBLE = ['dynamic', 'conflict'];
+	var refused = function(item) {
+		return item.state === 'failed' && Boolean(item.error) && item.error.code === 'refused';
+	};
+	var convertible = function(item) {
+		return array.indexOf(CONVERTIBLE, item.state) !== -1 || refused(item);
 	};
 
 	return declare("umc.modules.libvirt-static-ids", [Module], {
@@ -89,6 +132,12 @@ define([
 
 		_renderOverview: function() {
 			this._overviewPage = new Page({
+				fullWidth: true,
+				headerButtons: [{
+					name: 'settings',
+					label: _('Target numbers'),
+					callback: lang.hitch(this, 'editTarget')
+				}],
 				headerText: _('libvirt-qemu IDs in the domain'),
 				helpText: _('Live migration of VMs on NFS needs the same numeric UID and GID of libvirt-qemu on every KVM host. This page shows what each host recorded in the directory, what blocks its conversion to the static IDs, and lets you convert this host or ask other hosts to convert. To convert the whole domain with its VMs running: free the target, then run libvirt-static-ids rollout --dry-run and libvirt-static-ids rollout as a Domain Admin (see the description of the app).')
 			});
@@ -102,8 +151,18 @@ define([
 				intermediateChanges: true,
 				onChange: lang.hitch(this, '_filter')
 			});
+			// Shown only on a dynamic or conflicting KVM host: the one UMC runs on, named.
+			this._convertHere = new Button({
+				region: 'nav',
+				'class': 'lsiConvertHere',
+				label: _('Convert this host'),
+				defaultButton: true,
+				visible: false,
+				callback: lang.hitch(this, 'convertThisHost')
+			});
 			this._overviewPage.addChild(this._summary);
 			this._overviewPage.addChild(this._holders);
+			this._overviewPage.addChild(this._convertHere);
 			this._overviewPage.addChild(this._search);
 
 			var labels = this.stateLabels();
@@ -140,8 +199,10 @@ define([
 					label: _('State'),
 					width: '170px',
 					formatter: function(state, item) {
-						var html = '<span class="lsiState lsiState-' + esc(state || 'unknown') + '">' +
-							esc(item.missing ? _('no record') : (labels[state] || state || _('unknown'))) + '</span>';
+						// A refused conversion changed nothing: its host is not "failed".
+						var wasRefused = refused(item);
+						var html = '<span class="lsiState lsiState-' + esc(wasRefused ? 'refused' : (state || 'unknown')) + '">' +
+							esc(item.missing ? _('no record') : (wasRefused ? _('refused') : (labels[state] || state || _('unknown')))) + '</span>';
 						if (item.request) {
 							html += ' <span class="lsiRequest">' + esc(_('%s requested', item.request)) + '</span>';
 						}
@@ -169,7 +230,7 @@ define([
 							return '';
 						}
 						return array.map(blockers, function(blocker) {
-							return '<span class="lsiBlockerCode" title="' + esc(blocker.message) + '">' + esc(blocker.code) + '</span>';
+							return '<span class="lsiBlockerCode" title="' + esc(blockerText(blocker) + ' ' + blocker.message) + '">' + esc(blocker.code) + '</span>';
 						}).join(' ');
 					}
 				}],
@@ -186,12 +247,6 @@ define([
 					isStandardAction: true,
 					callback: lang.hitch(this, 'showRollout')
 				}, {
-					name: 'convert-here',
-					label: _('Convert this host'),
-					isContextAction: false,
-					isStandardAction: true,
-					callback: lang.hitch(this, 'convertThisHost')
-				}, {
 					name: 'details',
 					label: _('Details'),
 					isStandardAction: true,
@@ -205,9 +260,7 @@ define([
 					isStandardAction: true,
 					isMultiAction: true,
 					enablingMode: 'some',
-					canExecute: function(item) {
-						return item.state !== 'static';
-					},
+					canExecute: convertible,
 					callback: lang.hitch(this, 'requestOn', 'convert')
 				}, {
 					name: 'request-refresh',
@@ -244,25 +297,40 @@ define([
 				tile('conflict', states.conflict, _('conflicts')) +
 				tile('stale', survey.summary.stale, _('stale')) +
 				'</div><p class="lsiTarget">' +
-				esc(_('Target: UID %(uid)s, GID %(gid)s. %(hosts)s host(s), %(classes)s ID class(es); surveyed %(time)s.', {
-					uid: target.uid,
-					gid: target.gid,
-					hosts: survey.summary.hosts,
-					classes: survey.summary.classes,
-					time: new Date(survey.surveyed_at).toLocaleString(kernel.locale)
-				})) + '</p>' + this._otherStates(survey));
+				esc(_('Target: UID %(uid)s, GID %(gid)s.', {uid: target.uid, gid: target.gid}) + ' ' +
+					_.ngettext('%(hosts)d host', '%(hosts)d hosts', survey.summary.hosts, {hosts: survey.summary.hosts}) + ', ' +
+					_.ngettext('%(classes)d ID class', '%(classes)d ID classes', survey.summary.classes, {classes: survey.summary.classes}) + '; ' +
+					_('surveyed %s.', new Date(survey.surveyed_at).toLocaleString(kernel.locale))) + '</p>' + this._otherStates(survey));
 			this._showHolders(survey.holders, target);
 			var thisDn = this._thisHost.dn;
 			this._store.setData(array.map(survey.hosts, function(host) {
 				return lang.mixin({}, host, {this_host: host.dn === thisDn});
 			}));
+			this._here = thisDn ? this._store.get(thisDn) : null;
+			var convertible = this._convertible(this._here);
+			this._convertHere.set('label', _('Convert %s', this._thisHost.name || ''));
+			this._convertHere.set('visible', convertible);
 			this._filter();
+			if (this._thisHost.conversion && !this._following) {
+				this._attach();
+			}
 			if (this._detailItem) {
 				var current = this._store.get(this._detailItem.dn);
 				if (current) {
 					this._showDetailContent(current);
 				}
 			}
+		},
+
+		_convertible: function(item) {
+			return Boolean(item && item.this_host && convertible(item));
+		},
+
+		// Where the host's own UMC serves this module (a conversion runs on the host itself).
+		_umcLink: function(item) {
+			var domain = this._thisHost.domainname || tools.status('domainname');
+			var fqdn = domain ? item.name + '.' + domain : item.name;
+			return 'https://' + fqdn + '/univention/management/#module=libvirt-static-ids::0:';
 		},
 
 		_otherStates: function(survey) {
@@ -306,6 +374,7 @@ define([
 
 		_renderDetails: function() {
 			this._detailPage = new Page({
+				fullWidth: true,
 				headerText: '',
 				helpText: _('What the host recorded in the directory. The live state of this host is checked on request.'),
 				headerButtons: [{
@@ -316,6 +385,7 @@ define([
 			});
 			this._detailText = new Text({'class': 'lsiDetails', content: ''});
 			this._liveText = new Text({'class': 'lsiLive dijitDisplayNone', content: ''});
+			this._otherUmc = new Text({'class': 'lsiOtherUmc dijitDisplayNone', content: ''});
 			this._detailPage.addChild(this._detailText);
 			this._detailPage.addChild(this._liveText);
 			this._detailButtons = {
@@ -333,6 +403,7 @@ define([
 					this._detailPage.addChild(this._detailButtons[name]);
 				}
 			}
+			this._detailPage.addChild(this._otherUmc);
 			this.addChild(this._detailPage);
 		},
 
@@ -370,6 +441,11 @@ define([
 			} else {
 				html += '<p>' + esc(_('No blockers recorded.')) + '</p>';
 			}
+			if (item.error) {
+				html += '<div class="lsiFailure"><h3>' + esc(item.error.code === 'refused' ?
+					_('The last conversion was refused; nothing was changed') : _('The last conversion failed')) +
+					'</h3><p>' + esc(item.error.message) + '</p></div>';
+			}
 			if (item.problems.length) {
 				html += '<h3>' + esc(_('Problems in the record')) + '</h3><ul>' + array.map(item.problems, function(problem) {
 					return '<li>' + esc(problem) + '</li>';
@@ -377,9 +453,15 @@ define([
 			}
 			this._detailPage.set('headerText', item.name);
 			this._detailText.set('content', html);
+			var other = convertible(item) && !item.this_host;
 			this._detailButtons.check.set('visible', Boolean(item.this_host));
-			this._detailButtons.convert.set('visible', Boolean(item.this_host));
-			this._detailButtons.requestConvert.set('visible', item.state !== 'static');
+			this._detailButtons.convert.set('label', _('Convert %s', item.name));
+			this._detailButtons.convert.set('visible', this._convertible(item));
+			this._detailButtons.requestConvert.set('visible', other);
+			// Another host converts in its own UMC, or through a request its listener carries out.
+			domClass.toggle(this._otherUmc.domNode, 'dijitDisplayNone', !other);
+			this._otherUmc.set('content', '<a class="lsiOtherUmcLink" target="_blank" rel="noopener" href="' +
+				esc(this._umcLink(item)) + '">' + esc(_('Open this module in the UMC of %s', item.name)) + '</a>');
 			this.addBreadCrumb(item.name);
 		},
 
@@ -413,7 +495,7 @@ define([
 			var question = action === 'convert' ?
 				_('Ask these hosts to convert libvirt-qemu to the static IDs? Each host starts when directory replication brings the request, and refuses if something blocks it.') :
 				_('Ask these hosts to check libvirt-qemu again and record the result?');
-			dialog.confirm('<p>' + esc(question) + '</p><ul>' + names + '</ul>', [{
+			dialog.confirm('<p>' + esc(question) + '</p><ul class="lsiRequestHosts">' + names + '</ul>', [{
 				name: 'cancel',
 				label: _('Cancel')
 			}, {
@@ -428,20 +510,93 @@ define([
 					var requested = array.filter(data.result.hosts, function(host) {
 						return host.status === 'requested';
 					}).length;
-					this.addNotification(esc(_('Request sent to %(requested)s host(s); %(pending)s already had it pending.', {
-						requested: requested,
-						pending: data.result.hosts.length - requested
-					})));
+					var pending = data.result.hosts.length - requested;
+					var text = _.ngettext('Request sent to %d host.', 'Request sent to %d hosts.', requested, requested);
+					if (pending) {
+						text += ' ' + _.ngettext('%d host already had it pending.', '%d hosts already had it pending.', pending, pending);
+					}
+					this.addNotification(esc(text));
 					return this.refresh();
 				}));
 				this.standbyDuring(sent);
 			}));
 		},
 
+		// -- the domain's target numbers (settings show / settings set) ---------------------
+
+		editTarget: function() {
+			var shown = this.umcpCommand(COMMAND + 'settings').then(lang.hitch(this, function(data) {
+				var target = data.result.target;
+				return dialog.confirmForm({
+					title: _('Target numbers'),
+					widgets: [{
+						type: Text,
+						name: 'help',
+						content: '<p>' + esc(_('Every KVM host is converted to these numbers, and the directory keeps them from every other user, group and computer. A new pair is checked first: it must be free in the directory and on every recorded host.')) + '</p>'
+					}, {
+						type: TextBox,
+						name: 'uid',
+						label: _('UID of libvirt-qemu'),
+						value: String(target.uid)
+					}, {
+						type: TextBox,
+						name: 'gid',
+						label: _('GID of libvirt-qemu'),
+						value: String(target.gid)
+					}],
+					submit: _('Check')
+				}).then(lang.hitch(this, '_checkTarget'));
+			}));
+			this.standbyDuring(shown);
+		},
+
+		_setTarget: function(values, dryRun) {
+			return this.umcpCommand(COMMAND + 'settings_set', {uid: lang.trim(values.uid || ''), gid: lang.trim(values.gid || ''), dry_run: dryRun});
+		},
+
+		_checkTarget: function(values) {
+			var checked = this._setTarget(values, true).then(lang.hitch(this, function(data) {
+				var result = data.result;
+				if (result.status === 'refused') {
+					dialog.alert('<p>' + esc(_('The pair cannot be the target; nothing was changed.')) + '</p>' + blockerList(result.blockers),
+						_('Target numbers refused'));
+					return;
+				}
+				if (!result.changed) {
+					dialog.alert(esc(_('UID %(uid)s, GID %(gid)s is the target already.', result['new'])), _('Target numbers'));
+					return;
+				}
+				var html = '<p>' + esc(_('UID %(uid)s, GID %(gid)s is free and can become the target.', result['new'])) + '</p><p>' +
+					esc(_.ngettext('%d host will be asked to record itself again.', '%d hosts will be asked to record themselves again.',
+						result.hosts.length, result.hosts.length)) + '</p>';
+				dialog.confirm(html, [{
+					name: 'cancel',
+					label: _('Cancel')
+				}, {
+					name: 'set',
+					label: _('Change the target'),
+					'default': true
+				}], _('New target numbers')).then(lang.hitch(this, function(response) {
+					if (response === 'set') {
+						var set = this._setTarget(values, false).then(lang.hitch(this, function(answer) {
+							if (answer.result.status === 'refused') {
+								dialog.alert('<p>' + esc(answer.result.message) + '</p>' + blockerList(answer.result.blockers), _('Target numbers refused'));
+								return;
+							}
+							this.addNotification(esc(_('The target is now UID %(uid)s, GID %(gid)s.', answer.result['new'])));
+							return this.refresh();
+						}));
+						this.standbyDuring(set);
+					}
+				}));
+			}));
+			this.standbyDuring(checked);
+		},
+
 		// -- converting this host ------------------------------------------------------------
 
 		convertThisHost: function() {
-			var name = (this._thisHost && this._thisHost.name) || _('this host');
+			var name = (this._thisHost && this._thisHost.name) || '';
 			dialog.confirmForm({
 				title: _('Convert %s', name),
 				widgets: [{
@@ -468,8 +623,17 @@ define([
 			}));
 		},
 
+		// A busy host (a conversion or another run holds its lock) is no server error.
+		_busyHandler: function() {
+			return {
+				display409: function(info) {
+					dialog.alert('<p>' + esc(info.message) + '</p>', _('This host is busy'));
+				}
+			};
+		},
+
 		_dryRun: function(options) {
-			var planned = this.umcpCommand(COMMAND + 'dry_run', options).then(lang.hitch(this, function(data) {
+			var planned = this.umcpCommand(COMMAND + 'dry_run', options, this._busyHandler()).then(lang.hitch(this, function(data) {
 				this._confirmConversion(data.result, options);
 			}));
 			this.standbyDuring(planned);
@@ -491,26 +655,35 @@ define([
 					uid: survey.uid, gid: survey.gid, tuid: survey.target.uid, tgid: survey.target.gid
 				})) + '</p>';
 			if (blockers.length) {
-				html += '<div class="lsiWarning"><p>' + esc(_('These blockers stand in the way; the conversion will be refused and change nothing while they remain:')) + '</p>' +
-					blockerList(blockers) + '</div>';
+				html += '<div class="lsiWarning"><p>' + esc(_.ngettext(
+					'This blocker stands in the way: the conversion cannot start until it is removed.',
+					'These blockers stand in the way: the conversion cannot start until they are removed.',
+					blockers.length)) + '</p>' + blockerList(blockers) + '</div>';
 			}
 			html += '<h3>' + esc(_('Steps')) + '</h3><ol class="lsiSteps">' + array.map(report.steps, function(step) {
 				return '<li><code>' + esc(step) + '</code></li>';
 			}).join('') + '</ol>';
-			html += '<p class="lsiChangeCount">' + esc(_('%d files and directories would change.', report.change_count)) + '</p>';
+			html += '<p class="lsiChangeCount">' + esc(_.ngettext('%d file or directory would change.',
+				'%d files and directories would change.', report.change_count, report.change_count)) + '</p>';
 			if (report.changes.length) {
 				html += '<ul class="lsiChanges">' + array.map(report.changes.slice(0, CHANGES_LISTED), function(change) {
 					return '<li><code>' + esc(change.path) + '</code></li>';
 				}).join('') + (report.change_count > CHANGES_LISTED ? '<li>…</li>' : '') + '</ul>';
 			}
-			dialog.confirm(html, [{
+			// With blockers there is nothing to confirm: the dialog only closes.
+			var buttons = blockers.length ? [{
+				name: 'close',
+				label: _('Close'),
+				'default': true
+			}] : [{
 				name: 'cancel',
 				label: _('Cancel')
 			}, {
 				name: 'convert',
 				label: _('Convert'),
-				'default': !blockers.length
-			}], _('Dry run on %s', name)).then(lang.hitch(this, function(response) {
+				'default': true
+			}];
+			dialog.confirm(html, buttons, _('Dry run on %s', name)).then(lang.hitch(this, function(response) {
 				if (response === 'convert') {
 					this._convert(options);
 				}
@@ -519,23 +692,44 @@ define([
 
 		_convert: function(options) {
 			this._progressBar.reset(_('Starting the conversion'));
-			var converted = this.umcpProgressCommand(this._progressBar, COMMAND + 'convert', options);
+			this._follow(this.umcpProgressCommand(this._progressBar, COMMAND + 'convert', options, this._busyHandler()));
+		},
+
+		// A conversion started earlier (by this module or another session) runs as a unit of
+		// its own on this host: show its progress again until it ends.
+		_attach: function() {
+			this._progressBar.reset(_('A conversion of this host is running'));
+			this._follow(this.umcpProgressCommand(this._progressBar, COMMAND + 'attach', {}));
+		},
+
+		_follow: function(converted) {
+			this._following = converted;
 			this.standbyDuring(converted, this._progressBar);
 			converted.then(lang.hitch(this, '_converted'), lang.hitch(this, 'refresh'));
 		},
 
 		_converted: function(result) {
+			this._following = null;
 			var name = (result.host && result.host.name) || '';
 			if (result.status === 'refused') {
-				dialog.alert('<p>' + esc(_('The conversion was refused; nothing was changed. These blockers stand in the way:')) + '</p>' + blockerList(result.blockers),
-					_('Conversion of %s refused', name));
+				dialog.alert('<p>' + esc(_('The conversion was refused; nothing was changed.')) + ' ' + esc(_.ngettext(
+					'This blocker stands in the way:', 'These blockers stand in the way:', result.blockers.length)) +
+					'</p>' + blockerList(result.blockers), _('Conversion of %s refused', name));
+				return this.refresh();
+			}
+			if (result.status === 'failed') {
+				dialog.alert('<div class="lsiFailure"><p>' + esc(_('The conversion of %s failed.', name)) + '</p><p>' +
+					esc(result.message || '') + '</p><p>' + esc(_('The journal keeps every change: run the conversion again to resume it, or roll it back.')) +
+					'</p></div>', _('Conversion of %s failed', name));
 				return this.refresh();
 			}
 			var repair = result.repair || {scanned: 0, changed: 0, problems: []};
 			var html = '<p>' + esc(result.status === 'converted' ?
 				_('libvirt-qemu on %(name)s now has UID %(uid)s, GID %(gid)s.', {name: name, uid: result.record.uid, gid: result.record.gid}) :
 				_('The conversion of %(name)s ended with status "%(status)s".', {name: name, status: result.status})) + '</p><p>' +
-				esc(_('%(changed)s of %(scanned)s entries repaired; run %(run)s.', {changed: repair.changed, scanned: repair.scanned, run: result.run_id || '–'})) + '</p>';
+				// ngettext takes n plus one more argument only: one placeholder per sentence.
+				esc(_.ngettext('%d entry repaired', '%d entries repaired', repair.changed, repair.changed) + '; ' +
+					_('%(scanned)s scanned; run %(run)s.', {scanned: repair.scanned, run: result.run_id || '–'})) + '</p>';
 			if (repair.problems.length) {
 				html += '<div class="lsiWarning"><p>' + esc(_('Problems:')) + '</p><ul>' + array.map(repair.problems, function(problem) {
 					return '<li><code>' + esc(problem.path) + '</code> ' + esc(problem.reason) + '</li>';

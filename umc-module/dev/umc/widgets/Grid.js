@@ -1,21 +1,29 @@
 // SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 // SPDX-License-Identifier: AGPL-3.0-only
-// Stand-in for "umc/widgets/Grid" (UCS 5.x): a dgrid OnDemandGrid with a checkbox selector
-// over a dstore Memory that filter(query) fills from moduleStore.query(query) (a dojo/store,
-// e.g. Observable(Memory), re-filtered when it changes). columns: [{name, label, width,
-// formatter(value, item)}] (a formatter's string is HTML, or it returns a widget); the
-// defaultAction (an action name) runs when the first column's value is clicked. actions:
-// {name, label, isContextAction (default true: needs a selection), isMultiAction,
-// canExecute(item), enablingMode 'all'|'some', callback(ids, items)}; global actions get
-// callback(selectedIDs, selectedItems). sortIndex is 1-based, negative for descending.
-// Left out: the "more" menu (every action gets a button), context menus, views, icons.
-/*global define*/
+// Stand-in for "umc/widgets/Grid" (management/univention-web/js/widgets/Grid.js, UCS 5.x):
+// a dgrid OnDemandGrid with a checkbox selector over a dstore Memory that filter(query)
+// fills from moduleStore.query(query) (a dojo/store, e.g. Observable(Memory), re-filtered
+// when it changes). columns: [{name, label, width, formatter(value, item)}] (a formatter's
+// string is HTML, or it returns a widget); the defaultAction (an action name) runs when the
+// first column's value is clicked. actions: {name, label, isContextAction (default true:
+// needs a selection), isMultiAction, canExecute(item), enablingMode 'all'|'some',
+// callback(ids, items)}; global actions get callback(selectedIDs, selectedItems).
+// sortIndex is 1-based, negative for descending.
+// As the original: the header holds the global toolbar (umcGrid__toolbar) and, beside the
+// status message, the context toolbar (umcGrid__contextActionsToolbar), shown only while
+// rows are selected; a filter replaces the rows and dgrid's refresh clears the selection
+// (deselectOnRefresh): nothing is selected again, so what an action acts on is what is
+// checked on screen; a sort keeps the selection; getSelectedIDs() is dgrid's selection.
+// Left out: the "more" menu (every action gets a button), context menus, views, icons,
+// disabled items.
+/*global define, window*/
 define([
 	"dojo/_base/declare",
 	"dojo/_base/lang",
 	"dojo/_base/array",
 	"dojo/when",
 	"dojo/on",
+	"dojo/aspect",
 	"dojo/dom-construct",
 	"dojo/dom-class",
 	"dgrid/OnDemandGrid",
@@ -28,12 +36,20 @@ define([
 	"umc/widgets/Button",
 	"umc/widgets/Text",
 	"umc/i18n!"
-], function(declare, lang, array, when, on, domConstruct, domClass, OnDemandGrid, Selection, Selector,
+], function(declare, lang, array, when, on, aspect, domConstruct, domClass, OnDemandGrid, Selection, Selector,
 		DijitRegistry, Memory, ContainerWidget, StandbyMixin, Button, Text, _) {
 	var _Grid = declare([OnDemandGrid, Selection, Selector, DijitRegistry], {
 		getSelectedIDs: function() {
 			return array.filter(Object.keys(this.selection), function(id) {
 				return this.selection[id];
+			}, this);
+		},
+
+		_setSort: function() {
+			var selectedIDs = this.getSelectedIDs();
+			this.inherited(arguments);
+			array.forEach(selectedIDs, function(id) {
+				this.select(id);
 			}, this);
 		}
 	});
@@ -64,17 +80,19 @@ define([
 
 		buildRendering: function() {
 			this.inherited(arguments);
-			this._header = new ContainerWidget({'class': 'umcGridHeader'});
-			this._toolbar = new ContainerWidget({'class': 'umcGridToolBar'});
-			this._contextToolbar = new ContainerWidget({'class': 'umcGridContextToolBar'});
-			this._header.addChild(this._toolbar);
-			this._header.addChild(this._contextToolbar);
-			this.addChild(this._header);
+			this._header = new ContainerWidget({baseClass: 'umcGridHeader'});
+			this._toolbar = new ContainerWidget({baseClass: 'umcGrid__toolbar'});
+			this._contextWrapper = new ContainerWidget({'class': 'umcGrid__contextWrapper'});
+			this._contextToolbar = new ContainerWidget({baseClass: 'umcGrid__contextActionsToolbar', 'class': 'dijitDisplayNone'});
 			this._statusMessage = new Text({'class': 'umcGridStatus', content: ''});
-			this.addChild(this._statusMessage);
+			this._contextWrapper.addChild(this._contextToolbar);
+			this._contextWrapper.addChild(this._statusMessage);
+			this._header.addChild(this._toolbar);
+			this._header.addChild(this._contextWrapper);
+			this.addChild(this._header);
 			this._grid = new _Grid(lang.mixin({
 				collection: this.collection,
-				className: 'dgrid-autoheight',
+				bufferRows: 0,
 				selectionMode: 'extended',
 				allowSelectAll: true
 			}, this.gridOptions || {}));
@@ -82,6 +100,8 @@ define([
 			this._setColumns();
 			this.addChild(this._grid);
 			this._grid.on('dgrid-select,dgrid-deselect', lang.hitch(this, '_selectionChanged'));
+			// a row no longer in the DOM fires no dgrid-deselect when the selection is cleared
+			aspect.after(this._grid, 'clearSelection', lang.hitch(this, '_selectionChanged'));
 			if (typeof this.sortIndex === 'number' && this.sortIndex !== 0) {
 				var column = this.columns[Math.abs(this.sortIndex) - 1];
 				this._grid.set('sort', [{property: column.name, descending: this.sortIndex < 0}]);
@@ -94,6 +114,16 @@ define([
 		startup: function() {
 			this.inherited(arguments);
 			this._grid.startup();
+			// As the original (_RegisterOnShowMixin): dgrid measures its columns again when
+			// the page holding the grid is shown (a hidden page measures 0) and on resize.
+			var resize = lang.hitch(this._grid, 'resize');
+			for (var widget = this.getParent(); widget; widget = widget.getParent()) {
+				if (widget._showChild) {  // a StackContainer showing one page at a time
+					this.own(aspect.after(widget, '_showChild', resize));
+				}
+			}
+			this.own(on(window, 'resize', resize));
+			resize();
 		},
 
 		_action: function(name) {
@@ -194,7 +224,7 @@ define([
 				});
 				button.set('disabled', !enabled);
 			});
-			domClass.toggle(this._contextToolbar.domNode, 'umcGridContextToolBarEmpty', items.length === 0);
+			domClass.toggle(this._contextToolbar.domNode, 'dijitDisplayNone', items.length === 0);
 		},
 
 		_updateGlobalCanExecute: function() {
@@ -230,16 +260,11 @@ define([
 		_filter: function(query) {
 			this.query = query;
 			return when(this.moduleStore.query(query || {})).then(lang.hitch(this, function(result) {
-				var selected = this.getSelectedIDs();
 				this.collection.setData(array.map(result, function(item) {
 					return lang.mixin({}, item);
 				}));
 				this._grid.refresh();
-				array.forEach(selected, function(id) {
-					if (this.collection.getSync(id)) {
-						this._grid.select(id);
-					}
-				}, this);
+				this._grid.resize();
 				this._updateContextActions();
 				this._updateFooterContent();
 				this._updateGlobalCanExecute();
@@ -253,23 +278,29 @@ define([
 		},
 
 		update: function(force) {
+			// unlike filter(), the original's update() selects the rows again
 			if (this.getSelectedIDs().length === 0 || force) {
-				this._filter(this.query);
+				var selectedIDs = this.getSelectedIDs();
+				this._filter(this.query).then(lang.hitch(this, function() {
+					array.forEach(selectedIDs, function(id) {
+						this._grid.select(id);
+					}, this);
+				}));
 				return true;
 			}
 			return false;
 		},
 
 		getSelectedIDs: function() {
-			return array.filter(this._grid.getSelectedIDs(), function(id) {
-				return this.collection.getSync(id);
-			}, this);
+			return this._grid.getSelectedIDs();
 		},
 
 		getSelectedItems: function() {
-			return array.map(this.getSelectedIDs(), function(id) {
+			return array.filter(array.map(this.getSelectedIDs(), function(id) {
 				return this.collection.getSync(id);
-			}, this);
+			}, this), function(item) {
+				return item;
+			});
 		},
 
 		getAllItems: function() {

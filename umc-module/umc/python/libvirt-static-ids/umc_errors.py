@@ -4,7 +4,9 @@
 
 The core raises typed errors with stable codes; only here do they become UMC errors, so a
 bad option is a 422 naming the UMC option, a directory refusal a 403, an unreachable
-directory or a busy host a 503, and nothing the core foresaw ends as a traceback (591).
+directory a 503, a busy host (another run holds its lock, a conversion unit runs) a 409
+saying so, and nothing the core foresaw ends as a traceback (591). UMC's error module has
+no class for 409 (Conflict): ``UMC_Error`` carries the status.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from univention.management.console.error import (
     Forbidden,
     ServerError,
     ServiceUnavailable,
+    UMC_Error,
     UnprocessableEntity,
 )
 
@@ -27,13 +30,20 @@ from libvirt_static_ids.errors import (
     LockHeld,
     PreflightRefused,
     StaticIdsError,
+    UnitRunning,
     UsageError,
 )
 
 _ = Translation("univention-management-console-module-libvirt-static-ids").translate
 
+CONFLICT = 409
 # The core names options as its command line does; the UMC commands name them so.
-OPTION_NAMES: Mapping[str, str] = {"--path": "paths", "HOST": "hosts"}
+OPTION_NAMES: Mapping[str, str] = {
+    "--path": "paths",
+    "HOST": "hosts",
+    "--uid": "uid",
+    "--gid": "gid",
+}
 
 
 @contextlib.contextmanager
@@ -56,8 +66,12 @@ def umc_errors() -> Iterator[None]:
         if reason in (Reason.UNREACHABLE, Reason.INVALID_CREDENTIALS):
             raise ServiceUnavailable(error.message, result=error.as_dict()) from error
         raise ServerError(error.message, result=error.as_dict()) from error
-    except LockHeld as error:
-        raise ServiceUnavailable(error.message, result=error.as_dict()) from error
+    except (LockHeld, UnitRunning) as error:
+        raise UMC_Error(
+            _("This host is busy: %s. Wait until it ends, then try again.") % (error.message,),
+            status=CONFLICT,
+            result=error.as_dict(),
+        ) from error
     except (InterruptedRunExists, PreflightRefused) as error:
         raise BadRequest(error.message, result=error.as_dict()) from error
     except StaticIdsError as error:
