@@ -126,6 +126,8 @@ def test_rollout_page_draws_the_schedule_and_highlights_the_running_step(site, o
     )
     expect(page.locator(".lsiRolloutWaves")).to_contain_text("Wave 1 of")
     expect(page.locator(".lsiRolloutHosts")).to_contain_text("vm-b1")
+    box = chart.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= page.viewport_size["width"], "clipped"
     bars = page.locator("svg.lsiChart rect.lsiBar")
     expect(bars).to_have_count(len(tasks))
     boxes = [bar.bounding_box() for bar in bars.all()]

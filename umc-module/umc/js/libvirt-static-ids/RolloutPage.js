@@ -123,8 +123,10 @@ define([
 			var end = Math.max.apply(null, array.map(tasks, function(task) { return task.end; })) || 1;
 			var scale = WIDTH / end;
 			var height = ROW * timeline.hosts.length + 30;
-			var parts = ['<svg xmlns="http://www.w3.org/2000/svg" class="lsiChart" width="' + (LABEL + WIDTH + 80) +
-				'" height="' + height + '" role="img" aria-label="' + esc(_('Timeline')) + '">'];
+			// Scales to the page's width (never beyond its own), as the page's column allows.
+			var full = LABEL + WIDTH + 80;
+			var parts = ['<svg xmlns="http://www.w3.org/2000/svg" class="lsiChart" viewBox="0 0 ' + full + ' ' + height +
+				'" width="100%" style="max-width:' + full + 'px" role="img" aria-label="' + esc(_('Timeline')) + '">'];
 			array.forEach(timeline.hosts, function(host, index) {
 				parts.push('<text class="lsiRowLabel" x="0" y="' + (index * ROW + ROW - 4) + '">' + esc(host) + '</text>');
 			});
