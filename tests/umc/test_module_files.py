@@ -41,15 +41,21 @@ def _js_text(match: re.Match[str], first: int) -> str:
     return (single if single is not None else double).replace("\\'", "'")
 
 
+def _js_sources() -> str:
+    """The module's JavaScript and its pages (``js/<module>/*.js``)."""
+    files = sorted((UMC / "js").rglob("*.js"))
+    return "\n".join(file.read_text(encoding="utf-8") for file in files)
+
+
 def js_strings() -> list[str]:
     """Every _('...') of the frontend (not _.ngettext: see js_plurals)."""
-    text = (UMC / "js" / f"{MODULE_ID}.js").read_text(encoding="utf-8")
+    text = _js_sources()
     return [_js_text(m, 1) for m in re.finditer(r"(?<![.\w])_\(\s*" + _JS_STRING, text)]
 
 
 def js_plurals() -> list[tuple[str, str]]:
     """Every _.ngettext('singular', 'plural', n, ...) of the frontend."""
-    text = (UMC / "js" / f"{MODULE_ID}.js").read_text(encoding="utf-8")
+    text = _js_sources()
     pattern = r"_\.ngettext\(\s*" + _JS_STRING + r"\s*,\s*" + _JS_STRING
     return [(_js_text(m, 1), _js_text(m, 3)) for m in re.finditer(pattern, text)]
 
@@ -84,6 +90,7 @@ def test_xml_matches_backend_and_frontend():
             "convert",
             "attach",
             "request",
+            "rollout_status",
             "progress",
             "settings",
             "settings_set",
@@ -94,6 +101,10 @@ def test_xml_matches_backend_and_frontend():
     script = (UMC / "js" / f"{MODULE_ID}.js").read_text(encoding="utf-8")
     assert f'declare("umc.modules.{MODULE_ID}", [Module]' in script
     assert f'"umc/i18n!umc/modules/{MODULE_ID}"' in script
+    page = (UMC / "js" / MODULE_ID / "RolloutPage.js").read_text(encoding="utf-8")
+    assert '"./libvirt-static-ids/RolloutPage"' in script
+    assert f'declare("umc.modules.{MODULE_ID}.RolloutPage", [Page]' in page
+    assert f'"umc/i18n!umc/modules/{MODULE_ID}"' in page
 
 
 def test_icon_is_svg():

@@ -431,7 +431,11 @@ def _run_actions(
 
 def status(conn: directory.LdapConnection, base: str, options: Options) -> dict[str, Any]:
     """What is left to do, what runs now, and about how long the rest takes."""
-    prepared = prepare(conn, base, options)
+    return described(prepare(conn, base, options))
+
+
+def described(prepared: Prepared) -> dict[str, Any]:
+    """``rollout status`` of a domain already read (the UMC page adds its schedule)."""
     data = prepared.as_dict()
     data["command"] = "rollout-status"
     converged = not prepared.work.actions and not prepared.made.domain.unplanned

@@ -26,10 +26,11 @@ define([
 	"umc/widgets/CheckBox",
 	"umc/widgets/Button",
 	"umc/widgets/ProgressBar",
+	"./libvirt-static-ids/RolloutPage",
 	"umc/i18n!umc/modules/libvirt-static-ids",
 	"xstyle/css!./libvirt-static-ids.css"
 ], function(declare, lang, array, kernel, domClass, Memory, Observable, entities, dialog, tools, Module, Page,
-		Grid, Text, TextBox, CheckBox, Button, ProgressBar, _) {
+		Grid, Text, TextBox, CheckBox, Button, ProgressBar, RolloutPage, _) {
 	var COMMAND = 'libvirt-static-ids/';
 	var CHANGES_LISTED = 5;
 
@@ -113,6 +114,13 @@ define([
 			this.own(this._progressBar);
 			this._renderOverview();
 			this._renderDetails();
+			this._rolloutPage = new RolloutPage({module: this, onBack: lang.hitch(this, 'showOverview')});
+			this.addChild(this._rolloutPage);
+		},
+
+		showRollout: function() {
+			this.selectChild(this._rolloutPage);
+			return this._rolloutPage.load();
 		},
 
 		postCreate: function() {
@@ -232,6 +240,12 @@ define([
 					isContextAction: false,
 					isStandardAction: true,
 					callback: lang.hitch(this, 'refresh')
+				}, {
+					name: 'rollout',
+					label: _('Domain rollout'),
+					isContextAction: false,
+					isStandardAction: true,
+					callback: lang.hitch(this, 'showRollout')
 				}, {
 					name: 'details',
 					label: _('Details'),

@@ -36,7 +36,7 @@ from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.journal.store import Store
 
-from . import conversion
+from . import conversion, rollout_page
 from .umc_errors import umc_errors
 
 _ = Translation("univention-management-console-module-libvirt-static-ids").translate
@@ -364,3 +364,10 @@ class Instance(Base):
             wanted = HostRequest(request.options["action"])
             hosts = directory.request_hosts(conn, base, request.options["hosts"], wanted)
         return {"request": wanted.value, "hosts": hosts}
+
+    @threaded
+    def rollout_status(self, request: Any) -> dict[str, Any]:
+        """``rollout status`` with the plan's timeline, read as the logged-in user."""
+        with umc_errors():
+            conn, base = self._user_directory(request)
+            return rollout_page.status(conn, base)
