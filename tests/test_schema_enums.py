@@ -25,6 +25,8 @@ from libvirt_static_ids.cli.plan import PlanStatus
 from libvirt_static_ids.directory import domain_survey, settings
 from libvirt_static_ids.directory.client import DirectoryError, Reason, RequestStatus
 from libvirt_static_ids.directory.record import Request, State
+from libvirt_static_ids.directory.request import Kind as RequestKind
+from libvirt_static_ids.directory.request import RequestState
 from libvirt_static_ids.evacuation.bridge.bridged_file import Via
 from libvirt_static_ids.evacuation.bridge.runs import Action, BridgeState, BridgeStatus, FileStatus
 from libvirt_static_ids.evacuation.report import EvacuateStatus, IdentitySource, VmStatus
@@ -43,6 +45,7 @@ from libvirt_static_ids.journal.records import (
 )
 from libvirt_static_ids.journal.runs import ACTIVE_STATES, RunKind, RunState
 from libvirt_static_ids.plan.planner import Method, StepOp
+from libvirt_static_ids.plan.rollout import RolloutStatus
 from libvirt_static_ids.plan.schedule import TaskKind
 
 SCHEMAS = Path(libvirt_static_ids.__file__).parent / "schemas"
@@ -53,6 +56,7 @@ EVACUATION = "evacuation-output.schema.json"
 INVENTORY = "inventory.schema.json"
 PLAN = "plan-output.schema.json"
 JOURNAL = "journal.schema.json"
+ROLLOUT = "rollout-output.schema.json"
 
 
 def values(*parts: Iterable[Any]) -> list[Any]:
@@ -146,6 +150,19 @@ EXPECTED: dict[tuple[str, str], list[Any]] = {
     (JOURNAL, "/$defs/step/properties/name"): values(HostStep),
     (JOURNAL, "/$defs/vm_downtime/properties/step"): values(DowntimeStep),
     (JOURNAL, "/$defs/vm_evacuation/properties/step"): values(EvacuationStep),
+    # A rollout's actions are the two request kinds that do work (refresh only records).
+    (ROLLOUT, "/$defs/action/properties/kind"): values(
+        [kind for kind in RequestKind if kind != RequestKind.REFRESH]
+    ),
+    (ROLLOUT, "/$defs/echo/properties/state"): values(RequestState),
+    (ROLLOUT, "/$defs/error/properties/exit"): values(ERROR_EXITS),
+    # A plan or status shows work left or none; a run ends converged, done or failed.
+    (ROLLOUT, "/$defs/plan/properties/status"): values(
+        [RolloutStatus.CONVERGED, RolloutStatus.PLANNED]
+    ),
+    (ROLLOUT, "/$defs/run/properties/status"): values(
+        [RolloutStatus.CONVERGED, RolloutStatus.DONE, RolloutStatus.FAILED]
+    ),
 }
 
 # Enums that pick a branch of a conditional ("if"): a subset of the vocabulary named.
@@ -155,6 +172,13 @@ SUBSETS: dict[tuple[str, str], list[Any]] = {
 
 # Enums without a Python enum, and why.
 UNMAPPED: dict[tuple[str, str], str] = {
+    (ROLLOUT, "/$defs/plan/properties/command"): (
+        "which command printed the plan: a discriminator of two output shapes (cli/rollout.py "
+        "writes rollout-plan, plan/rollout.py rollout-status), not a status"
+    ),
+    (ROLLOUT, "/$defs/planned/properties/command"): (
+        "the same discriminator, in the run's report of what it planned"
+    ),
     (CLI, "/$defs/repair/properties/mode"): (
         "each repair report writes its own constant mode (RepairReport in "
         "files/repair_run.py: remap; OrphansReport in host/orphans.py: orphans): a "

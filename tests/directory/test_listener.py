@@ -246,6 +246,7 @@ def test_convert_request_end_to_end(lab):
             "--description=libvirt-static-ids: convert libvirt-qemu to the domain's static IDs",
             "--collect",
             "--no-block",
+            "--quiet",
             "--",
             "/usr/bin/libvirt-static-ids",
             "record",

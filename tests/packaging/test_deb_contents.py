@@ -269,7 +269,9 @@ def test_man_page_documents_every_command_and_option_of_the_parser(unpacked):
     for command in ("plan", "survey", "convert", "rollback", "bridge open"):
         assert command in documented
     assert {"--suspend-vms", "--shutdown-vms"} <= documented["convert"]
-    assert "root_squash" not in text
+    # root_squash is named where it matters (bridges kept for the NFS server's chown), but
+    # it is no survey blocker: the page must not claim one.
+    assert not re.search(r"root_squash[^.\n]*blocker|blocker[^.\n]*root_squash", text)
     proc = subprocess.run(
         ["man", "--warnings", "-l", "-E", "UTF-8", str(page)],
         capture_output=True,
