@@ -3,8 +3,9 @@
 """``record --pending``: what the listener's unit runs, against the real slapd.
 
 Proves: a request that arrives while the unit carries out another is carried out by the same
-unit before it ends (it reads the object again until none is left); with nothing pending it
-only records; --pending and --convert exclude each other (exit 2, nothing written).
+unit before it ends (it reads the object again until none is left), also one set while the
+unit writes its record; with nothing pending it only records; --pending and --convert
+exclude each other (exit 2, nothing written).
 """
 
 from __future__ import annotations
@@ -48,6 +49,30 @@ def test_a_request_arriving_meanwhile_is_done_by_the_same_unit(lab, mocker):
     # Nothing pending: it only records (and writes nothing when nothing changed).
     outcomes, again = agent.handle_pending(conn, kvm1.dn, HostRoot(kvm1.root), lab.testbed.base)
     assert outcomes == [] and again.change.empty
+
+
+def test_a_request_set_while_the_unit_records_is_carried_out_too(lab, mocker):
+    """The listener cannot start a second unit while this one writes its record: this unit
+    must look once more after recording, or the request waits for the daily timer."""
+    (kvm1,) = lab.hosts({"kvm1": SimulatedHost(uid=4109, gid=4114)})
+    lab.testbed.set_target(64055, 64055)
+    lab.testbed.admin.modify_s(kvm1.dn, [(ldap.MOD_ADD, "objectClass", [b"libvirtStaticIdsHost"])])
+    real = agent.record_host
+
+    def a_request_arrives_meanwhile(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if real_calls.call_count == 1:
+            lab.testbed.admin.modify_s(
+                kvm1.dn, [(ldap.MOD_REPLACE, "libvirtStaticIdsRequest", [b"refresh"])]
+            )
+        return result
+
+    real_calls = mocker.patch.object(agent, "record_host", side_effect=a_request_arrives_meanwhile)
+    conn = lab.testbed.connect(kvm1.dn, kvm1.password)
+    outcomes, result = agent.handle_pending(conn, kvm1.dn, HostRoot(kvm1.root), lab.testbed.base)
+    assert [o.request for o in outcomes] == ["refresh"]
+    assert "libvirtStaticIdsRequest" not in lab.entry(kvm1.dn)
+    assert result.record.state == "dynamic"
 
 
 def test_pending_and_convert_exclude_each_other(lab):

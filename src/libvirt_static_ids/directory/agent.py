@@ -488,30 +488,53 @@ def handle_pending(
     The settings are read afresh each round (a changed target is acted on). When a request
     started a unit of its own (convert), that unit records the outcome: this one only
     reports what it sees, so it never overwrites "converting" or the end state.
+
+    The object is read once more after the record: a request set while this unit recorded
+    would find it still running (systemd refuses the listener's second start) and wait for
+    the daily timer otherwise.
     """
     outcomes: list[RequestOutcome] = []
+    result: RecordResult | None = None
     for _ in range(MAX_ROUNDS):
         values = pending_requests(conn, dn)
-        if not values:
+        if not values and result is not None:
             break
         settings = directory.read_settings(conn, base)
-        outcomes += [
-            handle_request(
-                conn,
-                dn,
-                root,
-                settings,
-                value,
-                launch=launch,
-                proc=proc,
-                inventory_uri=inventory_uri,
-            )
-            for value in values
-        ]
-    settings = directory.read_settings(conn, base)
+        if values:
+            outcomes += [
+                handle_request(
+                    conn,
+                    dn,
+                    root,
+                    settings,
+                    value,
+                    launch=launch,
+                    proc=proc,
+                    inventory_uri=inventory_uri,
+                )
+                for value in values
+            ]
+            result = None  # recorded before these requests: record again after them
+        else:
+            result = _record_after(conn, dn, root, settings, outcomes, proc, inventory_uri)
+    if result is None:  # requests kept coming for MAX_ROUNDS rounds: the timer takes the rest
+        settings = directory.read_settings(conn, base)
+        result = _record_after(conn, dn, root, settings, outcomes, proc, inventory_uri)
+    return outcomes, result
+
+
+def _record_after(  # noqa: PLR0917 - handle_pending's own parts, passed on as they are
+    conn: directory.LdapConnection,
+    dn: str,
+    root: HostRoot,
+    settings: directory.Settings,
+    outcomes: list[RequestOutcome],
+    proc: str,
+    inventory_uri: str | None,
+) -> RecordResult:
     if any(outcome.action == Handled.LAUNCHED for outcome in outcomes):
-        return outcomes, assess_host(conn, dn, root, settings, proc=proc)
-    return outcomes, record_host(conn, dn, root, settings, proc=proc, inventory_uri=inventory_uri)
+        return assess_host(conn, dn, root, settings, proc=proc)
+    return record_host(conn, dn, root, settings, proc=proc, inventory_uri=inventory_uri)
 
 
 def assess_host(
