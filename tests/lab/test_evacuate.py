@@ -63,7 +63,11 @@ def test_evacuate_no_root_squash_moves_every_guest_live(
     assert open_bridges(a) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 3: H3 fixes")
+@pytest.mark.xfail(
+    strict=True,
+    reason="no ACLs under root_squash: the bridge is a loud 0666 until the NFS server's chown; "
+    "the narrower group bridge (B's libvirt-qemu in a group with A's GID) is not built yet",
+)
 def test_evacuate_root_squash_keeps_guests_running_and_no_image_world_writable(
     lab: Lab, grows: Callable[..., bool]
 ) -> None:
