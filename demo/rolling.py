@@ -11,7 +11,7 @@ stand-in for the NFS share), owned by the host's numbers, mode 0600:
     kvm3  dynamic 110:115      mail, dns
     kvm4  dynamic 111:116      ci
 
-Each host runs the real listener module (libvirt_static_ids_testbed.hostd, with UCS's
+Each host runs the real listener module (tests/hostd.py, with UCS's
 listener daemon and replication stood in by tests/stubs), which records the host and carries
 out requests as its "transient units". The administrator runs ``survey --domain``,
 ``rollout --dry-run`` (the waves and each host's exact command), ``rollout`` and
@@ -221,8 +221,7 @@ class Rolling:
         """Every host's listener (one process, a child per host); waits for their records."""
         argv = [
             sys.executable,
-            "-m",
-            "libvirt_static_ids_testbed.hostd",
+            os.path.join(REPO, "tests", "hostd.py"),
             os.path.join(REPO, "listener", "libvirt-static-ids.py"),
             self.nodes,
             *(f"{name}={host.root}" for name, host in self.hosts.items()),

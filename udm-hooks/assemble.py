@@ -1,10 +1,12 @@
 # SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 # SPDX-License-Identifier: AGPL-3.0-only
-"""Write the UDM hook file UDM gets: the adapter with the rule's code in place of its import.
+"""Refresh the rule's copy inside the UDM hook file from the core's rule.
 
 The rule lives once, in the core (libvirt_static_ids/directory/reservation.py); the hook must
-run where the core is not installed, so it carries a verbatim copy made here at build time.
-Usage: ``python3 udm-hooks/assemble.py OUTPUT`` (debian/rules, the tests).
+run where the core is not installed, so it carries a verbatim copy between its two markers
+and imports nothing of the core. Run ``python3 udm-hooks/assemble.py`` after changing the
+rule (with OUTPUT: write the refreshed hook there instead, as debian/rules does); a test
+fails while the copy differs.
 """
 
 from __future__ import annotations
@@ -21,17 +23,15 @@ FUTURE = "from __future__ import annotations\n"
 
 
 def assemble(adapter: str, rule: str) -> str:
-    """``adapter`` with the lines from BEGIN to END replaced by ``rule`` after its future import."""
+    """``adapter`` with the lines between BEGIN and END replaced by ``rule`` after its future
+    import (the markers stay, so the result can be refreshed again)."""
     head, _, rest = adapter.partition(BEGIN)
+    marker, _, rest = rest.partition("\n")
     _, _, tail = rest.partition(END)
     if not tail or FUTURE not in rule:
         raise ValueError("the adapter lacks the rule markers, or the rule its future import")
-    tail = tail.split("\n", 1)[1]
     body = rule.split(FUTURE, 1)[1].strip("\n")
-    return (
-        f"{head}# --- the rule, from libvirt_static_ids/directory/reservation.py ---\n"
-        f"{body}\n# --- end of the rule ---\n{tail}"
-    )
+    return f"{head}{BEGIN}{marker}\n{body}\n\n\n{END}{tail}"
 
 
 def main(output: str) -> None:
@@ -39,4 +39,4 @@ def main(output: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1] if len(sys.argv) > 1 else str(ADAPTER))

@@ -28,7 +28,7 @@ import univention.admin.uexceptions
 import univention.admin.uldap
 import univention.uldap
 
-from udm_hook import install_hook
+from udm_hook import assemble, assembled_hook, install_hook
 
 from .udm_object import UdmObject
 
@@ -283,3 +283,17 @@ def test_the_rule_imports_only_the_standard_library_and_the_hook_only_ldap_and_u
     from libvirt_static_ids.directory import reservation
 
     assert {"uid": DEFAULT_TARGET.uid, "gid": DEFAULT_TARGET.gid} == reservation.DEFAULT_TARGET
+
+
+def test_the_hook_file_carries_the_cores_rule_verbatim_and_imports_no_core():
+    """The hook imports nothing of the core (UDM loads it where the core is not installed),
+    so its copy of the rule must be the core's: run udm-hooks/assemble.py after a change."""
+    shipped = assemble.ADAPTER.read_text()
+    assert shipped == assembled_hook()
+    imported = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(ast.parse(shipped))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not {name for name in imported if name.startswith("libvirt_static_ids")}

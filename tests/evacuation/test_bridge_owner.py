@@ -12,7 +12,9 @@ import pytest
 
 from libvirt_static_ids.evacuation.bridge.owner import Owner, decide
 
-pytest.importorskip("libvirt")
+pytest.importorskip(
+    "libvirt", reason="needs libvirt-python (pip, built against Debian libvirt-dev)"
+)
 
 NODE = """<node>
   <domain type='test'><name>{name}</name><memory>524288</memory><os><type>hvm</type></os>

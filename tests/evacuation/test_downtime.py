@@ -38,7 +38,9 @@ from libvirt_static_ids.journal.runs import RunState
 from libvirt_static_ids.journal.store import Store
 from libvirt_static_ids_testbed.simulated import SimulatedHost
 
-libvirt = pytest.importorskip("libvirt")
+libvirt = pytest.importorskip(
+    "libvirt", reason="needs libvirt-python (pip, built against Debian libvirt-dev)"
+)
 
 OLD = SimulatedHost(uid=5109, gid=5114, kvm_gid=5106)  # numbers no other test runs as
 TARGET = IdPair(64055, 64055)

@@ -16,7 +16,9 @@ from evacuation.evac_world import SOURCE_GID, SOURCE_UID, TARGET, Migration, Wor
 from libvirt_static_ids.evacuation import evacuate
 from libvirt_static_ids.journal.store import Store
 
-libvirt = pytest.importorskip("libvirt")
+libvirt = pytest.importorskip(
+    "libvirt", reason="needs libvirt-python (pip, built against Debian libvirt-dev)"
+)
 
 FLAGS = (
     libvirt.VIR_MIGRATE_LIVE

@@ -33,7 +33,9 @@ from libvirt_static_ids.evacuation.bridge import runs as bridge
 from libvirt_static_ids.evacuation.bridge.bridged_file import BridgedFile
 from libvirt_static_ids.journal.store import Store
 
-pytest.importorskip("libvirt")
+pytest.importorskip(
+    "libvirt", reason="needs libvirt-python (pip, built against Debian libvirt-dev)"
+)
 
 HERE = Path(__file__).parent
 

@@ -35,7 +35,9 @@ from libvirt_static_ids.plan.model import Domain, Host, Options
 
 from .plan_support import file_disk
 
-libvirt = pytest.importorskip("libvirt")
+libvirt = pytest.importorskip(
+    "libvirt", reason="needs libvirt-python (pip, built against Debian libvirt-dev)"
+)
 SCHEMA = cli_support.validator("inventory.schema.json")
 OLD = IdPair(5109, 5114)
 

@@ -32,8 +32,12 @@ from libvirt_static_ids_testbed.simulated import SimulatedHost
 
 from .plan_support import file_disk
 
-pytest.importorskip("libvirt")
-testbed_module = pytest.importorskip("libvirt_static_ids_testbed")
+pytest.importorskip(
+    "libvirt", reason="needs libvirt-python (pip, built against Debian libvirt-dev)"
+)
+testbed_module = pytest.importorskip(
+    "libvirt_static_ids_testbed", reason="needs the test bed installed (make venv)"
+)
 
 NUMBERS = {
     "static1": SimulatedHost(uid=64055, gid=64055, kvm_gid=5106),

@@ -7,7 +7,7 @@
                secret) joined to the testbed, a libvirt test-driver node file of running VMs
                whose images lie in one shared, world-traversable directory (the NFS share's
                stand-in) owned by the host's numbers, mode 0600; then starts each host's
-               daemon (libvirt_static_ids_testbed/hostd.py: the real listener module,
+               daemon (tests/hostd.py: the real listener module,
                replication and systemd stand-ins; one process forking a child per host)
                and waits until every host has recorded itself. -> SimDomain. The daemon
                is ended by its PID at teardown (it ends its children by theirs).
@@ -168,8 +168,7 @@ def domain(testbed: Testbed) -> Iterator[Callable[[Spec], SimDomain]]:
         sim.daemon = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "libvirt_static_ids_testbed.hostd",
+                str(REPO / "tests" / "hostd.py"),
                 str(REPO / "listener" / "libvirt-static-ids.py"),
                 str(sim.nodes),
                 *(f"{name}={host.root}" for name, host in hosts.items()),

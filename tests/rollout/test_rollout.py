@@ -5,7 +5,7 @@
 Real: slapd with our schema and ACL, the listener module run as each host's machine account,
 the shadow tools on each host's fake root, journals, bridges (chmod, as ``plan`` assumes for an
 NFS server deciding by mode bits) probed as the destination's numbers, libvirt's test driver
-per host. Simulated (libvirt_static_ids_testbed/hostd.py): replication, systemd-run, the live
+per host. Simulated (tests/hostd.py): replication, systemd-run, the live
 migration itself and the hosts' free memory. Proves: one command converges the domain —
 every VM runs exactly once, every host is static, no bridge is open, every image is the
 target's and 0600 again, every record is current; killed at random points (right after it

@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """Test stand-in for ``univention.listener.api_adapter.ListenerModuleAdapter``.
 
+The real file (repository univention/univention-corporate-server):
+management/univention-directory-listener/python/univention/listener/api_adapter.py
+
 Mirrors the UCS 5.x original: the legacy module globals (name, description, filter,
 attributes, handler, initialize, ...) and ``_handler(dn, new, old, command)``, which turns
 the listener's calls into ``create``/``modify``/``remove`` of the handler (a rename, command

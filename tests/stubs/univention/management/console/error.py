@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """Test stand-in for ``univention.management.console.error`` (errors a module raises).
 
+The real file (repository univention/univention-corporate-server):
+management/univention-management-console/src/univention/management/console/error.py
+
 Mirrors the UCS 5.x module: ``UMC_Error(message=None, status=None, result=None,
 headers=None, traceback=None, reason=None)`` with a class-level default ``status`` (400) and
 ``msg``; ``str()`` is the message. The subclasses carry their HTTP status and default message.

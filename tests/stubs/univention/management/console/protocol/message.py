@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """Test stand-in for ``univention.management.console.protocol.message`` (Request, Response).
 
+The real file (repository univention/univention-corporate-server):
+management/univention-management-console/src/univention/management/console/protocol/message.py
+
 Mirrors the UCS 5.x module: a ``Message`` keeps a JSON body whose ``options``, ``flavor``,
 ``status``, ``message``, ``result``, ``error`` and ``reason`` are properties; ``Request(command,
 arguments=None, options=None, mime_type=MIMETYPE_JSON)`` gets a unique ``id`` and carries the

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: AGPL-3.0-only
 """The simulated KVM hosts of a rollout: each host's listener daemon and systemd, a process each.
 
-    python -m libvirt_static_ids_testbed.hostd LISTENER_FILE NODES_DIR NAME=ROOT ...
+    python tests/hostd.py LISTENER_FILE NODES_DIR NAME=ROOT ...
 
 (tests/stubs, the stand-ins of UCS's univention modules, is on PYTHONPATH; LISTENER_FILE is
 listener/libvirt-static-ids.py. Used by tests/rollout and ``make demo``.) The core is imported
