@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from evacuation.conftest import make_image, opens_as
 from libvirt_static_ids.evacuation import evacuate
@@ -133,18 +134,23 @@ class Migration:
 
     ``relabel``: the destination's libvirt chowns the images (no_root_squash) before
     ``fail_for``'s migration fails or ``interrupt`` strikes ("before" the switch-over or
-    "after" the source undefined it).
+    "after" the source undefined it). ``pause``: the failure comes after the switch-over
+    began, so the source is left paused, as libvirt can leave it; ``domains`` keeps each
+    migrated domain object for the test to ask its state afterwards.
     """
 
     world: World
     fail_for: str | None = None
     relabel: bool = True
     interrupt: dict[str, str] = field(default_factory=dict)
+    pause: bool = False
     calls: list[tuple[str, str, int, float | None]] = field(default_factory=list)
+    domains: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, domain, dest_uri: str, flags: int, timeout: float | None) -> None:
         name = domain.name()
         self.calls.append((name, dest_uri, flags, timeout))
+        self.domains[name] = domain
         images = hypervisor.images_of_xml(domain.XMLDesc(0))
         # While "migrating", the destination's QEMU (target numbers) must reach every image.
         assert all(opens_as(path, TARGET.uid, TARGET.gid) for path in images)
@@ -156,6 +162,8 @@ class Migration:
         if self.interrupt.get(name) == "before":
             raise Interrupt
         if name == self.fail_for:
+            if self.pause:
+                domain.suspend()
             raise hypervisor.libvirt_error()("Unable to migrate: connection refused")
         self.world.depart(name)
         if self.interrupt.get(name) == "after":

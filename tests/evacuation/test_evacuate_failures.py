@@ -31,6 +31,7 @@ from evacuation.evac_world import (
 from libvirt_static_ids.evacuation import probe
 from libvirt_static_ids.evacuation.bridge import runs as bridge
 from libvirt_static_ids.evacuation.bridge.bridged_file import BridgedFile
+from libvirt_static_ids.host import hypervisor
 from libvirt_static_ids.journal.store import Store
 
 pytest.importorskip(
@@ -82,6 +83,29 @@ def test_a_failed_migration_after_the_relabel_gives_the_image_back_to_the_source
     assert not opens_as(alpha, TARGET.uid, TARGET.gid)
     assert open_bridges(world) == []
     assert evacuate_run(world) == "failed"
+
+
+def test_a_guest_left_paused_by_a_failed_migration_runs_again_with_its_access(world, mocker):
+    """A failure after the switch-over began leaves the source paused; evacuate resumes it,
+    and only once its image is the source's again (resumed earlier it would pause on an I/O
+    error). Was: the VM that "stays here" stayed paused."""
+    import libvirt
+
+    alpha = world.disks["alpha"]
+    real = hypervisor.resume_if_paused
+    access_at_resume = []
+
+    def resume(domain):
+        access_at_resume.append(opens_as(alpha, SOURCE_UID, SOURCE_GID))
+        return real(domain)
+
+    mocker.patch.object(hypervisor, "resume_if_paused", side_effect=resume)
+    migration = Migration(world, fail_for="alpha", relabel=True, pause=True)
+    report = world.run(migration)
+    assert report.domains[0].status == "failed"
+    assert migration.domains["alpha"].state()[0] == libvirt.VIR_DOMAIN_RUNNING
+    assert access_at_resume == [True]
+    assert "paused" not in report.domains[0].message
 
 
 def test_a_refused_chown_back_keeps_the_bridge_open_and_says_so(world, mocker):

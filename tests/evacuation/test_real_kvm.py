@@ -103,13 +103,17 @@ def start_guest(workdir: Path) -> Iterator:
 def _qmp(path: Path, process: subprocess.Popen[str], *commands: str) -> list[dict]:
     """Connect once QEMU listens (or it exited), run commands, return their replies."""
     deadline = time.monotonic() + 60
-    while not path.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            _, err = process.communicate(timeout=30)
-            pytest.fail(f"QEMU did not come up (exit {process.returncode}): {err}")
-        time.sleep(0.05)
     with socket.socket(socket.AF_UNIX) as client:
-        client.connect(str(path))
+        # The socket file appears at bind(), a moment before QEMU listen()s on it.
+        while True:
+            try:
+                client.connect(str(path))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    _, err = process.communicate(timeout=30)
+                    pytest.fail(f"QEMU did not come up (exit {process.returncode}): {err}")
+                time.sleep(0.05)
         stream = client.makefile("rw")
         json.loads(stream.readline())  # the greeting
         replies = []

@@ -422,6 +422,7 @@ class _Context:
         if saved:
             self._save("snapshots", name, saved.as_dict())  # journaled before it is deleted
         self.journal.record(EvacuationRecord(EvacuationStep.MIGRATE, name, result.bridge))
+        was_running = hypervisor.runs_unpaused(domain)
         try:
             if saved:
                 hypervisor.drop_snapshot_metadata(domain, saved)
@@ -437,6 +438,9 @@ class _Context:
                 result.message += (
                     f"; its bridge {result.bridge} stays open, so the VM keeps its access"
                 )
+            # Only once its access is back: a guest resumed without it pauses on I/O error.
+            if was_running and (stuck := hypervisor.resume_if_paused(domain)):
+                result.message += f"; {stuck}"
             return False
         self._arrived(result, saved)
         handed = not result.bridge or self._close(name, result.bridge, Owner.HAND_OVER, result)

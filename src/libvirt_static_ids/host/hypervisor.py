@@ -34,6 +34,8 @@ class VirDomain(Protocol):
     def UUIDString(self) -> str: ...
     def XMLDesc(self, flags: int = 0, /) -> str: ...
     def isActive(self) -> int: ...
+    def state(self, flags: int = 0, /) -> list[int]: ...  # [state, reason]
+    def resume(self) -> int: ...
     def isPersistent(self) -> int: ...
     def hasManagedSaveImage(self, flags: int = 0, /) -> int: ...
     def maxMemory(self) -> int: ...  # KiB
@@ -86,6 +88,25 @@ def migrate_flags() -> int:
         | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
         | libvirt.VIR_MIGRATE_AUTO_CONVERGE
     )
+
+
+def runs_unpaused(domain: VirDomain) -> bool:
+    """Running, not paused: the state a failed migration must leave the guest in again."""
+    return domain.state()[0] == _libvirt().VIR_DOMAIN_RUNNING
+
+
+def resume_if_paused(domain: VirDomain) -> str | None:
+    """Resume a guest that was running and that a failed migration left paused (libvirt
+    pauses the source for the switch-over; a failure after that point can leave it so).
+    None when it runs; otherwise why it could not be resumed."""
+    libvirt = _libvirt()
+    try:
+        if domain.state()[0] != libvirt.VIR_DOMAIN_PAUSED:
+            return None
+        domain.resume()
+    except libvirt.libvirtError as error:
+        return f"it was left paused and does not resume: {error}"
+    return None
 
 
 def connect(uri: str) -> VirConnect:

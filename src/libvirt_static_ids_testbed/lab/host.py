@@ -271,12 +271,21 @@ class LabHost:
         finally:
             conn.close()
 
-    def start_guest(self, name: str) -> None:
+    def start_guest(self, name: str, *, boot_timeout: float = 60.0) -> None:
+        """Start ``name`` and return once its boot sector counts. Until then SeaBIOS is
+        still reading the disk; a migration attempt in that window (a refused one too)
+        loses that read, and the guest hangs in the BIOS for good, running but not
+        counting."""
         conn = self.connect()
         try:
             conn.lookupByName(name).create()
         finally:
             conn.close()
+        deadline = time.monotonic() + boot_timeout
+        while self.counter(name) == 0:
+            if time.monotonic() > deadline:
+                raise LabError(f"{self.name}: guest {name} did not boot in {boot_timeout:.0f} s")
+            time.sleep(0.05)
 
     def is_running(self, name: str) -> bool:
         conn = self.connect()
