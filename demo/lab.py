@@ -20,7 +20,7 @@ import time
 
 import libvirt
 
-from libvirt_static_ids_testbed.lab import STATIC, Lab, LabError, LabHost, missing
+from libvirt_static_ids_testbed.lab import Lab, LabError, LabHost, missing
 
 GUESTS = ("web", "db")
 
@@ -81,10 +81,8 @@ def evacuate_convert_back(lab: Lab, a: LabHost, b: LabHost) -> None:
     counters = {name: a.counter(name) for name in GUESTS}
     for name in GUESTS:
         say(f"  {name} on hosta: image {owner(lab, images[name])}, counter {counters[name]}")
-    uid, gid = STATIC
     began = time.monotonic()
-    code = tool(a, "evacuate", "hosta", "--to", "hostb", "--dest-uri", b.uri,
-                "--uid", str(uid), "--gid", str(gid))  # fmt: skip
+    code = tool(a, "evacuate", "hosta", "--to", "hostb", "--desturi", b.uri)
     took = time.monotonic() - began
     if code != 0:
         raise LabError(f"evacuate exited {code}")

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import subprocess
 
-from libvirt_static_ids_testbed.lab import STATIC, LabHost
+from libvirt_static_ids_testbed.lab import LabHost
 
 
 def evacuate(a: LabHost, b: LabHost) -> subprocess.CompletedProcess[str]:
-    """``evacuate hosta --to hostb --dest-uri B --uid/--gid 64055 --json`` on A."""
-    uid, gid = STATIC
-    argv = ["libvirt-static-ids", "evacuate", a.name, "--to", b.name, "--dest-uri", b.uri]
-    return a.run([*argv, "--uid", str(uid), "--gid", str(gid), "--json"], check=False)
+    """``evacuate hosta --to hostb --desturi B --json`` on A, as an admin types it: B's
+    numbers come from B's libvirt."""
+    argv = ["libvirt-static-ids", "evacuate", a.name, "--to", b.name, "--desturi", b.uri]
+    return a.run([*argv, "--json"], check=False)
 
 
 def convert(host: LabHost) -> dict[str, object]:
