@@ -12,6 +12,7 @@ import stat
 from collections.abc import Callable
 from typing import Any
 
+import libvirt
 import pytest
 
 from libvirt_static_ids_testbed.lab import DYNAMIC, STATIC, Lab, LabHost
@@ -59,6 +60,13 @@ def test_no_root_squash_evacuates_with_the_guest_running(
     # The storage takes no ACLs (NFSv3): the fallback is loud, in the JSON too.
     assert any("WORLD-WRITABLE" in w for w in vm["warnings"])
     assert vm["downtime_ms"] is not None
+    # Read without deleting it: what B's `virsh domjobinfo --completed` asks still has it.
+    conn = b.connect()
+    try:
+        stats = conn.lookupByName("g1").jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+    finally:
+        conn.close()
+    assert stats.get("downtime") == vm["downtime_ms"]
     assert b.is_running("g1") and not a.is_running("g1")
     assert grows(b, "g1")
     assert owner_mode(lab, image) == (*STATIC, 0o600)

@@ -311,10 +311,13 @@ def lookup_at(uri: str, name: str) -> tuple[VirConnect, VirDomain]:
 
 
 def downtime_ms(domain: VirDomain) -> int | None:
-    """The downtime libvirt measured for the domain's last migration (on the destination)."""
+    """The downtime libvirt measured for the domain's last migration (on the destination).
+    Read with KEEP_COMPLETED: a plain read deletes the stats, and the admin's ``virsh
+    domjobinfo --completed`` afterwards would find nothing."""
     libvirt = _libvirt()
+    flags = libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED | libvirt.VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED
     try:
-        stats = domain.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+        stats = domain.jobStats(flags)
     except libvirt.libvirtError:
         return None
     value = stats.get("downtime")

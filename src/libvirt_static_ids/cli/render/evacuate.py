@@ -98,6 +98,8 @@ def _evacuate(result: dict[str, Any]) -> list[str]:
             extra.append(f"{vm['snapshots']} snapshot(s)")
         if vm["autostart"]:
             extra.append("autostart")
+        if vm.get("downtime_ms") is not None:
+            extra.append(f"downtime {vm['downtime_ms']} ms")
         lines.append(
             f"  {vm['status']:<14} {vm['name']}" + (f" ({', '.join(extra)})" if extra else "")
         )
