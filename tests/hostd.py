@@ -79,10 +79,18 @@ def _write_atomically(path: str, tree: Any) -> None:
     os.replace(temporary, path)
 
 
+def host_of(uri: str) -> str:
+    """``qemu://kvm03.kvm.test/system`` -> ``kvm03``. A bare name would not pass UCS's TLS
+    (the host certificate names the FQDN), so it is refused here too."""
+    fqdn = uri.removeprefix("qemu://").split("/")[0]
+    assert "." in fqdn, f"{uri}: not the FQDN UCS's TLS checks"
+    return fqdn.split(".")[0]
+
+
 def simulated_migrate(domain: Any, dest_uri: str, flags: int, timeout: float | None) -> None:
     """SIMULATED live migration: the definition moves to the destination's node file."""
     assert flags == hypervisor.migrate_flags(), flags
-    destination = dest_uri.removeprefix("qemu://").split("/")[0]
+    destination = host_of(dest_uri)
     name = domain.name()
     if os.path.exists(os.path.join(NODES, f"fail-{name}")):  # the test's fault injection
         raise OperationFailed(f"simulated: the migration of {name} to {destination} broke off")
@@ -99,10 +107,10 @@ def simulated_migrate(domain: Any, dest_uri: str, flags: int, timeout: float | N
 
 
 def simulated_connect(uri: str) -> Any:
-    """SIMULATED: a destination's ``qemu://HOST/system`` is that host's node file (the test
-    driver reports no QEMU numbers, so evacuate takes the request's, as it says)."""
+    """SIMULATED: a destination's ``qemu://HOST.DOMAINNAME/system`` is that host's node file
+    (the test driver reports no QEMU numbers, so evacuate takes the request's, as it says)."""
     if uri.startswith("qemu://"):
-        uri = f"test://{node_file(uri.removeprefix('qemu://').split('/')[0])}"
+        uri = f"test://{node_file(host_of(uri))}"
     return real_connect(uri)
 
 

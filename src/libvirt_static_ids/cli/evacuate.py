@@ -239,6 +239,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     if args.command == "bridge":
         return _bridge(root, args)
     if args.command == "evacuate":
+        from libvirt_static_ids.directory import ucr
         from libvirt_static_ids.evacuation.report import EvacuateStatus
 
         if (args.uid is None) != (args.gid is None):
@@ -249,7 +250,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
             args.to,
             None if args.uid is None else Identity.parse(args.uid, args.gid),
             connect_uri=args.connect,
-            dest_uri=args.dest_uri or evacuate.default_dest_uri(_fqdn(root, args.to)),
+            dest_uri=args.dest_uri or evacuate.default_dest_uri(ucr.qualified(root, args.to)),
             mode=Mode(args.mode),
             ttl=bridge.parse_ttl(args.ttl),
             timeout=_seconds(args.timeout, "--timeout"),
@@ -258,15 +259,6 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
         codes = {EvacuateStatus.FAILED: ExitCode.FAILED, EvacuateStatus.REFUSED: ExitCode.REFUSED}
         return report.as_dict(), codes.get(report.status, ExitCode.OK)
     raise UsageError(f"unknown command {args.command!r}")
-
-
-def _fqdn(root: HostRoot, name: str) -> str:
-    """``kvm2`` -> ``kvm2.<domainname>`` on UCS (the KB's ``$HOSTNAME.$DOMAINNAME``): TLS
-    checks the destination's certificate, which names its FQDN."""
-    from libvirt_static_ids.directory import ucr
-
-    domain = ucr.load(root).get("domainname")
-    return f"{name}.{domain}" if domain and "." not in name and ":" not in name else name
 
 
 def _seconds(text: str | None, option: str) -> float | None:

@@ -56,3 +56,11 @@ def load(root: HostRoot) -> dict[str, str]:
     for layer in reversed(LAYERS):
         merged.update(_read(root.join(layer)))
     return merged
+
+
+def qualified(root: HostRoot, name: str) -> str:
+    """``kvm2`` -> ``kvm2.<domainname>`` on UCS (the KB's ``$HOSTNAME.$DOMAINNAME``): libvirt's
+    TLS checks the destination's certificate, which names its FQDN. Off UCS, or for a name
+    with a dot or a port, ``name`` as given."""
+    domain = load(root).get("domainname")
+    return f"{name}.{domain}" if domain and "." not in name and ":" not in name else name

@@ -17,7 +17,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from libvirt_static_ids.directory import agent
+from libvirt_static_ids.directory import agent, ucr
 from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.directory.record import State
 from libvirt_static_ids.directory.request import HostRequest, Kind, RequestState
@@ -147,6 +147,7 @@ def _evacuate(
             request.to,
             Identity(request.numbers.uid, request.numbers.gid),
             connect_uri=uri,
+            dest_uri=evacuate.default_dest_uri(ucr.qualified(root, request.to)),
             mode=Mode(request.mode),
             ttl=EVACUATION_TTL,
             migrate=migrate,
