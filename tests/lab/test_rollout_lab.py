@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,9 @@ from labcli import open_bridges
 
 import cli_support
 from libvirt_static_ids.directory import record
+from libvirt_static_ids.hostroot import HostRoot
+from libvirt_static_ids.journal.runs import RunKind, RunState
+from libvirt_static_ids.journal.store import Store
 from libvirt_static_ids.plan import inventory
 from libvirt_static_ids_testbed import Testbed
 from libvirt_static_ids_testbed.lab import STATIC, Lab, LabHost
@@ -79,12 +83,14 @@ class Domain:
         self.listeners.append(host.spawn(argv, "listener.log", env={"PYTHONPATH": stubs}))
 
     def stored(self, name: str) -> record.StoredRecord:
+        """The host's record as the directory holds it now."""
         found = self.testbed.admin.search_s(
             self.dns[name], ldap.SCOPE_BASE, "(objectClass=*)", ["*"]
         )
         return record.read(self.dns[name], name, found[0][1])
 
     def logs(self) -> str:
+        """Each host's listener and unit logs, for a failing assertion's message."""
         parts = []
         for host in self.lab.hosts:
             parts.append(f"--- {host.name} listener\n{host.log_tail('listener.log', 30)}")
@@ -126,7 +132,7 @@ def domain(lab: Lab, testbed: Testbed) -> Iterator[Domain]:
     finally:
         for listener in made.listeners:
             listener.stop()
-        subprocess.run(["rm", "-rf", str(work)], check=False)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def wait_recorded(domain: Domain, names: tuple[str, ...], timeout: float = 60) -> None:
@@ -171,6 +177,10 @@ def test_rollout_converts_the_real_lab_through_the_directory(
         assert host.counter(name) >= counters[name]  # the same guest, continued
         assert grows(host, name)
     assert (a.passwd_numbers(), b.passwd_numbers()) == (STATIC, STATIC)
+    evacuations = [r for r in Store(HostRoot(a.path("/"))).runs() if r.kind == RunKind.EVACUATE]
+    assert [(r.state, r.params["dest_uri"]) for r in evacuations] == [
+        (RunState.COMPLETE, b.tls_uri)  # the tool's default: libvirt's TLS, as between UCS hosts
+    ]
     for host in (a, b):
         assert open_bridges(host) == [], host.name
     for name, image in images.items():
