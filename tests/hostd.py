@@ -29,6 +29,12 @@ the host's root and its libvirt (a test-driver node file NODES_DIR/NAME.xml). Wh
   given the node's memory minus its running VMs'.
 
 Ends on SIGTERM (the test ends it by PID). Logs one line per event to stdout.
+
+    python tests/hostd.py --live LISTENER_FILE
+
+is one real host's listener daemon (tests/lab, started inside a lab host): the same module
+loading and replication stand-in, nothing simulated: the host's own root and libvirt
+(qemu:///system), and units started by ``systemd-run`` as the listener module does.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import importlib.util
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -60,7 +67,8 @@ from libvirt_static_ids.plan import host_request
 
 POLL = 0.1
 
-MODULE_FILE, NODES = sys.argv[1], sys.argv[2]
+LIVE = sys.argv[1] == "--live"
+MODULE_FILE, NODES = (sys.argv[2], "") if LIVE else (sys.argv[1], sys.argv[2])
 LOCK = os.path.join(NODES, ".lock")
 NAME = ROOT = ""  # this child's host
 
@@ -181,11 +189,8 @@ class Systemd:
             lo.unbind()
 
 
-def host_main() -> int:
-    import univention.uldap
-
-    inventory._free_mib = simulated_free_mib  # SIMULATED, see the module docstring
-    hypervisor.connect = simulated_connect  # SIMULATED, see the module docstring
+def load_listener() -> tuple[dict[str, Any], Any]:
+    """The listener module loaded as the listener's loader does: (its globals, the handler)."""
     logging.getLogger("univention.listener").addHandler(logging.StreamHandler(sys.stdout))
     logging.getLogger("univention.listener").setLevel(logging.INFO)
     spec = importlib.util.spec_from_file_location("libvirt-static-ids", MODULE_FILE)
@@ -198,15 +203,14 @@ def host_main() -> int:
     from univention.listener import ListenerModuleAdapter
 
     adapter = ListenerModuleAdapter(handler_class.config)
-    listener_globals = adapter.get_globals()
-    handler = adapter._module_handler
-    handler.root = ROOT
-    handler.connect = f"test://{node_file(NAME)}"
-    systemd = Systemd()
-    handler.start = systemd.start
+    return adapter.get_globals(), adapter._module_handler
 
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+
+def replicate(listener_globals: dict[str, Any], stopping: threading.Event) -> None:
+    """``initialize``, then a modify event whenever this host's request changed, until
+    ``stopping`` is set."""
+    import univention.uldap
+
     listener_globals["initialize"]()
     say("initialized")
     lo = univention.uldap.getMachineConnection(
@@ -225,14 +229,40 @@ def host_main() -> int:
             delivered = value
         old = new
         stopping.wait(POLL)
+    lo.unbind()
+
+
+def host_main() -> int:
+    inventory._free_mib = simulated_free_mib  # SIMULATED, see the module docstring
+    hypervisor.connect = simulated_connect  # SIMULATED, see the module docstring
+    listener_globals, handler = load_listener()
+    handler.root = ROOT
+    handler.connect = f"test://{node_file(NAME)}"
+    systemd = Systemd()
+    handler.start = systemd.start
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    replicate(listener_globals, stopping)
     for thread in systemd.running.values():
         thread.join()
-    lo.unbind()
+    return 0
+
+
+def live_main() -> int:
+    """A real host's listener daemon: its root, its libvirt, its systemd-run (see above)."""
+    global NAME, ROOT
+    NAME, ROOT = socket.gethostname(), "/"
+    listener_globals, _ = load_listener()
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    replicate(listener_globals, stopping)
     return 0
 
 
 def main() -> int:
     global NAME, ROOT
+    if LIVE:
+        return live_main()
     children = []
     for word in sys.argv[3:]:
         name, root = word.split("=", 1)

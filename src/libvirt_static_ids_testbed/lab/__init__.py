@@ -4,13 +4,13 @@
 
 Each host is an ``unshare --net --mount --uts --pid`` with init.py as PID 1: private
 passwd/group (``libvirt-qemu`` 109:114 on ``hosta``, 64055:64055 on ``hostb``), private
-/etc/libvirt (TCP without auth, own host_uuid), tmpfs /run and libvirt's state, a private
-/dev/kvm node; one veth pair links the two, nothing else. Shared storage: two exports with
-NFSv3's numeric rules (nfsfs.py), ``root_squash`` and ``no_root_squash``, mounted by each host
-at ``/var/lib/libvirt/images/<export>``. Guests have no OS: their boot sector counts timer
-ticks at 0x7e00 (guest.py). TCG where /dev/kvm cannot be used. Nothing here touches the
-machine's /etc, users or services; ``close()`` ends every process by PID and the mounts and
-the link vanish with the namespaces.
+/etc/libvirt (TCP without auth, TLS with host certificates, own host_uuid), tmpfs /run and
+libvirt's state, a private /dev/kvm node; one veth pair links the two, nothing else. Shared
+storage: two exports with NFSv3's numeric rules (nfsfs.py), ``root_squash`` and
+``no_root_squash``, mounted by each host at ``/var/lib/libvirt/images/<export>``. Guests
+have no OS: their boot sector counts timer ticks at 0x7e00 (guest.py). TCG where /dev/kvm
+cannot be used. Nothing here touches the machine's /etc, users or services; ``close()``
+ends every process by PID and the mounts and the link vanish with the namespaces.
 
 API (all a test needs)::
 
@@ -34,8 +34,15 @@ API (all a test needs)::
   ``.root_squash``; ``lab.image(export, file, uid, gid, mode)`` writes a guest image there.
 - ``host.run(argv, check=True, env=None, timeout=120, input=None)``: nsenter into the host's
   mount/UTS/net/PID namespaces; PATH starts with the host's ``systemctl`` shim and this venv.
+- ``host.spawn(argv, log, env=None)``: the same, in the background (output to ``log`` in the
+  host's directory); ``.stop()`` ends it by PID. ``systemd-run`` in a host runs the unit's
+  command detached (systemd_run.py; its output in /run/lab/units/NAME.log).
+- ``lab.forward(port)``: this machine's 127.0.0.1:PORT reachable at the same address inside
+  every host (relay.py; e.g. a throwaway slapd as the hosts' Primary), until ``close()``.
 - ``host.virsh(*args)``, ``host.connect()`` (libvirt-python via the host's socket, closed by
   the caller), ``host.uri`` (``qemu+tcp://169.254.77.N/system``: for use *inside* a host),
+  ``host.tls_uri`` (``qemu://hostb/system``: TLS with the lab CA's host certificates, pki.py,
+  the transport UCS's hosts and the tool's default destination use),
   ``host.socket_uri`` (from this process), ``host.path("/etc/passwd")`` (the host's view),
   ``host.define_guest``, ``host.start_guest``, ``host.is_running``, ``host.log_tail(name)``.
 - ``lab.kvm``: True with KVM, False under TCG (also where /dev/kvm exists but the CPU shows

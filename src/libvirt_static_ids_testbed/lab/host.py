@@ -62,6 +62,41 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+class HostProcess:
+    """A process started inside a host (``LabHost.spawn``): nsenter and, in the host's PID
+    namespace, its child, which ``stop`` ends by PID (SIGTERM, SIGKILL if it lingers)."""
+
+    def __init__(self, host: str, nsenter: subprocess.Popen[bytes]) -> None:
+        self.host = host
+        self.nsenter = nsenter
+
+    def _child(self) -> int | None:
+        deadline = time.monotonic() + 5
+        while self.nsenter.poll() is None and time.monotonic() < deadline:
+            children = _children(self.nsenter.pid)
+            if children:
+                return children[0]
+            time.sleep(0.01)
+        return None
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """End the process; its exit status as nsenter passes it on (None if killed)."""
+        child = self._child()
+        if child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+        try:
+            self.nsenter.wait(timeout)
+        except subprocess.TimeoutExpired:
+            for pid in (child, self.nsenter.pid):
+                if pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            self.nsenter.wait()
+            return None
+        return self.nsenter.returncode
+
+
 class LabHost:
     """A started host. ``uid``/``gid`` are its ``libvirt-qemu`` numbers at start."""
 
@@ -89,11 +124,11 @@ class LabHost:
                     "var-upper/lib/libvirt", "var-upper/cache/libvirt",
                     "var-upper/log/libvirt/qemu"):  # fmt: skip
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
-        shim = self.bin / "systemctl"
-        shim.write_text(
-            f'#!/bin/sh\nexec {sys.executable} -m libvirt_static_ids_testbed.lab.systemctl "$@"\n'
-        )
-        shim.chmod(0o755)
+        for program in ("systemctl", "systemd-run"):
+            shim = self.bin / program
+            module = f"libvirt_static_ids_testbed.lab.{program.replace('-', '_')}"
+            shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m {module} "$@"\n')
+            shim.chmod(0o755)
         config = {
             "name": self.name,
             "dir": str(self.dir),
@@ -187,6 +222,12 @@ class LabHost:
         return f"qemu+tcp://{self.address}/system"
 
     @property
+    def tls_uri(self) -> str:
+        """The URI UCS's hosts use for each other (TLS, host certificates; see pki.py): what
+        the tool's own default destination ``qemu://TARGET/system`` is here."""
+        return f"qemu://{self.name}/system"
+
+    @property
     def socket_uri(self) -> str:
         """The URI this process uses: the host's UNIX socket through /proc."""
         return f"qemu+unix:///system?socket=/proc/{self.pid}/root/run/libvirt/libvirt-sock"
@@ -211,17 +252,7 @@ class LabHost:
     ) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` inside the host (its mounts, network, hostname, PIDs); text output."""
         done = subprocess.run(
-            [
-                "nsenter",
-                f"--target={self.pid}",
-                "--mount",
-                "--uts",
-                "--net",
-                "--pid",
-                "--wd=/",
-                "--",
-                *argv,
-            ],
+            self._nsenter(argv),
             capture_output=True,
             text=True,
             env=self.env(env),
@@ -235,6 +266,25 @@ class LabHost:
                 f"{done.stderr.strip() or done.stdout.strip()}"
             )
         return done
+
+    def _nsenter(self, argv: Sequence[str]) -> list[str]:
+        return ["nsenter", f"--target={self.pid}", "--mount", "--uts", "--net", "--pid",
+                "--wd=/", "--", *argv]  # fmt: skip
+
+    def spawn(
+        self, argv: Sequence[str], log: str, env: Mapping[str, str] | None = None
+    ) -> HostProcess:
+        """Start ``argv`` inside the host in the background (output appended to ``log`` in
+        the host's directory); end it with ``.stop()``."""
+        with open(self.dir / log, "ab") as out:
+            nsenter = subprocess.Popen(
+                self._nsenter(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                env=self.env(env),
+            )
+        return HostProcess(self.name, nsenter)
 
     def virsh(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run(["virsh", "-q", "-c", "qemu:///system", *args], check=check)

@@ -1,7 +1,8 @@
 # SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 # SPDX-License-Identifier: AGPL-3.0-only
 """What a lab host's private /etc holds: account files with its own ``libvirt-qemu`` numbers,
-/etc/hosts naming the lab's hosts, and /etc/libvirt (libvirtd.conf, qemu.conf).
+/etc/hosts naming the lab's hosts, /etc/libvirt (libvirtd.conf, qemu.conf) and /etc/pki (the
+lab CA's host certificate, pki.py).
 
 Written into the upper directory of the overlay that the host mounts on /etc, so the real files
 stay untouched and the shadow tools can still replace them inside the host (a bind-mounted
@@ -72,9 +73,10 @@ def hosts_file(peers: Iterable[HostSpec]) -> str:
 
 
 def libvirtd_conf(spec: HostSpec) -> str:
-    """TCP without TLS or auth: the lab studies ownership, only between its own namespaces."""
+    """TLS with the host certificate (``qemu://HOST/system``, as UCS's hosts) and plain TCP
+    without auth (``qemu+tcp://ADDRESS/system``), only between the lab's own namespaces."""
     return (
-        "listen_tls = 0\nlisten_tcp = 1\n"
+        "listen_tls = 1\nlisten_tcp = 1\n"
         f'listen_addr = "{spec.address}"\n'
         'auth_tcp = "none"\nauth_unix_rw = "none"\nauth_unix_ro = "none"\n'
         f'host_uuid = "{spec.host_uuid}"\n'
@@ -94,19 +96,26 @@ def qemu_conf(spec: HostSpec) -> str:
     )
 
 
-def write_etc(upper: str, spec: HostSpec, peers: Iterable[HostSpec], numbers: set[int]) -> None:
-    """Fill the /etc overlay's upper directory."""
-    files: Mapping[str, tuple[str, int]] = {
+def write_etc(
+    upper: str,
+    spec: HostSpec,
+    peers: Iterable[HostSpec],
+    numbers: set[int],
+    pki: Mapping[str, bytes],
+) -> None:
+    """Fill the /etc overlay's upper directory (``pki``: pki.host_files)."""
+    files: Mapping[str, tuple[str | bytes, int]] = {
         **{name: (text, 0o640 if "sha" in name else 0o644)
            for name, text in account_files(spec, numbers).items()},
         "hosts": (hosts_file(peers), 0o644),
         "hostname": (spec.name + "\n", 0o644),
         "libvirt/libvirtd.conf": (libvirtd_conf(spec), 0o644),
         "libvirt/qemu.conf": (qemu_conf(spec), 0o644),
+        **{name: (data, 0o600 if "/private/" in name else 0o644) for name, data in pki.items()},
     }  # fmt: skip
     for name, (text, mode) in files.items():
         path = os.path.join(upper, name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(path, "wb") as handle:
+            handle.write(text.encode() if isinstance(text, str) else text)
         os.chmod(path, mode)

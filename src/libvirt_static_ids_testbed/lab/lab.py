@@ -8,7 +8,10 @@ from __future__ import annotations
 import grp
 import os
 import shutil
+import signal
 import stat
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -17,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import availability, guest, network
+from . import availability, guest, network, pki
 from .host import START_TIMEOUT, Export, LabError, LabHost
 from .hostconfig import HostSpec, write_etc
 
@@ -61,6 +64,7 @@ class Lab:
             shutil.rmtree(self.dir, ignore_errors=True)
             raise
         self.timings: dict[str, float] = {}
+        self._relays: list[subprocess.Popen[str]] = []
 
     def _prepare(self, hosts: Sequence[tuple[str, int, int]]) -> None:
         """Exports, the private /dev/kvm node, each host's directory and private /etc."""
@@ -87,9 +91,11 @@ class Lab:
             os.mknod(kvm_node, stat.S_IFCHR | 0o660, os.makedev(10, 232))
             os.chown(kvm_node, 0, kvm_gid)
             os.chmod(kvm_node, 0o660)
+        ca = pki.make_ca(self.dir)
         for spec in specs:
             hostdir = self.dir / spec.name
-            write_etc(str(hostdir / "etc-upper"), spec, specs, numbers)
+            host_pki = pki.host_files(ca, spec.name, spec.address, self.dir)
+            write_etc(str(hostdir / "etc-upper"), spec, specs, numbers, host_pki)
             self.hosts.append(LabHost(spec, hostdir, list(self.exports.values()), kvm_node))
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -113,6 +119,11 @@ class Lab:
     def close(self) -> None:
         """End every host by PID; then remove the lab's directory."""
         began = time.monotonic()
+        for relay in self._relays:
+            if relay.poll() is None:
+                os.kill(relay.pid, signal.SIGTERM)
+            relay.wait()
+        self._relays.clear()
         for host in self.hosts:
             host.stop()
         self.timings["teardown"] = time.monotonic() - began
@@ -128,6 +139,25 @@ class Lab:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def forward(self, port: int) -> None:
+        """This machine's ``127.0.0.1:port`` reachable as ``127.0.0.1:port`` inside every host
+        (relay.py: the hosts' route to the Primary's LDAP); ended by ``close``."""
+        log = self.dir / f"relay-{port}.log"
+        with open(log, "ab") as errors:
+            relay = subprocess.Popen(
+                [sys.executable, "-m", "libvirt_static_ids_testbed.lab.relay", str(port),
+                 *(str(host.pid) for host in self.hosts)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+            )  # fmt: skip
+        self._relays.append(relay)
+        assert relay.stdout is not None
+        if relay.stdout.readline().strip() != "ready":
+            relay.wait()
+            raise LabError(f"relay of port {port} failed: {log.read_text(errors='replace')}")
 
     # -- helpers ----------------------------------------------------------------------------
     def host(self, name: str) -> LabHost:
