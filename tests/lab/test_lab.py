@@ -54,11 +54,11 @@ def test_hosts_have_their_own_numbers_and_a_real_libvirtd(lab: Lab) -> None:
     conn = b.connect()
     try:
         assert conn.getType() == "QEMU"  # the real QEMU driver, not the test driver
-        assert conn.getHostname() == "hostb"
+        assert conn.getHostname() == "hostb.kvm.test"  # as /etc/hosts names it first
     finally:
         conn.close()
     # The two hosts reach each other over the veth link only.
-    assert a.virsh("-c", b.uri, "hostname").stdout.strip() == "hostb"
+    assert a.virsh("-c", b.uri, "hostname").stdout.strip() == "hostb.kvm.test"
     # This machine's own account files are untouched (older than the lab).
     made = lab.dir.stat().st_mtime_ns
     assert all(Path(f"/etc/{name}").stat().st_mtime_ns < made for name in ("passwd", "group"))

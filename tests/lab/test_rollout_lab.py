@@ -6,7 +6,7 @@ Real: libvirtd and QEMU on both hosts (hosta dynamic, 109:114, with two running 
 no_root_squash export; hostb static, 64055:64055), the storage's NFSv3 rules, slapd with our
 schema and ACL holding both hosts' records, the listener module run inside each host as its
 machine account, each request's unit (``record --request``: evacuate, convert) run inside
-the host it is for, libvirt's own TLS transport between the hosts (``qemu://hostb/system``,
+the host it is for, libvirt's own TLS transport between the hosts (``qemu://hostb.kvm.test/system``,
 the tool's default destination), usermod/groupmod and libvirtd's restart on hosta.
 Stand-ins: the listener daemon's replication (tests/hostd.py --live), systemd-run in a lab
 host (lab/systemd_run.py), the hosts' route to the Primary (lab/relay.py). Proves: every guest

@@ -41,8 +41,8 @@ API (all a test needs)::
   every host (relay.py; e.g. a throwaway slapd as the hosts' Primary), until ``close()``.
 - ``host.virsh(*args)``, ``host.connect()`` (libvirt-python via the host's socket, closed by
   the caller), ``host.uri`` (``qemu+tcp://169.254.77.N/system``: for use *inside* a host),
-  ``host.tls_uri`` (``qemu://hostb/system``: TLS with the lab CA's host certificates, pki.py,
-  the transport UCS's hosts and the tool's default destination use),
+  ``host.tls_uri`` (``qemu://hostb.kvm.test/system``: TLS with the lab CA's host
+  certificates, pki.py, the transport UCS's hosts and the tool's default destination use),
   ``host.socket_uri`` (from this process), ``host.path("/etc/passwd")`` (the host's view),
   ``host.define_guest``, ``host.start_guest``, ``host.is_running``, ``host.log_tail(name)``.
 - ``lab.kvm``: True with KVM, False under TCG (also where /dev/kvm exists but the CPU shows

@@ -224,8 +224,8 @@ class LabHost:
     @property
     def tls_uri(self) -> str:
         """The URI UCS's hosts use for each other (TLS, host certificates; see pki.py): what
-        the tool's own default destination ``qemu://TARGET/system`` is here."""
-        return f"qemu://{self.name}/system"
+        the tool's own default destination ``qemu://TARGET.DOMAINNAME/system`` is here."""
+        return f"qemu://{self.spec.fqdn}/system"
 
     @property
     def socket_uri(self) -> str:

@@ -19,6 +19,10 @@ _ACCOUNT_FILES = ("passwd", "shadow", "group", "gshadow")
 LIBVIRT_USER = "libvirt-qemu"
 
 
+# The testbed's UCR domainname (slapd.Testbed.host_ucr): a lab host joined to it is this FQDN.
+DOMAINNAME = "kvm.test"
+
+
 @dataclass(frozen=True)
 class HostSpec:
     """One lab host: its name, ``libvirt-qemu`` UID/GID, kvm group, address, libvirt host UUID."""
@@ -29,6 +33,11 @@ class HostSpec:
     kvm_gid: int
     address: str
     host_uuid: str
+
+    @property
+    def fqdn(self) -> str:
+        """``hostb.kvm.test``: a joined lab host's UCR ``hostname.domainname``."""
+        return f"{self.name}.{DOMAINNAME}"
 
 
 def _read_lines(path: str) -> list[list[str]]:
@@ -68,7 +77,7 @@ def account_files(spec: HostSpec, numbers: set[int]) -> dict[str, str]:
 
 def hosts_file(peers: Iterable[HostSpec]) -> str:
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-    lines += [f"{p.address}\t{p.name}" for p in peers]
+    lines += [f"{p.address}\t{p.fqdn}\t{p.name}" for p in peers]
     return "\n".join(lines) + "\n"
 
 

@@ -94,7 +94,7 @@ class Lab:
         ca = pki.make_ca(self.dir)
         for spec in specs:
             hostdir = self.dir / spec.name
-            host_pki = pki.host_files(ca, spec.name, spec.address, self.dir)
+            host_pki = pki.host_files(ca, spec.name, spec.fqdn, spec.address, self.dir)
             write_etc(str(hostdir / "etc-upper"), spec, specs, numbers, host_pki)
             self.hosts.append(LabHost(spec, hostdir, list(self.exports.values()), kvm_node))
 

@@ -38,12 +38,15 @@ def make_ca(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def host_files(ca: tuple[Path, Path], name: str, address: str, work: Path) -> dict[str, bytes]:
-    """/etc/pki's files of host ``name`` (relative to /etc), certificate signed by ``ca``."""
+def host_files(
+    ca: tuple[Path, Path], name: str, fqdn: str, address: str, work: Path
+) -> dict[str, bytes]:
+    """/etc/pki's files of host ``name`` (relative to /etc), certificate signed by ``ca``;
+    as UCS's host certificates, its subject is the FQDN."""
     cert, key = work / f"{name}.pem", work / f"{name}.key"
     request, extensions = work / f"{name}.csr", work / f"{name}.ext"
-    _openssl("req", *_CURVE, "-keyout", str(key), "-out", str(request), "-subj", f"/CN={name}")
-    extensions.write_text(_LEAF + f"subjectAltName=DNS:{name},IP:{address}\n")
+    _openssl("req", *_CURVE, "-keyout", str(key), "-out", str(request), "-subj", f"/CN={fqdn}")
+    extensions.write_text(_LEAF + f"subjectAltName=DNS:{fqdn},DNS:{name},IP:{address}\n")
     _openssl("x509", "-req", "-in", str(request), "-CA", str(ca[0]), "-CAkey", str(ca[1]),
              "-CAcreateserial", "-days", _DAYS, "-extfile", str(extensions),
              "-out", str(cert))  # fmt: skip
