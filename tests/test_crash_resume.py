@@ -60,7 +60,6 @@ class World:
     after_accounts: dict
     journal_lines: int  # lines of that convert's journal
     convert_seconds: float
-    rollback_seconds: float
 
 
 def take(root: str) -> dict:
@@ -114,9 +113,7 @@ def world(scratch: str) -> World:
         journal_lines = handle.read().count(b"\n")
     assert journal_lines > 4 * BATCH, "too few changes for several batches"
     after_accounts = treegen.accounts(reference)
-    started = time.monotonic()
     result = cli_support.run("rollback", root=reference)
-    rollback_seconds = time.monotonic() - started
     assert result.code == 0, result.err
     assert_state(reference, before, before_accounts, "reference rollback")
     shutil.rmtree(reference)
@@ -128,7 +125,6 @@ def world(scratch: str) -> World:
         after_accounts,
         journal_lines,
         convert_seconds,
-        rollback_seconds,
     )
 
 
@@ -386,6 +382,31 @@ def test_kill_then_rollback_without_resume(world: World, victim: str, point: str
     roll_back(victim, world)
 
 
+def kill_mid_rollback(process: subprocess.Popen[bytes], root: str, fraction: float) -> None:
+    """SIGKILL a rollback once about ``fraction`` of its journaled entries have their old
+    owner back (0: at once). It runs in 1 ms slices between SIGSTOPs, so the kill always
+    finds it stopped mid-way, never finished: no time measured under another load decides
+    where the kill lands."""
+    (run_dir,) = [d for d in run_dirs(root) if _stored_state(d) == "rolling back"]
+    with open(os.path.join(run_dir, "journal.jsonl"), encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle if line.endswith("\n")]
+    entries = [r for r in records if r["op"] == "entry" and r["before"]["uid"] != r["after"]["uid"]]
+    sample = entries[:: max(1, len(entries) // 20)]
+
+    def restored() -> int:
+        return sum(os.lstat(e["path"]).st_uid == e["before"]["uid"] for e in sample)
+
+    process.send_signal(signal.SIGSTOP)
+    deadline = time.monotonic() + 60
+    while restored() < fraction * len(sample):
+        assert process.poll() is None, "the rollback ended while stopped"
+        assert time.monotonic() < deadline, "the rollback made no progress"
+        process.send_signal(signal.SIGCONT)
+        time.sleep(0.001)
+        process.send_signal(signal.SIGSTOP)
+    kill(process, whole_group=False)
+
+
 @pytest.mark.parametrize("fraction", [0.0, 0.4])
 def test_kill_during_rollback_then_rollback_again(
     world: World, victim: str, fraction: float
@@ -394,8 +415,7 @@ def test_kill_during_rollback_then_rollback_again(
     assert result.code == 0, result.err
     process = start(victim, "rollback")
     wait_for_state(process, victim, "rolling back")
-    time.sleep(world.rollback_seconds * fraction)
-    kill(process, whole_group=False)
+    kill_mid_rollback(process, victim, fraction)
     assert process.returncode == -signal.SIGKILL, "the rollback ended before the kill"
     check_interrupted(victim, interrupted_while="rolling back")
     # Resuming the conversion is refused: only the rollback may be finished.
@@ -409,8 +429,7 @@ def test_kill_convert_then_kill_its_rollback_then_rollback(world: World, victim:
     kill_at_lines(process, victim, kill_point(world, "middle-batch"))
     process = start(victim, "rollback")
     wait_for_state(process, victim, "rolling back")
-    time.sleep(world.rollback_seconds * 0.2)
-    kill(process, whole_group=False)
+    kill_mid_rollback(process, victim, 0.2)
     assert process.returncode == -signal.SIGKILL, "the rollback ended before the kill"
     check_interrupted(victim, interrupted_while="rolling back")
     roll_back(victim, world)
