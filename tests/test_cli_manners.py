@@ -26,7 +26,7 @@ import man_page
 from libvirt_static_ids.cli import main as cli_main
 from libvirt_static_ids.cli import manpage
 from libvirt_static_ids.cli.main import build_parser
-from libvirt_static_ids.cli.parser import CommandParser, shown_default
+from libvirt_static_ids.cli.parser import CommandParser, shown_default, terminal_columns
 from libvirt_static_ids.cli.progress import CLEAR_LINE, Meter
 from libvirt_static_ids.files import repair
 from libvirt_static_ids.files.idmap import IdMap
@@ -340,3 +340,15 @@ def test_version_imports_no_command_family():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert shown[-1] == "['libvirt_static_ids.cli.main', 'libvirt_static_ids.cli.parser']"
+
+
+@pytest.mark.parametrize("columns", [None, "100", "0", "wide", "-5"])
+def test_help_is_as_wide_as_argparse_makes_it(columns, monkeypatch):
+    """The width help is laid out to, found without importing shutil, is shutil's."""
+    import shutil
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_columns() == shutil.get_terminal_size().columns
