@@ -65,9 +65,11 @@ def terminal_columns() -> int:
         columns = 0
     if columns > 0:
         return columns
+    if sys.__stdout__ is None:
+        return 80
     try:
         return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
-    except (AttributeError, ValueError, OSError):
+    except (ValueError, OSError):
         return 80
 
 
