@@ -16,6 +16,7 @@ import argparse
 import io
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ import man_page
 from libvirt_static_ids.cli import main as cli_main
 from libvirt_static_ids.cli import manpage
 from libvirt_static_ids.cli.main import build_parser
-from libvirt_static_ids.cli.parser import CommandParser, shown_default
+from libvirt_static_ids.cli.parser import CommandParser, shown_default, terminal_columns
 from libvirt_static_ids.cli.progress import CLEAR_LINE, Meter
 from libvirt_static_ids.files import repair
 from libvirt_static_ids.files.idmap import IdMap
@@ -299,3 +300,55 @@ def test_one_familys_parser_parses_as_the_whole_parser_and_doubt_takes_the_whole
     parser, args = cli_main._parsed(doubt)
     assert parser.subcommands().keys() == whole.subcommands().keys()
     assert args.paths == ["plan"]
+
+
+def test_each_family_adds_exactly_the_commands_the_table_names():
+    """The start-up table (which module to import for which command) matches the modules."""
+    listed = [command for commands in cli_main.FAMILIES.values() for command in commands]
+    assert listed == list(build_parser().subcommands())
+    for name, commands in cli_main.FAMILIES.items():
+        assert tuple(build_parser([name]).subcommands()) == commands, name
+
+
+@pytest.mark.parametrize(
+    "words", [["--version"], ["--root", "/srv", "--version"], ["--version", "survey"]]
+)
+def test_version_without_any_family_prints_what_the_whole_parser_prints(words, capsys):
+    def printed(parse) -> tuple[object, str]:
+        with pytest.raises(SystemExit) as ended:
+            parse()
+        return ended.value.code, capsys.readouterr().out
+
+    lazy = printed(lambda: cli_main._parsed(words))
+    assert lazy == printed(lambda: build_parser().parse_command_line(words))
+    assert lazy == (0, "0.1.0\n")
+
+
+def test_version_imports_no_command_family():
+    """``--version`` answers before any family's module (and what it imports) is loaded."""
+    code = (
+        "import sys\n"
+        "from libvirt_static_ids.cli import main\n"
+        "try:\n"
+        "    main.main(['--version'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = [m for m in sys.modules if m.startswith('libvirt_static_ids.cli.')]\n"
+        "print(sorted(loaded))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert shown[-1] == "['libvirt_static_ids.cli.main', 'libvirt_static_ids.cli.parser']"
+
+
+@pytest.mark.parametrize("columns", [None, "100", "0", "wide", "-5"])
+def test_help_is_as_wide_as_argparse_makes_it(columns, monkeypatch):
+    """The width help is laid out to, found without importing shutil, is shutil's."""
+    import shutil
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_columns() == shutil.get_terminal_size().columns

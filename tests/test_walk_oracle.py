@@ -124,10 +124,25 @@ def test_the_fallback_is_what_the_setting_asks_for(tmp_path: Path) -> None:
     assert default.uses_listxattrat is (_kernel() >= (6, 13))
 
 
-def test_wide_directories_on_both_paths_and_the_working_directory_stays(tmp_path: Path) -> None:
-    """Directories wide enough that both threads examine them (on the fallback the helper looks
-    names up in its own working directory): every ACL-only, label-only and capability file is
-    found, and the process's working directory never moves, not even during the walk."""
+@pytest.mark.parametrize("cpus", ["every CPU", "one CPU"])
+def test_wide_directories_on_both_paths_and_the_working_directory_stays(
+    tmp_path: Path, cpus: str
+) -> None:
+    """Directories wide enough that both threads examine them (on the fallback the caller stats
+    while the helper lists xattrs by name in its own working directory, then each takes what
+    the other has not reached): every ACL-only, label-only and capability file is found, and the
+    process's working directory never moves, not even during the walk. On one CPU the two
+    threads take turns instead of running side by side."""
+    allowed = os.sched_getaffinity(0)
+    if cpus == "one CPU":
+        os.sched_setaffinity(0, {min(allowed)})
+    try:
+        _walk_wide_directories(tmp_path)
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+def _walk_wide_directories(tmp_path: Path) -> None:
     top = tmp_path / "wide"
     for group in range(3):
         directory = top / f"d{group}"

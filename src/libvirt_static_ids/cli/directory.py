@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from libvirt_static_ids.cli.parser import PROG, exits
 from libvirt_static_ids.errors import ExitCode, PreflightRefused, UsageError
-from libvirt_static_ids.hostroot import HostRoot
 
 if TYPE_CHECKING:
     from libvirt_static_ids.directory import connection
     from libvirt_static_ids.directory.client import LdapConnection
-
-COMMANDS = ("record", "request", "settings")
+    from libvirt_static_ids.hostroot import HostRoot
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -282,6 +280,8 @@ def _settings(
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     """Carry out ``record``, ``request`` or ``survey --domain``."""
+    from libvirt_static_ids.hostroot import HostRoot
+
     root = HostRoot.open(args.root)
     conn, params = connect(args, root)
     try:

@@ -18,8 +18,6 @@ from libvirt_static_ids.host import hypervisor
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import Identity
 
-COMMANDS = ("probe-access", "bridge", "evacuate")
-
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     prb = commands.add_parser(

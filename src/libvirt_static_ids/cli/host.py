@@ -11,18 +11,17 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from libvirt_static_ids.cli import directory as cli_directory
 from libvirt_static_ids.cli import downtime as cli_downtime
-from libvirt_static_ids.cli import joined as cli_joined
 from libvirt_static_ids.cli.parser import PROG, exits
-from libvirt_static_ids.cli.progress import Meter
 from libvirt_static_ids.errors import ExitCode, UsageError
-from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import DEFAULT_TARGET, IdPair, parse_id
 
-COMMANDS = ("survey", "convert", "repair", "rollback", "journal")
+if TYPE_CHECKING:
+    from libvirt_static_ids.cli.progress import Meter
+    from libvirt_static_ids.hostroot import HostRoot
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -187,6 +186,8 @@ def _existing_paths(root: HostRoot, paths: Sequence[str], option: str) -> list[b
 
 def _meter(args: argparse.Namespace) -> Meter | None:
     """Progress at a terminal (not with --quiet or --json), elsewhere only with --progress."""
+    from libvirt_static_ids.cli.progress import Meter
+
     at_terminal = sys.stderr.isatty()
     if args.progress or (at_terminal and not args.quiet and not args.json):
         return Meter(sys.stderr, redraw=at_terminal, dry_run=getattr(args, "dry_run", False))
@@ -206,6 +207,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
 
 
 def _run(args: argparse.Namespace, progress: Meter | None) -> tuple[dict[str, Any], ExitCode]:
+    from libvirt_static_ids.hostroot import HostRoot
+
     root = HostRoot.open_system(args.root)
     if args.command in ("convert", "repair", "rollback"):
         from libvirt_static_ids.files import walk
@@ -219,6 +222,7 @@ def _run(args: argparse.Namespace, progress: Meter | None) -> tuple[dict[str, An
             **host_survey.survey(root, _target(args)).as_dict(),
         }, ExitCode.OK
     if args.command == "convert":
+        from libvirt_static_ids.cli import joined as cli_joined
         from libvirt_static_ids.host import convert
 
         target, paths, restart = _target(args), args.path, not args.no_restart

@@ -5,30 +5,37 @@
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 from libvirt_static_ids import __version__
-from libvirt_static_ids.cli import directory as cli_directory
-from libvirt_static_ids.cli import evacuate as cli_evacuate
-from libvirt_static_ids.cli import host as cli_host
-from libvirt_static_ids.cli import plan as cli_plan
-from libvirt_static_ids.cli import rollout as cli_rollout
 from libvirt_static_ids.cli.parser import EXIT_MEANINGS, PROG, SUMMARY, BadUsage, CommandParser
-from libvirt_static_ids.cli.render import colour
-from libvirt_static_ids.cli.render import human as render
 from libvirt_static_ids.errors import ExitCode, StaticIdsError, UsageError
 
-# Each family of commands offers COMMANDS, add_commands() and run(), and imports the modules
-# that do the work only in run(): a command loads what it needs and starts fast.
-_FAMILIES = (cli_host, cli_directory, cli_evacuate, cli_plan, cli_rollout)
+# Each family of commands is a module offering add_commands() and run(), with the commands it
+# adds, in the order --help lists them. A module is imported only when its commands are named
+# (or the whole parser is needed), and imports the modules that do the work only in run():
+# a command loads what it needs and starts fast.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "host": ("survey", "convert", "repair", "rollback", "journal"),
+    "directory": ("record", "request", "settings"),
+    "evacuate": ("probe-access", "bridge", "evacuate"),
+    "plan": ("plan",),
+    "rollout": ("rollout",),
+}
 
 # What a shell reports for a command ended by SIGPIPE (`... | head`): the reader went away.
 BROKEN_PIPE = 128 + signal.SIGPIPE
+
+
+def family(name: str) -> ModuleType:
+    """The module of the family ``name`` (a key of FAMILIES), imported on first use."""
+    return importlib.import_module(f"libvirt_static_ids.cli.{name}")
 
 
 def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -74,8 +81,8 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
     )
 
 
-def build_parser(families: Sequence[Any] = _FAMILIES) -> CommandParser:
-    """The whole command line; ``families`` only those commands (see ``_parsed``)."""
+def build_parser(families: Sequence[str] = tuple(FAMILIES)) -> CommandParser:
+    """The whole command line; ``families`` (names) only those commands (see ``_parsed``)."""
     parser = CommandParser(
         prog=PROG,
         description=f"{SUMMARY[:1].upper()}{SUMMARY[1:]}: survey, "
@@ -102,25 +109,26 @@ def build_parser(families: Sequence[Any] = _FAMILIES) -> CommandParser:
         dest="command", required=True, metavar="COMMAND", parser_class=CommandParser
     )
 
-    for family in families:
-        family.add_commands(commands, common)
+    for name in families:
+        family(name).add_commands(commands, common)
     return parser
 
 
 def _parsed(words: list[str]) -> tuple[CommandParser, argparse.Namespace]:
     """The parser and the parsed words. Building every command's parser costs start-up time,
-    so when the words name the commands of one family only, its parser alone is tried; any
+    so when the words name the commands of at most one family, its parser alone (or none, for
+    ``--version``, which argparse answers the same way whatever the commands) is tried; any
     doubt (help, an error, another command chosen) takes the whole parser, which also makes
     every error message and help text the whole parser's."""
-    named = [f for f in _FAMILIES if any(word in f.COMMANDS for word in words)]
-    if len(named) == 1 and not {"-h", "--help", "--version"} & set(words):
+    named = [name for name, commands in FAMILIES.items() if set(commands) & set(words)]
+    if len(named) <= 1 and not {"-h", "--help"} & set(words):
         parser = build_parser(named)
         try:
             args = parser.parse_command_line(words)
         except BadUsage:
             pass
         else:
-            if args.command in named[0].COMMANDS:
+            if named and args.command in FAMILIES[named[0]]:
                 return parser, args
     parser = build_parser()
     return parser, parser.parse_command_line(words)
@@ -128,23 +136,29 @@ def _parsed(words: list[str]) -> tuple[CommandParser, argparse.Namespace]:
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], ExitCode]:
     """Carry out one command; return its JSON-able result and exit code."""
-    for family in _FAMILIES:
-        if args.command in family.COMMANDS:
-            return family.run(args)
+    for name, commands in FAMILIES.items():
+        if args.command in commands:
+            return family(name).run(args)
     raise UsageError(f"unknown command {args.command!r}")
 
 
 def _json(data: Any) -> str:
     """Indented for a person at a terminal; compact (and several times faster) for programs."""
+    import json
+
     return json.dumps(data, indent=2 if sys.stdout.isatty() else None)
 
 
 def _shown(text: str, stream: Any) -> str:
+    from libvirt_static_ids.cli.render import colour
+
     return colour.paint(text) if colour.wanted(stream) else text
 
 
 def _error(error: StaticIdsError, command: CommandParser) -> str:
     """The error first; for bad usage then the command's usage line and where to read more."""
+    from libvirt_static_ids.cli.render import human as render
+
     text = render.error(error)
     if isinstance(error, BadUsage):
         text = f"{text}\n{error.usage}\n(see `{error.prog} --help`)"
@@ -173,6 +187,8 @@ def _carry_out(argv: Sequence[str] | None) -> int:
     if json_output:
         print(_json(result))
     elif not args.quiet:
+        from libvirt_static_ids.cli.render import human as render
+
         print(_shown(render.human(result, every_entry=args.verbose), sys.stdout))
     sys.stdout.flush()
     return int(code)

@@ -10,6 +10,8 @@ man page is generated (manpage.py), so help, man page and parser cannot drift ap
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -54,8 +56,36 @@ def shown_default(action: argparse.Action) -> str | None:
     return str(default)
 
 
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, which argparse asks for whenever an option is
+    added, without importing shutil (with its compressors, a tenth of ``--version``'s time)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    if sys.__stdout__ is None:
+        return 80
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (ValueError, OSError):
+        return 80
+
+
 class HelpFormatter(argparse.HelpFormatter):
     """argparse's layout, with "(default: X)" after every option that has a default."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = terminal_columns() - 2  # as argparse does
+        super().__init__(prog, indent_increment, max_help_position, width)
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from libvirt_static_ids.plan.planner import Plan
     from libvirt_static_ids.plan.schedule import Schedule
 
-COMMANDS = ("plan",)
 MAX_RESERVE_MIB = 1 << 30
 MAX_NUMBER = 1 << 30
 

@@ -19,8 +19,6 @@ from libvirt_static_ids.cli.parser import PROG, exits
 from libvirt_static_ids.errors import ExitCode, UsageError
 from libvirt_static_ids.hostroot import HostRoot
 
-COMMANDS = ("rollout",)
-
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     out = commands.add_parser(

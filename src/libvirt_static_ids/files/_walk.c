@@ -9,8 +9,11 @@
  * never of a path that could be resolved anew). Only entries that may need a change reach
  * Python: owner or group among the given numbers, or an ACL or libvirt label xattr; each
  * comes with whether it carries a file capability, so Python reads xattrs only when needed.
- * Directories are read in chunks; helper threads take shares of each chunk, as much as they
- * get to (work is claimed a few items at a time, so a helper slowed by a busy CPU does less).
+ * Directories are read in chunks; a helper thread takes shares of each chunk, as much as it
+ * gets to (work is claimed a few items at a time, so a helper slowed by a busy CPU does less).
+ * On the fallback the two halves of the work are split instead: the caller stats (relative
+ * to the directory's descriptor), the helper lists xattrs by name in its own working
+ * directory, and whoever is done first takes on the other's remaining items.
  *
  * Never follows a symlink, enters a directory only when the opened one is the inode it
  * examined, stays on the top's file system unless told otherwise, and keeps one open
@@ -53,7 +56,8 @@
  * directory (its own, unshared: CLONE_FS), of the bare NAME. */
 enum { BY_LISTXATTRAT, BY_PROC_FD, BY_CWD };
 
-/* One directory entry of the current chunk, examined by one of the two threads. */
+/* One directory entry of the current chunk, examined by one of the two threads (on the
+ * fallback: stat fields by one, xattr fields by the other). */
 typedef struct {
     size_t name;          /* offset into the level's names */
     struct stat st;
@@ -76,10 +80,10 @@ typedef struct {
 
 typedef struct Walk Walk;
 
-#define MAX_HELPERS 2
+#define MAX_HELPERS 1
 
-/* A thread that claims and examines items of each chunk alongside the caller (or, on the
- * fallback, instead of it: see examine_chunk). */
+/* A thread that claims and examines items of each chunk alongside the caller (on the
+ * fallback it lists their xattrs first: see examine_split). */
 typedef struct {
     pthread_t thread;
     pthread_mutex_t lock;
@@ -111,7 +115,8 @@ struct Walk {
     PyObject *pending_error; /* (path, None, errno) to yield after the entry it belongs to */
     Level *chunk;         /* the level whose chunk is being examined */
     size_t claimed;       /* the next unclaimed item of that chunk (atomic) */
-    int caller_examines;  /* the walking thread claims items too (see examine_chunk) */
+    size_t xattrs_claimed; /* split: the next item whose xattrs nobody lists yet (atomic) */
+    int split;            /* the fallback's division of labour (see examine_split) */
     int n_helpers, helpers_made; /* started and running; initialised */
     Helper helpers[MAX_HELPERS];
 };
@@ -187,19 +192,34 @@ static int main_way(Walk *self)
     return self->have_listxattrat ? BY_LISTXATTRAT : BY_PROC_FD;
 }
 
+static void examine_stat(Level *level, Item *item)
+{
+    const char *name = level->names + item->name;
+    item->error = fstatat(level->fd, name, &item->st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+}
+
+static void examine_xattrs(Level *level, Item *item, int how)
+{
+    int found = xattr_flags(how, level->fd, level->names + item->name);
+    item->xattr = found < 0 ? 0 : found;
+    item->xattr_error = found < 0 ? errno : 0;
+}
+
+/* What a symlink's xattrs, or those of an entry that cannot be stat'ed, count for: nothing. */
+static void drop_unwanted_xattrs(Item *item)
+{
+    if (item->error || S_ISLNK(item->st.st_mode))
+        item->xattr = item->xattr_error = 0;
+}
+
 /* fstatat and the xattr check of one item; no Python, no GIL. */
 static void examine_item(Level *level, Item *item, int how)
 {
-    const char *name = level->names + item->name;
     item->xattr = item->xattr_error = 0;
-    item->error = fstatat(level->fd, name, &item->st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+    examine_stat(level, item);
     if (item->error || S_ISLNK(item->st.st_mode))
         return;
-    int found = xattr_flags(how, level->fd, name);
-    if (found < 0)
-        item->xattr_error = errno;
-    else
-        item->xattr = found;
+    examine_xattrs(level, item, how);
 }
 
 /* Claim and examine items of the chunk until none is left. */
@@ -212,6 +232,33 @@ static void examine_claimed(Walk *self, Level *level, int how)
         size_t end = begin + CLAIM < level->count ? begin + CLAIM : level->count;
         for (size_t i = begin; i < end; i++)
             examine_item(level, &level->items[i], how);
+    }
+}
+
+/* Split: claim and stat items until none is left. */
+static void stat_claimed(Walk *self, Level *level)
+{
+    for (;;) {
+        size_t begin = __atomic_fetch_add(&self->claimed, CLAIM, __ATOMIC_RELAXED);
+        if (begin >= level->count)
+            return;
+        size_t end = begin + CLAIM < level->count ? begin + CLAIM : level->count;
+        for (size_t i = begin; i < end; i++)
+            examine_stat(level, &level->items[i]);
+    }
+}
+
+/* Split: claim items and list their xattrs (a symlink's too: llistxattr does not follow it,
+ * and drop_unwanted_xattrs discards what it says) until none is left. */
+static void xattrs_claimed(Walk *self, Level *level, int how)
+{
+    for (;;) {
+        size_t begin = __atomic_fetch_add(&self->xattrs_claimed, CLAIM, __ATOMIC_RELAXED);
+        if (begin >= level->count)
+            return;
+        size_t end = begin + CLAIM < level->count ? begin + CLAIM : level->count;
+        for (size_t i = begin; i < end; i++)
+            examine_xattrs(level, &level->items[i], how);
     }
 }
 
@@ -282,7 +329,12 @@ static void *helper_main(void *argument)
                                          __ATOMIC_RELAXED))
             continue; /* the caller did the whole chunk before this thread got to run */
         Level *level = walk->chunk;
-        examine_claimed(walk, level, helper_way(walk, helper, level));
+        if (walk->split) {
+            xattrs_claimed(walk, level, helper_way(walk, helper, level));
+            stat_claimed(walk, level);
+        } else {
+            examine_claimed(walk, level, helper_way(walk, helper, level));
+        }
         pthread_mutex_lock(&helper->lock);
         __atomic_store_n(&helper->busy, IDLE, __ATOMIC_RELEASE);
         pthread_cond_signal(&helper->done);
@@ -301,43 +353,62 @@ static void wait_idle(Helper *helper)
     pthread_mutex_unlock(&helper->lock);
 }
 
-/* Examine a whole chunk, the helpers claiming shares when it is worth it. A helper that has
- * not started by the time the others have claimed every item is called off, not waited for:
- * a helper on a busy CPU never holds the walk up for long. On the fallback the helpers look
- * names up in their own working directories, which is cheaper than the caller's
- * /proc/self/fd path: there the caller leaves all but the smallest chunks to them. */
+static void post(Helper *helper)
+{
+    pthread_mutex_lock(&helper->lock);
+    __atomic_store_n(&helper->busy, POSTED, __ATOMIC_RELEASE);
+    pthread_cond_signal(&helper->wake);
+    pthread_mutex_unlock(&helper->lock);
+}
+
+/* Once every item is claimed, a helper that has not started is called off (it would find
+ * nothing left), not waited for: a helper on a busy CPU never holds the walk up for long. */
+static void call_off_or_wait(Helper *helper)
+{
+    int posted = POSTED;
+    if (!__atomic_compare_exchange_n(&helper->busy, &posted, IDLE, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        wait_idle(helper);
+}
+
+/* The fallback's chunk: the caller stats every item it gets to (that needs no working
+ * directory) while the helper, woken once, lists the xattrs by name in its own working
+ * directory, then stats what the caller has not reached. The caller starts at once instead
+ * of sleeping until the helper wakes (the old way, two helpers and the caller idle, cost two
+ * or three wake-ups on the critical path of every directory), and then waits for the helper:
+ * xattrs it listed itself would cost it several times as much through /proc/self/fd, and a
+ * helper still waiting for a CPU gets the caller's once the caller sleeps. */
+static void examine_split(Walk *self, Level *level)
+{
+    Helper *helper = &self->helpers[0];
+    self->chunk = level;
+    __atomic_store_n(&self->claimed, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&self->xattrs_claimed, 0, __ATOMIC_RELAXED);
+    post(helper);
+    stat_claimed(self, level);
+    wait_idle(helper);
+    for (size_t i = 0; i < level->count; i++)
+        drop_unwanted_xattrs(&level->items[i]);
+}
+
+/* Examine a whole chunk, the helper claiming a share when it is worth it (on the fallback:
+ * examine_split). */
 static void examine_chunk(Walk *self, Level *level)
 {
-    if (self->n_helpers == 0 ||
-        level->count < (self->caller_examines ? PARALLEL_MIN : HANDOFF_MIN)) {
+    if (self->n_helpers == 0 || level->count < (self->split ? HANDOFF_MIN : PARALLEL_MIN)) {
         for (size_t i = 0; i < level->count; i++)
             examine_item(level, &level->items[i], main_way(self));
         return;
     }
+    if (self->split) {
+        examine_split(self, level);
+        return;
+    }
     self->chunk = level;
     __atomic_store_n(&self->claimed, 0, __ATOMIC_RELAXED);
-    int helpers = level->count < PARALLEL_MIN ? 1 : self->n_helpers;
-    for (int i = 0; i < helpers; i++) {
-        Helper *helper = &self->helpers[i];
-        pthread_mutex_lock(&helper->lock);
-        __atomic_store_n(&helper->busy, POSTED, __ATOMIC_RELEASE);
-        pthread_cond_signal(&helper->wake);
-        pthread_mutex_unlock(&helper->lock);
-    }
-    /* Once the caller, or else the first helper, has run out of items to claim, every item
-     * is claimed: a helper not started by then is called off. */
-    int first = 0;
-    if (self->caller_examines)
-        examine_claimed(self, level, main_way(self));
-    else
-        wait_idle(&self->helpers[first++]);
-    for (int i = first; i < helpers; i++) {
-        Helper *helper = &self->helpers[i];
-        int posted = POSTED;
-        if (!__atomic_compare_exchange_n(&helper->busy, &posted, IDLE, 0, __ATOMIC_ACQ_REL,
-                                         __ATOMIC_ACQUIRE))
-            wait_idle(helper);
-    }
+    post(&self->helpers[0]);
+    examine_claimed(self, level, main_way(self));
+    call_off_or_wait(&self->helpers[0]);
 }
 
 /* How many CPUs this process may run on. */
@@ -587,12 +658,13 @@ static int proc_fd_works(int dir_fd)
 }
 
 /* With listxattrat, one helper beside the caller when there are two CPUs or more; on the
- * fallback one helper per CPU (up to two), which then do all the examining, unless none got a
- * working directory of its own. Without threads the walk still works, only slower. */
+ * fallback one helper in any case, to list xattrs in its own working directory (the split),
+ * or to share the examining like with listxattrat if it did not get one. Without a thread
+ * the walk still works, only slower. */
 static void start_helpers(Walk *self)
 {
     int cpus = usable_cpus();
-    int wanted = self->have_listxattrat ? (cpus >= 2) : (cpus >= 2 ? 2 : 1);
+    int wanted = self->have_listxattrat ? (cpus >= 2) : 1;
     int own_cwd = 0;
     for (int i = 0; i < wanted; i++) {
         Helper *helper = &self->helpers[i];
@@ -610,7 +682,7 @@ static void start_helpers(Walk *self)
         pthread_mutex_unlock(&helper->lock);
         own_cwd |= helper->own_cwd;
     }
-    self->caller_examines = self->have_listxattrat || !own_cwd;
+    self->split = !self->have_listxattrat && own_cwd;
 }
 
 static PyObject *walk_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)

@@ -52,6 +52,11 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def _state(state: RunState, summary: dict[str, Any]) -> dict[str, Any]:
+    """What state.json holds."""
+    return {"state": str(state), "time": _now(), "summary": summary}
+
+
 def _failed(error: OSError, doing: str, path: str) -> JournalError:
     """A file-system error of the journal, as a message an administrator can act on."""
     return JournalError(f"{doing} {path}: {error.strerror or error}", path=path)
@@ -63,6 +68,17 @@ def _fsync_dir(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _write_durably(path: str, data: dict[str, Any]) -> None:
+    """Write a new file and fsync its data (its name is made durable by the caller)."""
+    try:
+        with open(path, "x", encoding="utf-8") as handle:
+            json.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        raise _failed(error, "cannot write", path) from error
 
 
 def _write_atomically(path: str, data: dict[str, Any]) -> None:
@@ -151,10 +167,7 @@ class Journal:
         return check_state(self._read("state.json"), f"run {self.run_id}: state.json")
 
     def set_state(self, state: RunState, **summary: Any) -> None:
-        _write_atomically(
-            os.path.join(self.directory, "state.json"),
-            {"state": str(state), "time": _now(), "summary": summary},
-        )
+        _write_atomically(os.path.join(self.directory, "state.json"), _state(state, summary))
 
     def record(self, record: Record) -> None:
         self.record_many([record])
@@ -401,9 +414,13 @@ class Store:
             "started": _now(),
             "pid": os.getpid(),
         }
+        # Nobody reads the staging directory, and a kill leaves it to be removed: its files
+        # need no atomic replacement, only their data and names on disk before it is renamed
+        # into place (one fsync of the directory for all of its names).
         try:
-            _write_atomically(os.path.join(staging, "run.json"), meta)
-            Journal(staging).set_state(RunState.RUNNING)
+            _write_durably(os.path.join(staging, "run.json"), meta)
+            _write_durably(os.path.join(staging, "state.json"), _state(RunState.RUNNING, {}))
+            _fsync_dir(staging)
             os.rename(staging, directory)
             _fsync_dir(self.runs_dir)
         except (OSError, JournalError) as error:
