@@ -49,41 +49,47 @@ class HostView(NamedTuple):
         of record and shared by those hosts' dicts: treat them as read-only.
         """
         r = self.record
-        # Records read from the same detail text share its parsed objects (record._detail):
-        # their identities stand for the text, and every record is alive while this runs.
-        shape: tuple[Any, ...] = (r.uid, r.gid, r.state, self.numbers, id(r.detail))
+        # Records read from the same detail text share its parsed objects (record._detail),
+        # and hosts with the same numbers share one pair (_pair): their identities stand for
+        # their values, and every record is alive while this runs.
+        shape: tuple[Any, ...] = (r.uid, r.gid, r.state, id(self.numbers), id(r.detail))
         shape += (id(r.blockers), r.request, r.problems)
         parts = shared.get(shape) if shared is not None else None
         if parts is None:
             numbers = self.numbers
             parts = (
-                {"uid": r.uid, "gid": r.gid, "state": r.state},
-                {
-                    "class": str(numbers) if numbers else None,
-                    "blockers": [dict(b) for b in r.blockers],
-                    "request": r.request,
-                    "problems": list(r.problems),
-                    # Why the last conversion failed or was refused (agent.derive records it).
-                    "error": _error(r.detail),
-                },
+                str(numbers) if numbers else None,
+                [dict(b) for b in r.blockers],
+                list(r.problems),
+                # Why the last conversion failed or was refused (agent.derive records it).
+                _error(r.detail),
             )
             if shared is not None:
                 shared[shape] = parts
-        head, tail = parts
-        inventory = _inventory(r.inventory)
-        if inventory is _UNREADABLE:
-            tail = {**tail, "problems": [*r.problems, "its VM inventory is not JSON"]}
+        numbers_class, blockers, problems, error = parts
+        inventory = r.inventory
+        if inventory is not None:
+            inventory = _inventory(inventory)
+            if inventory is _UNREADABLE:
+                inventory = None
+                problems = [*r.problems, "its VM inventory is not JSON"]
         return {
             "name": r.name,
             "dn": r.dn,
-            **head,
-            "checked": iso(r.checked),
+            "uid": r.uid,
+            "gid": r.gid,
+            "state": r.state,
+            "checked": r.checked_iso if r.checked_iso is not None else iso(r.checked),
             "age_days": self.age_days,
             "stale": self.stale,
             "missing": self.missing,
-            **tail,
+            "class": numbers_class,
+            "blockers": blockers,
+            "request": r.request,
+            "problems": problems,
+            "error": error,
             # What ``plan --from`` plans with: free memory, VMs, their memory, state, images.
-            "inventory": None if inventory is _UNREADABLE else inventory,
+            "inventory": inventory,
         }
 
 
@@ -97,11 +103,8 @@ def _error(detail: Any) -> dict[str, str] | None:
 _UNREADABLE: Any = object()
 
 
-def _inventory(text: str | None) -> Any:
-    """The recorded inventory as JSON, None when there is none, _UNREADABLE when not JSON
-    (or not an object)."""
-    if text is None:
-        return None
+def _inventory(text: str) -> Any:
+    """The recorded inventory as JSON, _UNREADABLE when not JSON (or not an object)."""
     try:
         value = json.loads(text)
     except ValueError:
@@ -189,11 +192,12 @@ class DomainSurvey:
 
 def _view(host: StoredRecord, now: datetime) -> HostView:
     numbers = _numbers(host)
-    if host.checked is None:
-        return HostView(host, False, not host.recorded, None, numbers)
-    age = now - host.checked
+    checked = host.checked
+    if checked is None:  # never checked: missing, whatever else it holds
+        return HostView(host, False, True, None, numbers)
+    age = now - checked
     days = round(age.total_seconds() / 86400, 2)
-    return HostView(host, age > STALE_AFTER, not host.recorded, days, numbers)
+    return HostView(host, age > STALE_AFTER, host.state is None, days, numbers)
 
 
 def build(
