@@ -112,12 +112,6 @@ def _inventory(text: str) -> Any:
     return value if isinstance(value, dict) else _UNREADABLE
 
 
-def _numbers(r: StoredRecord) -> IdPair | None:
-    if r.state in _CLASSIFIED and r.uid is not None and r.gid is not None:
-        return _pair(r.uid, r.gid)
-    return None
-
-
 @functools.lru_cache(maxsize=4096)
 def _pair(uid: int, gid: int) -> IdPair:
     """A domain has few distinct pairs: each is made once, not once per host."""
@@ -191,7 +185,9 @@ class DomainSurvey:
 
 
 def _view(host: StoredRecord, now: datetime) -> HostView:
-    numbers = _numbers(host)
+    uid, gid = host.uid, host.gid
+    classified = host.state in _CLASSIFIED and uid is not None and gid is not None
+    numbers = _pair(uid, gid) if classified else None
     checked = host.checked
     if checked is None:  # never checked: missing, whatever else it holds
         return HostView(host, False, True, None, numbers)
@@ -207,7 +203,7 @@ def build(
     holders: Sequence[Holder],
     now: datetime,
 ) -> DomainSurvey:
-    views = tuple(_view(host, now) for host in hosts)
+    views = tuple([_view(host, now) for host in hosts])
     members: dict[IdPair, list[str]] = {}
     for view in views:
         if view.numbers is not None:

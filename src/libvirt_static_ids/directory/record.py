@@ -202,11 +202,6 @@ def _canonical(entry: Mapping[str, Sequence[bytes]]) -> Mapping[str, Sequence[by
     return {_CANONICAL.get(key.lower(), key): values for key, values in entry.items()}
 
 
-def _first_text(attrs: Mapping[str, Sequence[bytes]], name: str) -> str | None:
-    values = attrs.get(name)
-    return values[0].decode("utf-8", "replace") if values else None
-
-
 def _blockers(detail: Any, problems: list[str]) -> tuple[dict[str, Any], ...]:
     raw = detail.get("blockers", [])
     if not isinstance(raw, list):
@@ -292,25 +287,25 @@ def _shared(
     return _Shared(state, uid, gid, detail, blockers, before, (*after, *detail_problems))
 
 
-def _first(attrs: Mapping[str, Sequence[bytes]], name: str) -> bytes | None:
-    values = attrs.get(name)
-    return values[0] if values else None
-
-
 def read(dn: str, name: str, entry: Mapping[str, Sequence[bytes]]) -> StoredRecord:
     """Interpret an LDAP entry (attribute -> values) as a host record.
 
     Runs once per host of a survey (thousands): what many hosts share (state, numbers,
-    detail) is interpreted once per combination of values.
+    detail) is interpreted once per combination of values, and the rest is read inline.
     """
-    attrs = _canonical(entry)
+    get = _canonical(entry).get
+    state, uid, gid, detail = get(STATE), get(UID), get(GID), get(DETAIL)
     shared = _shared(
-        _first(attrs, STATE), _first(attrs, UID), _first(attrs, GID), _first(attrs, DETAIL)
+        state[0] if state else None,
+        uid[0] if uid else None,
+        gid[0] if gid else None,
+        detail[0] if detail else None,
     )
     problems = shared.before
-    checked_text = _first_text(attrs, CHECKED)
     checked = checked_iso = None
-    if checked_text is not None:
+    values = get(CHECKED)
+    if values:
+        checked_text = values[0].decode("utf-8", "replace")
         parsed = parse_time(checked_text)
         if parsed is None:
             problems = (*problems, f"{CHECKED} {checked_text!r} is not a time")
@@ -318,8 +313,10 @@ def read(dn: str, name: str, entry: Mapping[str, Sequence[bytes]]) -> StoredReco
             checked, checked_iso = parsed
     if shared.after:
         problems = (*problems, *shared.after)
-    request = _first_text(attrs, REQUEST)
-    classes = attrs.get("objectClass")
+    values = get(REQUEST)
+    request = values[0].decode("utf-8", "replace") if values else None
+    classes = get("objectClass")
+    inventory = get(INVENTORY)
     return StoredRecord(
         dn,
         name,
@@ -332,6 +329,6 @@ def read(dn: str, name: str, entry: Mapping[str, Sequence[bytes]]) -> StoredReco
         shared.detail,
         request.strip().lower() if request else None,
         problems,
-        _first_text(attrs, INVENTORY),
+        inventory[0].decode("utf-8", "replace") if inventory else None,
         checked_iso,
     )
