@@ -19,7 +19,8 @@ of its own starting with its name:
     survey-cli/ldapsearch: R           `survey --domain --json` end to end (a new process)
                                        vs. the two ldapsearch runs
 
-with the load average, since other work on the machine shifts both.
+with the load average, since other work on the machine shifts both, and the median CPU
+seconds of each side (this process and its children), which a loaded machine stretches less.
 
 Then: the listener module (through tests/stubs) handles 3N events for one already recorded
 host (it only starts its unit), and the unit's work runs N times for it with the LDAP writes
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -132,14 +134,32 @@ def timed(function: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its ended children (the CLI runs are children)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+CPU: dict[Callable[[], object], list[float]] = {}  # CPU seconds of each run, by function
+
+
 def median_pair(rounds: int, ours: Callable[[], object], base: Callable[[], object]):
+    """Median wall seconds of each; their CPU seconds are kept in CPU (a loaded machine
+    stretches wall time, CPU time much less)."""
     ours_times: list[float] = []
     base_times: list[float] = []
     for number in range(rounds):
         order = [(ours, ours_times), (base, base_times)]
         for function, times in order if number % 2 == 0 else reversed(order):
+            before = _cpu()
             times.append(timed(function))
+            CPU.setdefault(function, []).append(_cpu() - before)
     return statistics.median(ours_times), statistics.median(base_times)
+
+
+def cpu_median(function: Callable[[], object]) -> float:
+    return statistics.median(CPU[function])
 
 
 def bench_survey(bed, secret: str, rounds: int) -> None:
@@ -227,11 +247,13 @@ def bench_survey(bed, secret: str, rounds: int) -> None:
     ours, base = median_pair(rounds, ours_cli, baseline_cli)
     print(
         f"  in one process: survey served {served:.3f} s, python-ldap fetching the same "
-        f"{fetched:.3f} s (the same entries read as they arrive: {streamed:.3f} s)"
+        f"{fetched:.3f} s (the same entries read as they arrive: {streamed:.3f} s); "
+        f"CPU {cpu_median(ours_lib):.3f} s vs {cpu_median(baseline_lib):.3f} s"
     )
     print(
         f"  end to end: survey --domain --json {ours:.3f} s, human output {human:.3f} s, "
-        f"2x ldapsearch {base:.3f} s; the command's start alone (--version) {floor:.3f} s"
+        f"2x ldapsearch {base:.3f} s; the command's start alone (--version) {floor:.3f} s; "
+        f"CPU {cpu_median(ours_cli):.3f} s vs {cpu_median(baseline_cli):.3f} s"
     )
     print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"survey-in-process/python-ldap: {served / fetched:.2f}")

@@ -18,7 +18,8 @@ opens no LDAP connection of its own.
 
 It listens to two objects: this host's computer object (a request appeared) and the
 settings object (the target changed), and reacts only to the request and target attributes,
-so the unit's own writes never trigger it again.
+so the unit's own writes never trigger it again, and to a record leaving "converting" while a
+request is pending (one that waited for the conversion's unit).
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ from libvirt_static_ids.host import transient_unit
 def _first(entry: Mapping[str, Sequence[bytes]], name: str) -> str | None:
     values = entry.get(name) or []
     return values[0].decode("utf-8", "replace") if values else None
+
+
+def _ended(old: Mapping[str, Sequence[bytes]], new: Mapping[str, Sequence[bytes]]) -> bool:
+    """The record left "converting": the conversion's unit is done."""
+    converting = record.State.CONVERTING.value
+    return _first(old, record.STATE) == converting != _first(new, record.STATE)
 
 
 class LibvirtStaticIds(ListenerModuleHandler):
@@ -96,6 +103,9 @@ class LibvirtStaticIds(ListenerModuleHandler):
         request = _first(new, record.REQUEST)
         if request and (not old or request != _first(old, record.REQUEST)):
             self._start(f"request {request!r}")
+        elif request and _ended(old, new):
+            # Left pending while the conversion ran (its unit was busy): carried out now.
+            self._start(f"request {request!r} after the conversion")
         elif not old:
             self._start("this host's object appeared")
 

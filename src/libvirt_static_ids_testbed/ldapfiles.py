@@ -6,7 +6,9 @@ UCS renders an ACL template with UCR into slapd.conf: ``@%@var@%@`` first, then 
 block is run as Python with ``configRegistry`` and replaced by what it prints
 (base/univention-config-registry's handler, which runs each block in a fresh interpreter;
 here each gets a fresh namespace). The throwaway slapd uses cn=config, so each
-``access to ...`` rule becomes one ``olcAccess`` value.
+``access to ...`` rule becomes one ``olcAccess`` value. slapd.conf's parser (strtok_quote in
+servers/slapd/config.c) takes a backslash as an escape and drops it, which cn=config's
+values do not: the escapes are resolved here, as UCS's slapd would resolve them.
 """
 
 from __future__ import annotations
@@ -86,6 +88,17 @@ def render_template(text: str, ucr: Mapping[str, str]) -> str:
     return _CODE.sub(run, _VARIABLE.sub(value, text))
 
 
+_CONF_ESCAPE = re.compile(r"\\(.)")
+
+
+def _unescaped(directive: str) -> str:
+    """The directive as slapd.conf's parser hands it on: ``\\x`` is ``x``. An escaped quote
+    has no cn=config spelling that we know of, so it is refused rather than guessed."""
+    if any(match.group(1) == '"' for match in _CONF_ESCAPE.finditer(directive)):
+        raise ValueError(f"an escaped quote has no olcAccess form here: {directive!r}")
+    return _CONF_ESCAPE.sub(r"\1", directive)
+
+
 def access_rules(slapd_conf: str) -> list[str]:
     """Each ``access to ...`` directive of slapd.conf text, as one olcAccess value."""
     rules: list[list[str]] = []
@@ -101,7 +114,7 @@ def access_rules(slapd_conf: str) -> list[str]:
             rules.append([stripped.removeprefix("access ").strip()])
         else:
             raise ValueError(f"not an access directive: {line!r}")
-    return [" ".join(parts) for parts in rules]
+    return [_unescaped(" ".join(parts)) for parts in rules]
 
 
 def shipped_access_rules(

@@ -217,3 +217,24 @@ def test_a_renamed_admin_group_is_the_admin_group(renamed):
     change = [(ldap.MOD_REPLACE, "libvirtStaticIdsTargetGid", [b"64057"])]
     _denied(as_impostor, renamed.settings_dn, change)
     as_admin.modify_s(renamed.settings_dn, change)
+
+
+@pytest.mark.parametrize("name", ["KVM Admins, Ops + Co", "#Ops <KVM>; a=b \\ c"])
+def test_an_admin_group_named_with_dn_specials_is_the_admin_group(name):
+    """Its name is DN-escaped in the ACL (a raw ``,`` would name another DN, and slapd.conf
+    would take a ``\\`` as its own escape). UCS's own rules (the stand-ins here) name it
+    unescaped, so only what this ACL decides is asked of them."""
+    with Testbed(admins_group=name) as bed:
+        kvm1, kvm1_pw = bed.add_host("kvm1")
+        bed.connect(kvm1, kvm1_pw).modify_s(kvm1, RECORD)
+        admin = bed.add_user("ops", domain_admin=True)
+        user = bed.add_user("alice")
+        as_admin = bed.connect(admin.dn, admin.password)
+        request = [(ldap.MOD_REPLACE, "libvirtStaticIdsRequest", [b"refresh"])]
+        _denied(bed.connect(user.dn, user.password), kvm1, request)
+        as_admin.modify_s(kvm1, request)
+        assert _seen(as_admin, kvm1) == sorted(PRIVATE)
+        bed.set_target(64055, 64055)
+        as_admin.modify_s(
+            bed.settings_dn, [(ldap.MOD_REPLACE, "libvirtStaticIdsTargetGid", [b"64057"])]
+        )

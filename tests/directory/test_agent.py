@@ -1,7 +1,9 @@
 # SPDX-FileCopyrightText: 2026 libvirt-static-ids developers
 # SPDX-License-Identifier: AGPL-3.0-only
 """The record's state follows the journal: a live convert run is "converting", a failed or
-interrupted one "failed" until resolved; a launch that fails is recorded as failed.
+interrupted one "failed" until resolved; a launch that fails is recorded as failed, but a
+convert request finding a conversion under way (or its unit running) is busy: left pending,
+the record untouched, and carried out once the conversion ended.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 from libvirt_static_ids.directory import agent
 from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.directory.record import State
-from libvirt_static_ids.errors import OperationFailed
+from libvirt_static_ids.errors import OperationFailed, UnitRunning
 from libvirt_static_ids.host import survey as host_survey
 from libvirt_static_ids.hostroot import HostRoot
 from libvirt_static_ids.ids import DEFAULT_TARGET
@@ -97,3 +99,55 @@ def test_a_directory_holder_blocks_every_host(lab):
     assert converted.data["convert"] is None
     passwd = (Path(kvm2.root) / "etc/passwd").read_text()
     assert "libvirt-qemu:x:4109:" in passwd  # nothing changed
+
+
+def _convert_requested(testbed, kvm1):
+    testbed.admin.modify_s(
+        kvm1.dn,
+        [
+            (ldap.MOD_ADD, "objectClass", [b"libvirtStaticIdsHost"]),
+            (ldap.MOD_REPLACE, "libvirtStaticIdsRequest", [b"convert"]),
+        ],
+    )
+
+
+def test_a_second_convert_while_one_runs_waits_for_it(testbed, hosts):
+    """Busy, not failed: the request stays pending, untried, and is carried out after."""
+    (kvm1,) = hosts({"kvm1": SimulatedHost(uid=4109, gid=4114)})
+    conn = testbed.connect(kvm1.dn, kvm1.password)
+    root = HostRoot(kvm1.root)
+    _convert_requested(testbed, kvm1)
+    started = []
+    store = Store(root)
+    with store.locked(), store.run(RunKind.CONVERT, {"to_uid": 64055}) as journal:
+        settings = directory.read_settings(conn, testbed.base)
+        agent.record_host(conn, kvm1.dn, root, settings)  # what the running unit recorded
+        before = testbed.admin.search_s(kvm1.dn, ldap.SCOPE_BASE, attrlist=["*", "entryCSN"])
+        outcomes, _ = agent.handle_pending(conn, kvm1.dn, root, testbed.base, launch=started.append)
+        assert [(o.action, o.cleared) for o in outcomes] == [("busy", False)]
+        after = testbed.admin.search_s(kvm1.dn, ldap.SCOPE_BASE, attrlist=["*", "entryCSN"])
+        assert after == before  # untouched: the running unit owns the record
+        assert after[0][1]["libvirtStaticIdsState"] == [b"converting"]
+        assert after[0][1]["libvirtStaticIdsRequest"] == [b"convert"]
+        assert started == []
+        journal.set_state(RunState.COMPLETE)
+    outcomes, _ = agent.handle_pending(conn, kvm1.dn, root, testbed.base, launch=started.append)
+    assert [(o.action, o.cleared) for o in outcomes] == [("launched", True)]
+    assert [unit.name for unit in started] == ["libvirt-static-ids-convert"]
+
+
+def test_a_convert_unit_started_meanwhile_leaves_the_request_pending(testbed, hosts):
+    (kvm1,) = hosts({"kvm1": SimulatedHost(uid=4109, gid=4114)})
+    conn = testbed.connect(kvm1.dn, kvm1.password)
+    _convert_requested(testbed, kvm1)
+
+    def running(unit):
+        raise UnitRunning(f"{unit.name}.service is already running", unit=unit.name)
+
+    outcomes, _ = agent.handle_pending(
+        conn, kvm1.dn, HostRoot(kvm1.root), testbed.base, launch=running
+    )
+    assert [(o.action, o.cleared) for o in outcomes] == [("busy", False)]
+    stored = testbed.admin.search_s(kvm1.dn, ldap.SCOPE_BASE)[0][1]
+    assert stored["libvirtStaticIdsRequest"] == [b"convert"]
+    assert stored["libvirtStaticIdsState"] != [b"failed"]

@@ -9,7 +9,8 @@ unit (initialize), as their own machine accounts; an unchanged host writes nothi
 self-trigger); a target change re-records; a request left pending while no listener ran is
 carried out at initialize; a refresh request records and clears itself; a convert request
 records "converting", starts the exact convert unit and clears itself, and that unit's
-command records the end state; a running unit or a failing systemd-run is logged, never
+command records the end state; a request left pending while a conversion ran is taken up
+when the record leaves "converting"; a running unit or a failing systemd-run is logged, never
 raised; events for other objects start nothing; the module opens no LDAP connection.
 """
 
@@ -338,3 +339,21 @@ def test_the_module_opens_no_ldap_connection():
     ).read_text()
     for name in ("getMachineConnection", "uldap", "ldap.initialize", "self.lo.", "self.lo)"):
         assert name not in source
+
+
+def test_a_request_left_pending_by_a_conversion_is_taken_up_when_it_ends(
+    testbed, hosts, listener, entry, units
+):
+    (kvm1,) = hosts({"kvm1": None})
+    listener(kvm1, "initialize")
+    _ran(units)
+    current = entry(kvm1.dn)
+    waiting = {**current, "libvirtStaticIdsRequest": [b"convert"]}
+    old = {**waiting, "libvirtStaticIdsState": [b"converting"]}
+    # The conversion's own writes while it runs start nothing; its end does.
+    out = listener(kvm1, "change", kvm1.dn, old=old, new=old)
+    assert [call[0] for call in units.calls()] == ["systemd-run"]  # initialize's alone
+    out = listener(
+        kvm1, "change", kvm1.dn, old=old, new={**waiting, "libvirtStaticIdsState": [b"static"]}
+    )
+    _started(out, "request 'convert' after the conversion")

@@ -25,6 +25,7 @@ from libvirt_static_ids.errors import (
     JournalError,
     PreflightRefused,
     StaticIdsError,
+    UnitRunning,
 )
 from libvirt_static_ids.files.repair import ProgressCallback
 from libvirt_static_ids.host import convert, hypervisor, inventory, transient_unit
@@ -237,6 +238,8 @@ class Handled(StrEnum):
     RECORDED = "recorded"
     LAUNCHED = "launched"
     LAUNCH_FAILED = "launch-failed"
+    # Its unit runs already (a conversion under way): left pending, carried out after it.
+    BUSY = "busy"
     IGNORED = "ignored"
 
 
@@ -306,6 +309,9 @@ def handle_request(
         )
         outcome = RequestOutcome(value, Handled.RECORDED, writes=_writes(result))
     else:
+        if request.kind is Kind.CONVERT and _converting(root):
+            # The running conversion owns the record; this request waits for its end.
+            return RequestOutcome(value, Handled.BUSY, messages=["a conversion is under way"])
         converting = State.CONVERTING if request.kind is Kind.CONVERT else None
         before = record_host(
             conn,
@@ -325,6 +331,13 @@ def handle_request(
         )
         try:
             (launch or transient_unit.start)(unit)  # looked up now: a test may replace it
+        except UnitRunning as error:
+            # Started meanwhile by someone else: not a failure of this request, which stays
+            # pending; the record says what the running unit does, not what this one asked.
+            outcome.action = Handled.BUSY
+            outcome.messages.append(error.message)
+            outcome.writes += _writes(record_host(conn, dn, root, settings, now=now, proc=proc))
+            return outcome
         except StaticIdsError as error:
             failed = record_host(
                 conn,
@@ -341,6 +354,12 @@ def handle_request(
             outcome.messages.append(error.message)
     outcome.cleared = directory.clear_request(conn, dn, value)
     return outcome
+
+
+def _converting(root: HostRoot) -> bool:
+    """A conversion is under way here: the journal's last convert run is live."""
+    run = _last_convert_run(root)
+    return run is not None and run["state"] == RunState.RUNNING
 
 
 def _unparsed(value: str, message: str) -> dict[str, Any]:
@@ -491,17 +510,20 @@ def handle_pending(
 
     The object is read once more after the record: a request set while this unit recorded
     would find it still running (systemd refuses the listener's second start) and wait for
-    the daily timer otherwise.
+    the daily timer otherwise. A request whose unit runs already (a second convert) stays
+    pending: the listener starts this unit again when the conversion's record leaves
+    "converting".
     """
     outcomes: list[RequestOutcome] = []
     result: RecordResult | None = None
+    busy: set[str] = set()  # left pending for the running unit's end: not tried again here
     for _ in range(MAX_ROUNDS):
-        values = pending_requests(conn, dn)
+        values = [value for value in pending_requests(conn, dn) if value not in busy]
         if not values and result is not None:
             break
         settings = directory.read_settings(conn, base)
         if values:
-            outcomes += [
+            handled = [
                 handle_request(
                     conn,
                     dn,
@@ -514,6 +536,8 @@ def handle_pending(
                 )
                 for value in values
             ]
+            busy.update(outcome.request for outcome in handled if outcome.action == Handled.BUSY)
+            outcomes += handled
             result = None  # recorded before these requests: record again after them
         else:
             result = _record_after(conn, dn, root, settings, outcomes, proc, inventory_uri)
@@ -532,7 +556,7 @@ def _record_after(  # noqa: PLR0917 - handle_pending's own parts, passed on as t
     proc: str,
     inventory_uri: str | None,
 ) -> RecordResult:
-    if any(outcome.action == Handled.LAUNCHED for outcome in outcomes):
+    if any(outcome.action in (Handled.LAUNCHED, Handled.BUSY) for outcome in outcomes):
         return assess_host(conn, dn, root, settings, proc=proc)
     return record_host(conn, dn, root, settings, proc=proc, inventory_uri=inventory_uri)
 

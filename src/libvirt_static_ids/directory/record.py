@@ -55,15 +55,16 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%d%H%M%SZ")
 
 
-def parse_time(text: str) -> datetime | None:
-    """A GeneralizedTime as slapd stores it (``YYYYmmddHHMMSS[.fff]Z``), else None."""
+def parse_time(text: str) -> tuple[datetime, str] | None:
+    """A GeneralizedTime as slapd stores it (``YYYYmmddHHMMSS[.fff]Z``), else None: the
+    moment, and the same in ISO 8601 as ``iso`` writes it (made from the text, not the moment:
+    this runs for every host of a survey)."""
     text = text.strip()
     if len(text) < 15 or not text.endswith("Z") or not text[:14].isdigit():
         return None
-    try:  # fromisoformat is C: this runs for every host of a survey
-        return datetime.fromisoformat(
-            f"{text[0:4]}-{text[4:6]}-{text[6:8]}T{text[8:10]}:{text[10:12]}:{text[12:14]}+00:00"
-        )
+    written = f"{text[0:4]}-{text[4:6]}-{text[6:8]}T{text[8:10]}:{text[10:12]}:{text[12:14]}"
+    try:  # fromisoformat is C
+        return datetime.fromisoformat(written + "+00:00"), written + "Z"
     except ValueError:
         return None
 
@@ -71,7 +72,7 @@ def parse_time(text: str) -> datetime | None:
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    m = moment if moment.tzinfo is UTC else moment.astimezone(UTC)  # parse_time's are UTC
+    m = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
     return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
@@ -155,7 +156,7 @@ def plan(stored: Mapping[str, Sequence[bytes]], record: HostRecord, now: datetim
             changed.append((name, tuple(values)))
     checked_values = _values(stored, CHECKED)
     checked = parse_time(checked_values[0].decode(errors="replace")) if checked_values else None
-    fresh = checked is not None and abs(now - checked) < CHECK_REFRESH
+    fresh = checked is not None and abs(now - checked[0]) < CHECK_REFRESH
     if changed or not fresh:
         changed.append((CHECKED, (format_time(now).encode(),)))
     return RecordUpdate(tuple(changed), add_object_class=not has_object_class(stored))
@@ -180,6 +181,7 @@ class StoredRecord(NamedTuple):
     request: str | None
     problems: tuple[str, ...]
     inventory: str | None = None  # only when read with INVENTORY (``plan``)
+    checked_iso: str | None = None  # ``checked`` as ``iso`` writes it, when read from LDAP
 
     @property
     def recorded(self) -> bool:
@@ -198,11 +200,6 @@ def _canonical(entry: Mapping[str, Sequence[bytes]]) -> Mapping[str, Sequence[by
     if _CANONICAL_NAMES.issuperset(entry):
         return entry  # what slapd sends: no copy
     return {_CANONICAL.get(key.lower(), key): values for key, values in entry.items()}
-
-
-def _first_text(attrs: Mapping[str, Sequence[bytes]], name: str) -> str | None:
-    values = attrs.get(name)
-    return values[0].decode("utf-8", "replace") if values else None
 
 
 def _blockers(detail: Any, problems: list[str]) -> tuple[dict[str, Any], ...]:
@@ -255,48 +252,83 @@ def _id(name: str, raw: bytes) -> tuple[int | None, str | None]:
     return int(text), None
 
 
+class _Shared(NamedTuple):
+    """What a record's state, numbers and detail say; problems before and after the check
+    time's place (problems are listed in attribute order)."""
+
+    state: str | None
+    uid: int | None
+    gid: int | None
+    detail: Mapping[str, Any]
+    blockers: tuple[dict[str, Any], ...]
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=1024)  # as _detail: a detail may be 8 KiB
+def _shared(
+    state_raw: bytes | None, uid_raw: bytes | None, gid_raw: bytes | None, detail_raw: bytes | None
+) -> _Shared:
+    """Many hosts store the same state, numbers and detail: one look-up per host."""
+    state, problem = _state(state_raw) if state_raw is not None else (None, None)
+    before = (problem,) if problem else ()
+    after: list[str] = []
+    uid = gid = None
+    if uid_raw is not None:
+        uid, problem = _id(UID, uid_raw)
+        if problem:
+            after.append(problem)
+    if gid_raw is not None:
+        gid, problem = _id(GID, gid_raw)
+        if problem:
+            after.append(problem)
+    text = detail_raw.decode("utf-8", "replace") if detail_raw is not None else None
+    detail, blockers, detail_problems = _detail(text)
+    return _Shared(state, uid, gid, detail, blockers, before, (*after, *detail_problems))
+
+
 def read(dn: str, name: str, entry: Mapping[str, Sequence[bytes]]) -> StoredRecord:
     """Interpret an LDAP entry (attribute -> values) as a host record.
 
-    Runs once per host of a survey (thousands): values many hosts share (state, numbers,
-    detail) are interpreted once per value.
+    Runs once per host of a survey (thousands): what many hosts share (state, numbers,
+    detail) is interpreted once per combination of values, and the rest is read inline.
     """
-    attrs = _canonical(entry)
-    problems: list[str] = []
-    state = uid = gid = None
-    values = attrs.get(STATE)
+    get = _canonical(entry).get
+    state, uid, gid, detail = get(STATE), get(UID), get(GID), get(DETAIL)
+    shared = _shared(
+        state[0] if state else None,
+        uid[0] if uid else None,
+        gid[0] if gid else None,
+        detail[0] if detail else None,
+    )
+    problems = shared.before
+    checked = checked_iso = None
+    values = get(CHECKED)
     if values:
-        state, problem = _state(values[0])
-        if problem:
-            problems.append(problem)
-    checked_text = _first_text(attrs, CHECKED)
-    checked = parse_time(checked_text) if checked_text is not None else None
-    if checked_text is not None and checked is None:
-        problems.append(f"{CHECKED} {checked_text!r} is not a time")
-    values = attrs.get(UID)
-    if values:
-        uid, problem = _id(UID, values[0])
-        if problem:
-            problems.append(problem)
-    values = attrs.get(GID)
-    if values:
-        gid, problem = _id(GID, values[0])
-        if problem:
-            problems.append(problem)
-    detail, blockers, detail_problems = _detail(_first_text(attrs, DETAIL))
-    request = _first_text(attrs, REQUEST)
-    classes = attrs.get("objectClass")
+        checked_text = values[0].decode("utf-8", "replace")
+        parsed = parse_time(checked_text)
+        if parsed is None:
+            problems = (*problems, f"{CHECKED} {checked_text!r} is not a time")
+        else:
+            checked, checked_iso = parsed
+    if shared.after:
+        problems = (*problems, *shared.after)
+    values = get(REQUEST)
+    request = values[0].decode("utf-8", "replace") if values else None
+    classes = get("objectClass")
+    inventory = get(INVENTORY)
     return StoredRecord(
         dn,
         name,
         has_object_class({"objectClass": classes}) if classes else False,
-        state,
-        uid,
-        gid,
+        shared.state,
+        shared.uid,
+        shared.gid,
         checked,
-        blockers,
-        detail,
+        shared.blockers,
+        shared.detail,
         request.strip().lower() if request else None,
-        (*problems, *detail_problems) if problems or detail_problems else (),
-        _first_text(attrs, INVENTORY),
+        problems,
+        inventory[0].decode("utf-8", "replace") if inventory else None,
+        checked_iso,
     )
