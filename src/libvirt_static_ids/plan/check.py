@@ -24,8 +24,9 @@ and at the end.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,8 +77,7 @@ class _Checker:
         self.free = {host.name: host.free_mib - options.reserve_mib for host in domain.hosts}
         self.vms: dict[str, Vm] = {}
         self.where: dict[str, str] = {}
-        self.squashed = options.squashed
-        self.worlds: dict[str, frozenset[nfsrules.File]] = {}
+        self.worlds: dict[str, nfsrules.Worlds] = {}
         self.users: dict[str, set[str]] = {}
         self.report = CheckReport()
         for host in domain.hosts:
@@ -91,7 +91,8 @@ class _Checker:
                     if image.meta is None:
                         self._problem(f"before step 1: {vm.name}: {image.path} is unknown")
                     else:
-                        self.worlds.setdefault(image.path, frozenset({nfsrules.load(image.meta)}))
+                        self.worlds.setdefault(image.path, nfsrules.initial(image.meta))
+        self.squashed = {path for path in self.users if options.squashed(path)}
         # VM key -> (the host its bridge was opened for, the identity journaled then)
         self.bridges: dict[str, tuple[str, IdPair]] = {}
         self.moves: Counter[str] = Counter()
@@ -107,11 +108,14 @@ class _Checker:
 
     # -- access --------------------------------------------------------------------------------
 
-    def _opens(self, key: str, hosts: Iterable[str], worlds: dict[str, Any] | None = None) -> str:
+    def _opens(
+        self, key: str, hosts: tuple[str, ...], worlds: dict[str, nfsrules.Worlds] | None = None
+    ) -> str:
         """'' when the VM's images open for each host's numbers now; else what does not."""
-        pairs = [self.ids[host] for host in hosts]
+        pairs = tuple([self.ids[host] for host in hosts])
+        states = self.worlds if worlds is None else worlds
         for image in self.vms[key].images:
-            state = (worlds or self.worlds).get(image.path)
+            state = states.get(image.path)
             if state is None:
                 return f"{image.path} is unknown"
             if not nfsrules.opens(state, pairs, image.readonly, self.honours):
@@ -120,11 +124,16 @@ class _Checker:
                 return f"{image.path} does not open for {both}{named}"
         return ""
 
-    def _verify(self, keys: Iterable[str], label: str) -> None:
+    def _verify(self, keys: Iterable[str], label: Callable[[], str]) -> None:
         for key in sorted(keys):
-            denied = self._opens(key, [self.where[key]])
+            denied = self._opens(key, (self.where[key],))
             if denied:
-                self._problem(f"{label}: running VM {self.vms[key].name}: {denied}")
+                self._problem(f"{label()}: running VM {self.vms[key].name}: {denied}")
+
+    @staticmethod
+    def _label(number: int, step: Step, when: str = "") -> str:
+        """Written only when there is a problem to report: the step's text costs."""
+        return f"{when}step {number} ({step.text()})"
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -156,7 +165,7 @@ class _Checker:
             )
         mode, grants = step.mode, step.grants
         for image in vm.images:
-            if self.squashed(image.path) and any(
+            if image.path in self.squashed and any(
                 f.uid == 0 for f in self.worlds.get(image.path, ())
             ):
                 raise _Refused(
@@ -175,13 +184,14 @@ class _Checker:
             )
         to = self.ids[destination]
         during = {
-            image.path: nfsrules.migrate(self.worlds[image.path], to, not self.squashed(image.path))
-            for image in vm.images
-            if image.path in self.worlds
+            path: nfsrules.migrate(self.worlds[path], to, path not in self.squashed)
+            for path in (image.path for image in vm.images)
+            if path in self.worlds
         }
-        denied = self._opens(vm.key, [step.host, destination], during)
+        denied = self._opens(vm.key, (step.host, destination), during)
         if denied:
-            self._problem(f"step {self.report.steps} ({step.text()}): while migrating, {denied}")
+            label = self._label(self.report.steps, step)
+            self._problem(f"{label}: while migrating, {denied}")
         self.free[step.host] += vm.memory_mib
         self.free[destination] -= vm.memory_mib
         self.where[vm.key] = destination
@@ -224,7 +234,7 @@ class _Checker:
             worlds = self.worlds.get(image.path)
             if (
                 worlds is not None
-                and self.squashed(image.path)
+                and image.path in self.squashed
                 and not nfsrules.owned_by(worlds, identity)
             ):
                 raise _Refused(
@@ -253,7 +263,7 @@ class _Checker:
             for image in vm.images:
                 if image.path not in self.worlds:
                     continue
-                if self.squashed(image.path):
+                if image.path in self.squashed:
                     continue  # root_squash refuses the repair's chown and libvirt's relabel
                 remapped = nfsrules.remap(self.worlds[image.path], old, self.target)
                 self.worlds[image.path] = nfsrules.migrate(remapped, self.target, True)
@@ -271,7 +281,7 @@ class _Checker:
         return touched
 
     def run(self, steps: Sequence[Step]) -> CheckReport:
-        self._verify(self.where, "before step 1")
+        self._verify(self.where, lambda: "before step 1")
         handlers = {
             "bridge": self._bridge,
             "migrate": self._migrate,
@@ -281,21 +291,20 @@ class _Checker:
         }
         for step in steps:
             self.report.steps += 1
-            label = f"step {self.report.steps} ({step.text()})"
             handler = handlers.get(step.op)
             try:
                 if handler is None:
                     raise _Refused(f"unknown step {step.op!r}")
                 touched = handler(step)
             except _Refused as refused:
-                self._problem(f"{label}: {refused}")
+                self._problem(f"{self._label(self.report.steps, step)}: {refused}")
                 continue
-            self._verify(touched, f"after {label}")
+            self._verify(touched, functools.partial(self._label, self.report.steps, step, "after "))
         for host, ids in sorted(self.ids.items()):
             if ids != self.target:
                 self._problem(f"at the end: {host} is still at {ids}, not converted")
         for key in sorted(self.bridges):
             self._problem(f"at the end: the bridge of {self.vms[key].name} is still open")
-        self._verify(self.where, "at the end")
+        self._verify(self.where, lambda: "at the end")
         self.report.max_moves = max(self.moves.values(), default=0)
         return self.report

@@ -57,14 +57,22 @@ class World:
 
 Worlds = frozenset[World]
 
-
-def initial(meta: Metadata) -> Worlds:
-    return frozenset({World(meta)})
-
-
 # The effects on one file's metadata are memoized: a domain's images share a handful of
 # owner/mode/ACL combinations, and a plan applies the same few effects thousands of times.
+# Each set of worlds returned is interned (one object per distinct set), so the memos'
+# lookups are identity hits rather than comparisons of sets.
 _CACHE = 1 << 16
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _interned(worlds: Worlds) -> Worlds:
+    """The first set seen equal to ``worlds``: the memo returns it for every equal one."""
+    return worlds
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def initial(meta: Metadata) -> Worlds:
+    return _interned(frozenset({World(meta)}))
 
 
 @functools.lru_cache(maxsize=_CACHE)
@@ -95,6 +103,7 @@ def _remapped(meta: Metadata, source: IdPair, target: IdPair) -> Metadata:
 def clear_caches() -> None:
     """Forget every memoized effect (benchmarks measure a cold start)."""
     for cached in (
+        _interned,
         allows,
         owned_by,
         _widened,
@@ -105,6 +114,8 @@ def clear_caches() -> None:
         server_chowned,
         closed,
         remapped,
+        opens,
+        initial,
     ):
         cached.cache_clear()
 
@@ -116,7 +127,7 @@ def bridged(worlds: Worlds, mode: str, grants: Iterable[IdPair]) -> Worlds:
 
 @functools.lru_cache(maxsize=_CACHE)
 def _bridged(worlds: Worlds, mode: str, pairs: tuple[IdPair, ...]) -> Worlds:
-    return frozenset(World(_widened(w.meta, mode, pairs), w.meta) for w in worlds)
+    return _interned(frozenset(World(_widened(w.meta, mode, pairs), w.meta) for w in worlds))
 
 
 @functools.lru_cache(maxsize=_CACHE)
@@ -127,33 +138,35 @@ def migrated(worlds: Worlds, destination: IdPair, relabel: bool = True) -> World
     if not relabel:
         return worlds
     found.update(World(owned_by(w.meta, destination), w.saved) for w in worlds)
-    return frozenset(found)
+    return _interned(frozenset(found))
 
 
 @functools.lru_cache(maxsize=_CACHE)
 def server_chowned(worlds: Worlds, heir: IdPair) -> Worlds:
     """The NFS server's admin gives the image to ``heir`` (root_squash refuses the client)."""
-    return frozenset(World(owned_by(w.meta, heir), w.saved) for w in worlds)
+    return _interned(frozenset(World(owned_by(w.meta, heir), w.saved) for w in worlds))
 
 
 @functools.lru_cache(maxsize=_CACHE)
 def closed(worlds: Worlds, heir: IdPair) -> Worlds:
     """``bridge close --hand-over``: the image given to ``heir``, mode and ACL as before."""
-    return frozenset(
-        World(_handed_over(w.meta, w.saved if w.saved is not None else w.meta, heir))
-        for w in worlds
+    return _interned(
+        frozenset(
+            World(_handed_over(w.meta, w.saved if w.saved is not None else w.meta, heir))
+            for w in worlds
+        )
     )
 
 
 @functools.lru_cache(maxsize=_CACHE)
 def remapped(worlds: Worlds, source: IdPair, target: IdPair) -> Worlds:
     """``convert --suspend-vms`` remaps a stopped VM's images from the old numbers."""
-    return frozenset(World(_remapped(w.meta, source, target), w.saved) for w in worlds)
+    return _interned(frozenset(World(_remapped(w.meta, source, target), w.saved) for w in worlds))
 
 
-def opens(worlds: Worlds, ids: Iterable[IdPair], readonly: bool, honours_acls: bool) -> bool:
+@functools.lru_cache(maxsize=_CACHE)
+def opens(worlds: Worlds, pairs: tuple[IdPair, ...], readonly: bool, honours_acls: bool) -> bool:
     """True when every pair may open the image (rw, or r if readonly) in every world."""
-    pairs = tuple(ids)
     return all(
         allows(world.meta, pair, readonly, honours_acls) for world in worlds for pair in pairs
     )
