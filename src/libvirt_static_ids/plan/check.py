@@ -78,7 +78,7 @@ class _Checker:
         self.vms: dict[str, Vm] = {}
         self.where: dict[str, str] = {}
         self.worlds: dict[str, nfsrules.Worlds] = {}
-        self.users: dict[str, set[str]] = {}
+        self.users: dict[str, set[str]] = {}  # image -> the VMs using it (all run throughout)
         self.report = CheckReport()
         for host in domain.hosts:
             for vm in host.vms:
@@ -114,11 +114,12 @@ class _Checker:
         """'' when the VM's images open for each host's numbers now; else what does not."""
         pairs = tuple([self.ids[host] for host in hosts])
         states = self.worlds if worlds is None else worlds
+        opens, honours = nfsrules.opens, self.honours
         for image in self.vms[key].images:
             state = states.get(image.path)
             if state is None:
                 return f"{image.path} is unknown"
-            if not nfsrules.opens(state, pairs, image.readonly, self.honours):
+            if not opens(state, pairs, image.readonly, honours):
                 named = " and ".join(f"{h} ({self.ids[h]})" for h in hosts)
                 both = "both " if len(pairs) > 1 else ""
                 return f"{image.path} does not open for {both}{named}"
@@ -202,7 +203,7 @@ class _Checker:
         touched = {vm.key}
         for path, worlds in during.items():
             self.worlds[path] = worlds
-            touched |= self.users[path] & self.where.keys()
+            touched |= self.users[path]
         return touched
 
     def _journaled(self, step: Step) -> tuple[Vm, IdPair]:
@@ -225,7 +226,7 @@ class _Checker:
         for path in step.paths:
             if path in self.worlds:
                 self.worlds[path] = nfsrules.chown(self.worlds[path], identity)
-                touched |= self.users[path] & self.where.keys()
+                touched |= self.users[path]
         return touched
 
     def _close(self, step: Step) -> set[str]:
@@ -267,7 +268,7 @@ class _Checker:
                     continue  # root_squash refuses the repair's chown and libvirt's relabel
                 remapped = nfsrules.remap(self.worlds[image.path], old, self.target)
                 self.worlds[image.path] = nfsrules.migrate(remapped, self.target, True)
-                touched |= self.users[image.path] & self.where.keys()
+                touched |= self.users[image.path]
             touched.add(key)
         return touched
 
@@ -277,7 +278,7 @@ class _Checker:
         for image in vm.images:
             if image.path in self.worlds:
                 self.worlds[image.path] = effect(self.worlds[image.path])
-                touched |= self.users[image.path] & self.where.keys()
+                touched |= self.users[image.path]
         return touched
 
     def run(self, steps: Sequence[Step]) -> CheckReport:

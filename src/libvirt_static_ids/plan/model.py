@@ -89,7 +89,9 @@ class Options:
 
     def squashed(self, path: str) -> bool:
         """Is ``path`` on a root_squash export?"""
-        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.root_squash)
+        return bool(self.root_squash) and any(
+            path == p or path.startswith(p.rstrip("/") + "/") for p in self.root_squash
+        )
 
 
 @dataclass(frozen=True)

@@ -380,6 +380,17 @@ def _best_fit(
     return placed, unplaced, free
 
 
+@dataclass(frozen=True)
+class _Split:
+    """A dynamic host's running VMs: (memory, key) of those that can move to a static host,
+    keys of those no move can be proven for; the movable ones' memory, and the largest."""
+
+    movable: list[tuple[int, str]]
+    stuck: list[str]
+    memory: int
+    largest: int
+
+
 @dataclass
 class _Choice:
     """A host to empty: VMs placed on static hosts, VMs left over (to make room for, park or
@@ -416,7 +427,7 @@ class _Planner:
         self.lower_bound = sum(len(self.running[name]) for name in self.dynamic)
         self.steps: list[Step] = []
         self.notes: list[str] = []
-        self._stuck: dict[str, list[str]] = {}  # host -> stuck(host), until its VMs change
+        self._split_of: dict[str, _Split] = {}  # host -> _split(host), until its VMs change
         self._fresh: set[str] = set()  # hosts converted in the wave under way
         idle = sum(1 for name in self.dynamic for vm in self.hosts[name].vms if not vm.running)
         if idle:
@@ -440,20 +451,24 @@ class _Planner:
         """VMs on ``host`` no migration to the target numbers can be proven for."""
         if host in self.static:
             return []
-        if host not in self._stuck:
-            self._stuck[host] = [
-                key
-                for key in self.running[host]
-                if self._route(self.vms[key], self.ids[host], self.target) is None
-            ]
-        return self._stuck[host]
+        return self._split(host).stuck
 
-    def _split(self, host: str) -> tuple[list[tuple[int, str]], list[str]]:
-        """(memory, key) of the VMs that can move to a static host, and keys of those that
-        cannot be proven to (they will be suspended)."""
-        stuck = self.stuck(host)
-        movable = [(self.vms[k].memory_mib, k) for k in self.running[host] if k not in stuck]
-        return movable, stuck
+    def _split(self, host: str) -> _Split:
+        """The VMs on a dynamic host that can move to a static host, and those that cannot
+        be proven to (they will be suspended); kept until the host's VMs change, as every
+        wave weighs every host left."""
+        if host not in self._split_of:
+            source = self.ids[host]
+            movable, stuck = [], []
+            for key in self.running[host]:
+                vm = self.vms[key]
+                if self._route(vm, source, self.target) is None:
+                    stuck.append(key)
+                else:
+                    movable.append((vm.memory_mib, key))
+            sizes = [memory for memory, _ in movable]
+            self._split_of[host] = _Split(movable, stuck, sum(sizes), max(sizes, default=0))
+        return self._split_of[host]
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -489,8 +504,8 @@ class _Planner:
             self.worlds[image.path] = worlds  # a file listed twice is moved once
         self.running[source].remove(key)
         self.running[destination].append(key)
-        self._stuck.pop(source, None)
-        self._stuck.pop(destination, None)
+        self._split_of.pop(source, None)
+        self._split_of.pop(destination, None)
         self.free[source] += vm.memory_mib
         self.free[destination] -= vm.memory_mib
 
@@ -534,9 +549,10 @@ class _Planner:
         for host in remaining:
             if len(wave) >= self.options.max_parallel_hosts:
                 break
-            movable, stuck = self._split(host)
-            if sum(m for m, _ in movable) > total or any(m > biggest for m, _ in movable):
+            split = self._split(host)
+            if split.memory > total or (split.movable and split.largest > biggest):
                 continue
+            movable, stuck = split.movable, split.stuck
             # Destinations of its own first: hosts sharing one wait for its link.
             own = [(free, name) for free, name in frees if name not in claimed]
             placed, unplaced, left = _best_fit(own, movable)
@@ -559,7 +575,8 @@ class _Planner:
         frees = self._frees()
         scored = []
         for host in remaining:
-            movable, stuck = self._split(host)
+            split = self._split(host)
+            movable, stuck = split.movable, split.stuck
             placed, unplaced, _ = _best_fit(frees, movable)
             score = (len(unplaced) + len(stuck), -self.capacity[host], host)
             scored.append((score, _Choice(host, placed, unplaced, stuck)))
