@@ -47,7 +47,7 @@ def allows(meta: Metadata, ids: IdPair, readonly: bool, honours_acls: bool) -> b
     return access.allows(seen, qemu_identity(ids), wanted)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class World:
     """One possible state of an image: its metadata, and what an open bridge saved of it."""
 

@@ -32,7 +32,7 @@ _CACHE = 1 << 16
 Entry = tuple[int, int, int]  # (tag, perm, id) as the kernel's xattr lists them
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class File:
     """One possible state of an image, and what the open bridge journaled of it (or None)."""
 

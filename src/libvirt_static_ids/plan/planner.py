@@ -60,7 +60,7 @@ class Method(StrEnum):
     SEARCH = "search"  # the exact search (small domains)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """One action on one host: bridge, migrate, close (with hand-over) or convert."""
 
@@ -380,7 +380,7 @@ def _best_fit(
     return placed, unplaced, free
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Split:
     """A dynamic host's running VMs: (memory, key) of those that can move to a static host,
     keys of those no move can be proven for; the movable ones' memory, and the largest."""
@@ -391,7 +391,7 @@ class _Split:
     largest: int
 
 
-@dataclass
+@dataclass(slots=True)
 class _Choice:
     """A host to empty: VMs placed on static hosts, VMs left over (to make room for, park or
     suspend), VMs no migration can be proven for (to suspend)."""

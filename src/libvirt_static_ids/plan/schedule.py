@@ -35,7 +35,7 @@ class TaskKind(StrEnum):
     CONVERT = "convert"
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     index: int
     kind: TaskKind
