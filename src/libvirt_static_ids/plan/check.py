@@ -65,6 +65,10 @@ def check(domain: Domain, options: Options, steps: Sequence[Step]) -> CheckRepor
     return _Checker(domain, options).run(steps)
 
 
+def _numbers(pair: IdPair) -> nfsrules.Numbers:
+    return nfsrules.Numbers(pair.uid, pair.gid)
+
+
 class _Refused(Exception):
     """A step that cannot be carried out as written."""
 
@@ -74,6 +78,7 @@ class _Checker:
         self.target = domain.target
         self.honours = options.honours_acls
         self.ids: dict[str, IdPair] = {host.name: host.ids for host in domain.hosts}
+        self.numbers = {host.name: _numbers(host.ids) for host in domain.hosts}  # as ids
         self.free = {host.name: host.free_mib - options.reserve_mib for host in domain.hosts}
         self.vms: dict[str, Vm] = {}
         self.where: dict[str, str] = {}
@@ -112,7 +117,7 @@ class _Checker:
         self, key: str, hosts: tuple[str, ...], worlds: dict[str, nfsrules.Worlds] | None = None
     ) -> str:
         """'' when the VM's images open for each host's numbers now; else what does not."""
-        pairs = tuple([self.ids[host] for host in hosts])
+        pairs = tuple([self.numbers[host] for host in hosts])
         states = self.worlds if worlds is None else worlds
         opens, honours = nfsrules.opens, self.honours
         for image in self.vms[key].images:
@@ -164,7 +169,7 @@ class _Checker:
             raise _Refused(
                 f"the bridge names {step.identity}, but {destination} runs as {identity}"
             )
-        mode, grants = step.mode, step.grants
+        mode, grants = step.mode, tuple(_numbers(pair) for pair in step.grants)
         for image in vm.images:
             if image.path in self.squashed and any(
                 f.uid == 0 for f in self.worlds.get(image.path, ())
@@ -183,7 +188,7 @@ class _Checker:
                 f"{destination} has {self.free[destination]} MiB free, {vm.name} needs "
                 f"{vm.memory_mib} MiB: over-committed"
             )
-        to = self.ids[destination]
+        to = self.numbers[destination]
         during = {
             path: nfsrules.migrate(self.worlds[path], to, path not in self.squashed)
             for path in (image.path for image in vm.images)
@@ -204,6 +209,8 @@ class _Checker:
         for path, worlds in during.items():
             self.worlds[path] = worlds
             touched |= self.users[path]
+        if not denied:
+            touched.discard(vm.key)  # just proven for both hosts, on these very worlds
         return touched
 
     def _journaled(self, step: Step) -> tuple[Vm, IdPair]:
@@ -225,25 +232,26 @@ class _Checker:
         touched = {vm.key}
         for path in step.paths:
             if path in self.worlds:
-                self.worlds[path] = nfsrules.chown(self.worlds[path], identity)
+                self.worlds[path] = nfsrules.chown(self.worlds[path], _numbers(identity))
                 touched |= self.users[path]
         return touched
 
     def _close(self, step: Step) -> set[str]:
         vm, identity = self._journaled(step)
+        heir = _numbers(identity)
         for image in vm.images:
             worlds = self.worlds.get(image.path)
             if (
                 worlds is not None
                 and image.path in self.squashed
-                and not nfsrules.owned_by(worlds, identity)
+                and not nfsrules.owned_by(worlds, heir)
             ):
                 raise _Refused(
                     f"root_squash refuses the hand-over chown of {image.path} to {identity}: "
                     "the NFS server's admin must chown it first"
                 )
         del self.bridges[vm.key]
-        return self._change(vm, lambda w: nfsrules.close(w, identity))
+        return self._change(vm, lambda w: nfsrules.close(w, heir))
 
     def _convert(self, step: Step) -> set[str]:
         host = step.host
@@ -256,8 +264,8 @@ class _Checker:
         if running != suspend:
             names = sorted(self.vms[k].name for k in running ^ suspend)
             raise _Refused(f"VMs running on {host} and VMs suspended differ: {', '.join(names)}")
-        old = self.ids[host]
-        self.ids[host] = self.target
+        old, new = self.numbers[host], _numbers(self.target)
+        self.ids[host], self.numbers[host] = self.target, new
         touched: set[str] = set()
         for key in sorted(suspend):
             vm = self.vms[key]
@@ -266,8 +274,8 @@ class _Checker:
                     continue
                 if image.path in self.squashed:
                     continue  # root_squash refuses the repair's chown and libvirt's relabel
-                remapped = nfsrules.remap(self.worlds[image.path], old, self.target)
-                self.worlds[image.path] = nfsrules.migrate(remapped, self.target, True)
+                remapped = nfsrules.remap(self.worlds[image.path], old, new)
+                self.worlds[image.path] = nfsrules.migrate(remapped, new, True)
                 touched |= self.users[image.path]
             touched.add(key)
         return touched

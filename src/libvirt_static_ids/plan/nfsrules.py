@@ -22,12 +22,22 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from libvirt_static_ids.files import acl
 from libvirt_static_ids.files.metadata import Metadata
-from libvirt_static_ids.ids import IdPair
 
 R, W = 4, 2
+
+
+class Numbers(NamedTuple):
+    """Whom QEMU runs as: libvirt-qemu's UID and GID (its one supplementary group too). A
+    plain tuple: the memos below hash it thousands of times."""
+
+    uid: int
+    gid: int
+
+
 _CACHE = 1 << 16
 Entry = tuple[int, int, int]  # (tag, perm, id) as the kernel's xattr lists them
 
@@ -73,7 +83,7 @@ def _perm(file: File, tag: int, ident: int = acl.UNDEFINED_ID) -> int | None:
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def may_open(file: File, who: IdPair, readonly: bool, honours_acls: bool) -> bool:
+def may_open(file: File, who: Numbers, readonly: bool, honours_acls: bool) -> bool:
     want = R if readonly else R | W
     groups = {who.gid}
     if who.uid == file.uid:
@@ -97,7 +107,7 @@ def may_open(file: File, who: IdPair, readonly: bool, honours_acls: bool) -> boo
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def opens(worlds: Worlds, who: tuple[IdPair, ...], readonly: bool, honours: bool) -> bool:
+def opens(worlds: Worlds, who: tuple[Numbers, ...], readonly: bool, honours: bool) -> bool:
     """Every pair may open the image (rw, or r if readonly) in every world."""
     return all(may_open(f, p, readonly, honours) for f in worlds for p in who)
 
@@ -115,7 +125,7 @@ def _chmod_666(file: File) -> File:
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def _acl_for(file: File, pairs: tuple[IdPair, ...]) -> File:
+def _acl_for(file: File, pairs: tuple[Numbers, ...]) -> File:
     """Named rw entries for each pair and for today's owner and group (the bridge keeps the
     source's access through a relabel that way), the mask the union of the group class."""
     if file.entries is not None:
@@ -144,7 +154,7 @@ def _acl_for(file: File, pairs: tuple[IdPair, ...]) -> File:
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def bridge(worlds: Worlds, mode: str, granted: tuple[IdPair, ...]) -> Worlds:
+def bridge(worlds: Worlds, mode: str, granted: tuple[Numbers, ...]) -> Worlds:
     widened = (_chmod_666(f) if mode == "chmod" else _acl_for(f, granted) for f in worlds)
     return _interned(
         frozenset(replace(new, saved=old) for new, old in zip(widened, worlds, strict=True))
@@ -152,7 +162,7 @@ def bridge(worlds: Worlds, mode: str, granted: tuple[IdPair, ...]) -> Worlds:
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def migrate(worlds: Worlds, destination: IdPair, relabel: bool) -> Worlds:
+def migrate(worlds: Worlds, destination: Numbers, relabel: bool) -> Worlds:
     if not relabel:
         return worlds
     return _interned(
@@ -161,16 +171,16 @@ def migrate(worlds: Worlds, destination: IdPair, relabel: bool) -> Worlds:
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def chown(worlds: Worlds, to: IdPair) -> Worlds:
+def chown(worlds: Worlds, to: Numbers) -> Worlds:
     return _interned(frozenset(replace(f, uid=to.uid, gid=to.gid) for f in worlds))
 
 
-def owned_by(worlds: Worlds, who: IdPair) -> bool:
+def owned_by(worlds: Worlds, who: Numbers) -> bool:
     return all((f.uid, f.gid) == (who.uid, who.gid) for f in worlds)
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def close(worlds: Worlds, heir: IdPair) -> Worlds:
+def close(worlds: Worlds, heir: Numbers) -> Worlds:
     """The journaled mode and ACL back, the image given to ``heir`` (the bridge's identity)."""
     found = set()
     for f in worlds:
@@ -180,7 +190,7 @@ def close(worlds: Worlds, heir: IdPair) -> Worlds:
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def remap(worlds: Worlds, old: IdPair, new: IdPair) -> Worlds:
+def remap(worlds: Worlds, old: Numbers, new: Numbers) -> Worlds:
     """What a host's repair does to a stopped VM's image: old numbers become the new ones."""
 
     def renamed(tag: int, ident: int) -> int:
