@@ -83,8 +83,8 @@ class _Checker:
         self.vms: dict[str, Vm] = {}
         self.where: dict[str, str] = {}
         self.worlds: dict[str, nfsrules.Worlds] = {}
-        self.users: dict[str, set[str]] = {}  # image -> the VMs using it (all run throughout)
         self.report = CheckReport()
+        users: dict[str, list[str]] = {}
         for host in domain.hosts:
             for vm in host.vms:
                 if not vm.running:
@@ -92,11 +92,13 @@ class _Checker:
                 self.vms[vm.key] = vm
                 self.where[vm.key] = host.name
                 for image in vm.images:
-                    self.users.setdefault(image.path, set()).add(vm.key)
+                    users.setdefault(image.path, []).append(vm.key)
                     if image.meta is None:
                         self._problem(f"before step 1: {vm.name}: {image.path} is unknown")
                     else:
                         self.worlds.setdefault(image.path, nfsrules.initial(image.meta))
+        # image -> the VMs using it (all running throughout); tuples, not 20,000 sets
+        self.users = {path: tuple(keys) for path, keys in users.items()}
         self.squashed = {path for path in self.users if options.squashed(path)}
         # VM key -> (the host its bridge was opened for, the identity journaled then)
         self.bridges: dict[str, tuple[str, IdPair]] = {}
@@ -208,7 +210,7 @@ class _Checker:
         touched = {vm.key}
         for path, worlds in during.items():
             self.worlds[path] = worlds
-            touched |= self.users[path]
+            touched.update(self.users[path])
         if not denied:
             touched.discard(vm.key)  # just proven for both hosts, on these very worlds
         return touched
@@ -233,7 +235,7 @@ class _Checker:
         for path in step.paths:
             if path in self.worlds:
                 self.worlds[path] = nfsrules.chown(self.worlds[path], _numbers(identity))
-                touched |= self.users[path]
+                touched.update(self.users[path])
         return touched
 
     def _close(self, step: Step) -> set[str]:
@@ -276,7 +278,7 @@ class _Checker:
                     continue  # root_squash refuses the repair's chown and libvirt's relabel
                 remapped = nfsrules.remap(self.worlds[image.path], old, new)
                 self.worlds[image.path] = nfsrules.migrate(remapped, new, True)
-                touched |= self.users[image.path]
+                touched.update(self.users[image.path])
             touched.add(key)
         return touched
 
@@ -286,7 +288,7 @@ class _Checker:
         for image in vm.images:
             if image.path in self.worlds:
                 self.worlds[image.path] = effect(self.worlds[image.path])
-                touched |= self.users[image.path]
+                touched.update(self.users[image.path])
         return touched
 
     def run(self, steps: Sequence[Step]) -> CheckReport:

@@ -218,8 +218,10 @@ def _moved(
     return bridged, tuple(after)
 
 
+@functools.lru_cache(maxsize=1 << 10)
 def grants_for(source: IdPair, destination: IdPair) -> tuple[IdPair, ...]:
-    """Whose numbers an ACL bridge names: the destination's, and the source's."""
+    """Whose numbers an ACL bridge names: the destination's, and the source's (one tuple
+    for every bridge between the same numbers)."""
     return tuple(dict.fromkeys((destination, source)))
 
 
@@ -353,6 +355,7 @@ def clear_caches() -> None:
     """Forget every memoized route and effect (benchmarks measure a cold start)."""
     _route.cache_clear()
     _moved.cache_clear()
+    grants_for.cache_clear()
     effects.clear_caches()
 
 
