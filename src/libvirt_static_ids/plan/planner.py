@@ -588,17 +588,19 @@ class _Planner:
 
     def _make_room(self, memory: int, source: str) -> str | None:
         """Move one VM between static hosts so that ``memory`` fits on one of them; the host
-        made room on, or None."""
-        for room, host in sorted(self._frees(), reverse=True):
+        made room on, or None. The VM goes to the tightest other static host that takes it."""
+        frees = self._frees()  # nothing moves until the one move that returns
+        for room, host in reversed(frees):
             need = memory - room
             if need <= 0:
                 return host
-            others = [(free, name) for free, name in self._frees() if name != host]
             for key in sorted(self.running[host], key=lambda k: (self.vms[k].memory_mib, k)):
                 vm = self.vms[key]
                 if vm.memory_mib < need:
                     continue
-                spot = next((name for free, name in others if free >= vm.memory_mib), None)
+                index = bisect.bisect_left(frees, (vm.memory_mib, ""))
+                spots = [name for _, name in frees[index : index + 2] if name != host]
+                spot = spots[0] if spots else None
                 if spot is not None and self._route(vm, self.target, self.target) is not None:
                     self._move(key, host, spot)
                     return host
