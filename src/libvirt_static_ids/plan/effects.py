@@ -70,9 +70,15 @@ def _interned(worlds: Worlds) -> Worlds:
     return worlds
 
 
-@functools.lru_cache(maxsize=_CACHE)
 def initial(meta: Metadata) -> Worlds:
-    return _interned(frozenset({World(meta)}))
+    """The one world of an image as recorded; memoized on the fields (one tuple's hash,
+    where the dataclass's own hash and comparison cost more, for each of many images)."""
+    return _initial(meta.uid, meta.gid, meta.mode, meta.xattrs)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _initial(uid: int, gid: int, mode: int, xattrs: tuple[tuple[str, bytes], ...]) -> Worlds:
+    return _interned(frozenset({World(Metadata(uid, gid, mode, xattrs))}))
 
 
 @functools.lru_cache(maxsize=_CACHE)
@@ -115,7 +121,7 @@ def clear_caches() -> None:
         closed,
         remapped,
         opens,
-        initial,
+        _initial,
     ):
         cached.cache_clear()
 

@@ -62,17 +62,17 @@ def _interned(worlds: Worlds) -> Worlds:
     return worlds
 
 
-@functools.lru_cache(maxsize=_CACHE)
-def load(meta: Metadata) -> File:
-    value = meta.xattr(acl.ACCESS)
-    entries = tuple(sorted(acl.entries(value))) if value is not None else None
-    return File(meta.uid, meta.gid, meta.mode & 0o777, entries)
-
-
-@functools.lru_cache(maxsize=_CACHE)
 def initial(meta: Metadata) -> Worlds:
-    """The one state of an image as recorded."""
-    return _interned(frozenset({load(meta)}))
+    """The one state of an image as recorded; memoized on the fields (one tuple's hash,
+    where the dataclass's own hash and comparison cost more, for each of many images)."""
+    return _initial(meta.uid, meta.gid, meta.mode, meta.xattrs)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _initial(uid: int, gid: int, mode: int, xattrs: tuple[tuple[str, bytes], ...]) -> Worlds:
+    value = dict(xattrs).get(acl.ACCESS)
+    entries = tuple(sorted(acl.entries(value))) if value is not None else None
+    return _interned(frozenset({File(uid, gid, mode & 0o777, entries)}))
 
 
 def _perm(file: File, tag: int, ident: int = acl.UNDEFINED_ID) -> int | None:
@@ -218,8 +218,7 @@ def clear_caches() -> None:
     """Forget every memoized state (benchmarks measure a cold start)."""
     for cached in (
         _interned,
-        load,
-        initial,
+        _initial,
         may_open,
         opens,
         _chmod_666,
