@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from libvirt_static_ids.ids import IdPair
 from libvirt_static_ids.plan import effects, search
@@ -60,9 +60,13 @@ class Method(StrEnum):
     SEARCH = "search"  # the exact search (small domains)
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One action on one host: bridge, migrate, close (with hand-over) or convert."""
+class Step(NamedTuple):
+    """One action on one host: bridge, migrate, close (with hand-over) or convert.
+
+    An immutable record as a named tuple: a plan has tens of thousands, and a frozen
+    dataclass costs three to four times as much to make (every field set through
+    ``object.__setattr__``). Changed copies: ``step._replace(...)``.
+    """
 
     op: StepOp
     host: str  # where it runs: the source of a move, or the host converted
