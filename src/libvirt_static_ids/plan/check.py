@@ -119,7 +119,7 @@ class _Checker:
         self, key: str, hosts: tuple[str, ...], worlds: dict[str, nfsrules.Worlds] | None = None
     ) -> str:
         """'' when the VM's images open for each host's numbers now; else what does not."""
-        pairs = tuple([self.numbers[host] for host in hosts])
+        pairs = tuple(map(self.numbers.__getitem__, hosts))
         states = self.worlds if worlds is None else worlds
         opens, honours = nfsrules.opens, self.honours
         for image in self.vms[key].images:
