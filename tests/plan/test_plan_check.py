@@ -91,7 +91,7 @@ def test_a_migration_without_bridge_is_caught():
 def test_an_acl_bridge_on_a_server_ignoring_acls_is_caught():
     """What nfs-ganesha's VFS FSAL does: the ACL is stored and ignored; mode bits decide."""
     steps = [
-        replace(s, mode="acl", grants=(TARGET, OLD)) if s.op == "bridge" else s
+        s._replace(mode="acl", grants=(TARGET, OLD)) if s.op == "bridge" else s
         for s in _good(_small())
     ]
     problems = _problems(_small(), steps, Options(honours_acls=False))
@@ -105,7 +105,7 @@ def test_an_acl_bridge_for_the_destination_keeps_the_source_through_a_relabel():
     when the destination's relabel makes the target the owner, the still-running source keeps
     its own entry and the image."""
     steps = [
-        replace(s, mode="acl", grants=(TARGET,)) if s.op == "bridge" else s
+        s._replace(mode="acl", grants=(TARGET,)) if s.op == "bridge" else s
         for s in _good(_small(), Options(honours_acls=True))
     ]
     assert check.check(_small(), Options(honours_acls=True), steps).ok
@@ -122,7 +122,7 @@ def test_over_commit_wrong_host_and_order_are_caught():
     small = replace(domain, hosts=(replace(domain.hosts[0], free_mib=4096), domain.hosts[1]))
     steps = _good(domain)
     assert "over-committed" in " ".join(_problems(small, steps))
-    wrong = [replace(s, host="static1") if s.op == "migrate" else s for s in steps]
+    wrong = [s._replace(host="static1") if s.op == "migrate" else s for s in steps]
     assert "db runs on kvm1, not on static1" in " ".join(_problems(domain, wrong))
     early = [steps[-1], *steps[:-1]]  # convert first
     assert "VMs running on kvm1 and VMs suspended differ: db, web" in _problems(domain, early)[0]

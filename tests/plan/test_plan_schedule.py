@@ -93,7 +93,11 @@ def _replay(made, timed):
     busy: dict[str, int] = defaultdict(int)
     worked: dict[str, int] = defaultdict(int)  # host -> its counting tasks begun - converted
     converted_at: dict[str, float] = {}
+    running, idle_at = 0, {}  # tasks under way; instant -> whether none was under way then
     for when, starting, task in events:
+        if starting:
+            idle_at.setdefault(when, running == 0)
+        running += 1 if starting else -1
         if task.kind == "migrate":
             if starting:
                 busy[task.host] += 1
@@ -108,7 +112,9 @@ def _replay(made, timed):
                 free[task.host] += task.memory_mib
         if task.counts and starting:
             worked[task.host] += 1
-            assert len(worked) <= options.max_parallel_hosts
+            # Beyond the limit only when every host worked on waits for one not yet begun
+            # (a host parks VMs on one converted after it): then nothing else is under way.
+            assert len(worked) <= options.max_parallel_hosts or idle_at[when], (when, task)
         if task.kind == "convert" and not starting:
             worked.pop(task.host, None)
             converted_at[task.host] = when

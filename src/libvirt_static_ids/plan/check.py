@@ -64,6 +64,10 @@ def check(domain: Domain, options: Options, steps: Sequence[Step]) -> CheckRepor
     return _Checker(domain, options).run(steps)
 
 
+def _numbers(pair: IdPair) -> nfsrules.Numbers:
+    return nfsrules.Numbers(pair.uid, pair.gid)
+
+
 class _Refused(Exception):
     """A step that cannot be carried out as written."""
 
@@ -73,13 +77,13 @@ class _Checker:
         self.target = domain.target
         self.honours = options.honours_acls
         self.ids: dict[str, IdPair] = {host.name: host.ids for host in domain.hosts}
+        self.numbers = {host.name: _numbers(host.ids) for host in domain.hosts}  # as ids
         self.free = {host.name: host.free_mib - options.reserve_mib for host in domain.hosts}
         self.vms: dict[str, Vm] = {}
         self.where: dict[str, str] = {}
-        self.squashed = options.squashed
-        self.worlds: dict[str, frozenset[nfsrules.File]] = {}
-        self.users: dict[str, set[str]] = {}
+        self.worlds: dict[str, nfsrules.Worlds] = {}
         self.report = CheckReport()
+        users: dict[str, list[str]] = {}
         for host in domain.hosts:
             for vm in host.vms:
                 if not vm.running:
@@ -87,17 +91,20 @@ class _Checker:
                 self.vms[vm.key] = vm
                 self.where[vm.key] = host.name
                 for image in vm.images:
-                    self.users.setdefault(image.path, set()).add(vm.key)
+                    users.setdefault(image.path, []).append(vm.key)
                     if image.meta is None:
                         self._problem(f"before step 1: {vm.name}: {image.path} is unknown")
                     else:
-                        self.worlds.setdefault(image.path, frozenset({nfsrules.load(image.meta)}))
+                        self.worlds.setdefault(image.path, nfsrules.initial(image.meta))
+        # image -> the VMs using it (all running throughout); tuples, not 20,000 sets
+        self.users = {path: tuple(keys) for path, keys in users.items()}
+        self.squashed = {path for path in self.users if options.squashed(path)}
         # VM key -> (the host its bridge was opened for, the identity journaled then)
         self.bridges: dict[str, tuple[str, IdPair]] = {}
         self.moves: Counter[str] = Counter()
-        self.on: dict[str, set[str]] = {}  # host -> running VMs there
+        self.on: dict[str, set[str]] = {name: set() for name in self.ids}  # host -> its VMs
         for key, name in self.where.items():
-            self.on.setdefault(name, set()).add(key)
+            self.on[name].add(key)
 
     def _problem(self, message: str) -> None:
         if len(self.report.problems) < MAX_PROBLEMS:
@@ -107,24 +114,34 @@ class _Checker:
 
     # -- access --------------------------------------------------------------------------------
 
-    def _opens(self, key: str, hosts: Iterable[str], worlds: dict[str, Any] | None = None) -> str:
+    def _opens(
+        self, key: str, hosts: tuple[str, ...], worlds: dict[str, nfsrules.Worlds] | None = None
+    ) -> str:
         """'' when the VM's images open for each host's numbers now; else what does not."""
-        pairs = [self.ids[host] for host in hosts]
+        pairs = tuple(map(self.numbers.__getitem__, hosts))
+        states = self.worlds if worlds is None else worlds
+        opens, honours = nfsrules.opens, self.honours
         for image in self.vms[key].images:
-            state = (worlds or self.worlds).get(image.path)
+            state = states.get(image.path)
             if state is None:
                 return f"{image.path} is unknown"
-            if not nfsrules.opens(state, pairs, image.readonly, self.honours):
+            if not opens(state, pairs, image.readonly, honours):
                 named = " and ".join(f"{h} ({self.ids[h]})" for h in hosts)
                 both = "both " if len(pairs) > 1 else ""
                 return f"{image.path} does not open for {both}{named}"
         return ""
 
-    def _verify(self, keys: Iterable[str], label: str) -> None:
+    def _verify(self, keys: Iterable[str], when: str, step: Step | None = None) -> None:
+        """Each VM's images open for its host now; a problem says when: ``when``, or after
+        ``step`` (its text written only then: it costs, 30,000 times)."""
         for key in sorted(keys):
-            denied = self._opens(key, [self.where[key]])
+            denied = self._opens(key, (self.where[key],))
             if denied:
+                label = when if step is None else "after " + self._label(step)
                 self._problem(f"{label}: running VM {self.vms[key].name}: {denied}")
+
+    def _label(self, step: Step) -> str:
+        return f"step {self.report.steps} ({step.text()})"
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -154,9 +171,9 @@ class _Checker:
             raise _Refused(
                 f"the bridge names {step.identity}, but {destination} runs as {identity}"
             )
-        mode, grants = step.mode, step.grants
+        mode, grants = step.mode, tuple(_numbers(pair) for pair in step.grants)
         for image in vm.images:
-            if self.squashed(image.path) and any(
+            if image.path in self.squashed and any(
                 f.uid == 0 for f in self.worlds.get(image.path, ())
             ):
                 raise _Refused(
@@ -173,26 +190,28 @@ class _Checker:
                 f"{destination} has {self.free[destination]} MiB free, {vm.name} needs "
                 f"{vm.memory_mib} MiB: over-committed"
             )
-        to = self.ids[destination]
-        during = {
-            image.path: nfsrules.migrate(self.worlds[image.path], to, not self.squashed(image.path))
-            for image in vm.images
-            if image.path in self.worlds
-        }
-        denied = self._opens(vm.key, [step.host, destination], during)
+        to = self.numbers[destination]
+        during = {}
+        for image in vm.images:
+            if image.path in self.worlds:
+                relabel = image.path not in self.squashed
+                during[image.path] = nfsrules.migrate(self.worlds[image.path], to, relabel)
+        denied = self._opens(vm.key, (step.host, destination), during)
         if denied:
-            self._problem(f"step {self.report.steps} ({step.text()}): while migrating, {denied}")
+            self._problem(f"{self._label(step)}: while migrating, {denied}")
         self.free[step.host] += vm.memory_mib
         self.free[destination] -= vm.memory_mib
         self.where[vm.key] = destination
         self.on[step.host].discard(vm.key)
-        self.on.setdefault(destination, set()).add(vm.key)
-        self.moves[vm.key] += 1
+        self.on[destination].add(vm.key)
+        self.moves[vm.key] = self.moves.get(vm.key, 0) + 1
         self.report.migrations += 1
         touched = {vm.key}
         for path, worlds in during.items():
             self.worlds[path] = worlds
-            touched |= self.users[path] & self.where.keys()
+            touched.update(self.users[path])
+        if not denied:
+            touched.discard(vm.key)  # just proven for both hosts, on these very worlds
         return touched
 
     def _journaled(self, step: Step) -> tuple[Vm, IdPair]:
@@ -214,25 +233,26 @@ class _Checker:
         touched = {vm.key}
         for path in step.paths:
             if path in self.worlds:
-                self.worlds[path] = nfsrules.chown(self.worlds[path], identity)
-                touched |= self.users[path] & self.where.keys()
+                self.worlds[path] = nfsrules.chown(self.worlds[path], _numbers(identity))
+                touched.update(self.users[path])
         return touched
 
     def _close(self, step: Step) -> set[str]:
         vm, identity = self._journaled(step)
+        heir = _numbers(identity)
         for image in vm.images:
             worlds = self.worlds.get(image.path)
             if (
                 worlds is not None
-                and self.squashed(image.path)
-                and not nfsrules.owned_by(worlds, identity)
+                and image.path in self.squashed
+                and not nfsrules.owned_by(worlds, heir)
             ):
                 raise _Refused(
                     f"root_squash refuses the hand-over chown of {image.path} to {identity}: "
                     "the NFS server's admin must chown it first"
                 )
         del self.bridges[vm.key]
-        return self._change(vm, lambda w: nfsrules.close(w, identity))
+        return self._change(vm, lambda w: nfsrules.close(w, heir))
 
     def _convert(self, step: Step) -> set[str]:
         host = step.host
@@ -241,23 +261,23 @@ class _Checker:
         if self.ids[host] == self.target:
             raise _Refused(f"{host} is already at {self.target}")
         suspend = {key for key, _ in step.suspend}
-        running = self.on.get(host, set())
+        running = self.on[host]
         if running != suspend:
             names = sorted(self.vms[k].name for k in running ^ suspend)
             raise _Refused(f"VMs running on {host} and VMs suspended differ: {', '.join(names)}")
-        old = self.ids[host]
-        self.ids[host] = self.target
+        old, new = self.numbers[host], _numbers(self.target)
+        self.ids[host], self.numbers[host] = self.target, new
         touched: set[str] = set()
         for key in sorted(suspend):
             vm = self.vms[key]
             for image in vm.images:
                 if image.path not in self.worlds:
                     continue
-                if self.squashed(image.path):
+                if image.path in self.squashed:
                     continue  # root_squash refuses the repair's chown and libvirt's relabel
-                remapped = nfsrules.remap(self.worlds[image.path], old, self.target)
-                self.worlds[image.path] = nfsrules.migrate(remapped, self.target, True)
-                touched |= self.users[image.path] & self.where.keys()
+                remapped = nfsrules.remap(self.worlds[image.path], old, new)
+                self.worlds[image.path] = nfsrules.migrate(remapped, new, True)
+                touched.update(self.users[image.path])
             touched.add(key)
         return touched
 
@@ -267,7 +287,7 @@ class _Checker:
         for image in vm.images:
             if image.path in self.worlds:
                 self.worlds[image.path] = effect(self.worlds[image.path])
-                touched |= self.users[image.path] & self.where.keys()
+                touched.update(self.users[image.path])
         return touched
 
     def run(self, steps: Sequence[Step]) -> CheckReport:
@@ -281,16 +301,15 @@ class _Checker:
         }
         for step in steps:
             self.report.steps += 1
-            label = f"step {self.report.steps} ({step.text()})"
             handler = handlers.get(step.op)
             try:
                 if handler is None:
                     raise _Refused(f"unknown step {step.op!r}")
                 touched = handler(step)
             except _Refused as refused:
-                self._problem(f"{label}: {refused}")
+                self._problem(f"{self._label(step)}: {refused}")
                 continue
-            self._verify(touched, f"after {label}")
+            self._verify(touched, "", step)
         for host, ids in sorted(self.ids.items()):
             if ids != self.target:
                 self._problem(f"at the end: {host} is still at {ids}, not converted")

@@ -47,7 +47,7 @@ def allows(meta: Metadata, ids: IdPair, readonly: bool, honours_acls: bool) -> b
     return access.allows(seen, qemu_identity(ids), wanted)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class World:
     """One possible state of an image: its metadata, and what an open bridge saved of it."""
 
@@ -57,14 +57,28 @@ class World:
 
 Worlds = frozenset[World]
 
-
-def initial(meta: Metadata) -> Worlds:
-    return frozenset({World(meta)})
-
-
 # The effects on one file's metadata are memoized: a domain's images share a handful of
 # owner/mode/ACL combinations, and a plan applies the same few effects thousands of times.
+# Each set of worlds returned is interned (one object per distinct set), so the memos'
+# lookups are identity hits rather than comparisons of sets.
 _CACHE = 1 << 16
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _interned(worlds: Worlds) -> Worlds:
+    """The first set seen equal to ``worlds``: the memo returns it for every equal one."""
+    return worlds
+
+
+def initial(meta: Metadata) -> Worlds:
+    """The one world of an image as recorded; memoized on the fields (one tuple's hash,
+    where the dataclass's own hash and comparison cost more, for each of many images)."""
+    return _initial(meta.uid, meta.gid, meta.mode, meta.xattrs)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _initial(uid: int, gid: int, mode: int, xattrs: tuple[tuple[str, bytes], ...]) -> Worlds:
+    return _interned(frozenset({World(Metadata(uid, gid, mode, xattrs))}))
 
 
 @functools.lru_cache(maxsize=_CACHE)
@@ -95,6 +109,7 @@ def _remapped(meta: Metadata, source: IdPair, target: IdPair) -> Metadata:
 def clear_caches() -> None:
     """Forget every memoized effect (benchmarks measure a cold start)."""
     for cached in (
+        _interned,
         allows,
         owned_by,
         _widened,
@@ -105,6 +120,8 @@ def clear_caches() -> None:
         server_chowned,
         closed,
         remapped,
+        opens,
+        _initial,
     ):
         cached.cache_clear()
 
@@ -116,7 +133,7 @@ def bridged(worlds: Worlds, mode: str, grants: Iterable[IdPair]) -> Worlds:
 
 @functools.lru_cache(maxsize=_CACHE)
 def _bridged(worlds: Worlds, mode: str, pairs: tuple[IdPair, ...]) -> Worlds:
-    return frozenset(World(_widened(w.meta, mode, pairs), w.meta) for w in worlds)
+    return _interned(frozenset(World(_widened(w.meta, mode, pairs), w.meta) for w in worlds))
 
 
 @functools.lru_cache(maxsize=_CACHE)
@@ -127,33 +144,35 @@ def migrated(worlds: Worlds, destination: IdPair, relabel: bool = True) -> World
     if not relabel:
         return worlds
     found.update(World(owned_by(w.meta, destination), w.saved) for w in worlds)
-    return frozenset(found)
+    return _interned(frozenset(found))
 
 
 @functools.lru_cache(maxsize=_CACHE)
 def server_chowned(worlds: Worlds, heir: IdPair) -> Worlds:
     """The NFS server's admin gives the image to ``heir`` (root_squash refuses the client)."""
-    return frozenset(World(owned_by(w.meta, heir), w.saved) for w in worlds)
+    return _interned(frozenset(World(owned_by(w.meta, heir), w.saved) for w in worlds))
 
 
 @functools.lru_cache(maxsize=_CACHE)
 def closed(worlds: Worlds, heir: IdPair) -> Worlds:
     """``bridge close --hand-over``: the image given to ``heir``, mode and ACL as before."""
-    return frozenset(
-        World(_handed_over(w.meta, w.saved if w.saved is not None else w.meta, heir))
-        for w in worlds
+    return _interned(
+        frozenset(
+            World(_handed_over(w.meta, w.saved if w.saved is not None else w.meta, heir))
+            for w in worlds
+        )
     )
 
 
 @functools.lru_cache(maxsize=_CACHE)
 def remapped(worlds: Worlds, source: IdPair, target: IdPair) -> Worlds:
     """``convert --suspend-vms`` remaps a stopped VM's images from the old numbers."""
-    return frozenset(World(_remapped(w.meta, source, target), w.saved) for w in worlds)
+    return _interned(frozenset(World(_remapped(w.meta, source, target), w.saved) for w in worlds))
 
 
-def opens(worlds: Worlds, ids: Iterable[IdPair], readonly: bool, honours_acls: bool) -> bool:
+@functools.lru_cache(maxsize=_CACHE)
+def opens(worlds: Worlds, pairs: tuple[IdPair, ...], readonly: bool, honours_acls: bool) -> bool:
     """True when every pair may open the image (rw, or r if readonly) in every world."""
-    pairs = tuple(ids)
     return all(
         allows(world.meta, pair, readonly, honours_acls) for world in worlds for pair in pairs
     )

@@ -15,7 +15,7 @@ from libvirt_static_ids.files.metadata import Metadata
 from libvirt_static_ids.ids import IdPair
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Image:
     """One file disk of a VM, with the numeric owner, group, mode and ACL last recorded."""
 
@@ -24,7 +24,7 @@ class Image:
     readonly: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Vm:
     key: str
     name: str
@@ -33,7 +33,7 @@ class Vm:
     images: tuple[Image, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Host:
     name: str
     ids: IdPair  # libvirt-qemu's numbers on this host now
@@ -89,7 +89,9 @@ class Options:
 
     def squashed(self, path: str) -> bool:
         """Is ``path`` on a root_squash export?"""
-        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.root_squash)
+        return bool(self.root_squash) and any(
+            path == p or path.startswith(p.rstrip("/") + "/") for p in self.root_squash
+        )
 
 
 @dataclass(frozen=True)

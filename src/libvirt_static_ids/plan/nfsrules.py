@@ -12,26 +12,37 @@ ignores them reads the mode bits, whose group triplet is then the mask).
 An image's possible states are kept as a set ("worlds"): a destination's libvirt may relabel
 an image to its numbers on an incoming migration, or may not; a root_squash export never lets
 it. Each world carries what the open bridge journaled of it, which closing restores.
+
+A domain's thousands of images share a handful of states: every function of a state set is
+memoized, and each set it returns is interned (one object per distinct set), so the memo's
+lookups are identity hits rather than comparisons of sets of files.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from libvirt_static_ids.files import acl
 from libvirt_static_ids.files.metadata import Metadata
-from libvirt_static_ids.ids import IdPair
 
 R, W = 4, 2
-# A domain's images share a handful of owner/mode/ACL combinations: every function of a
-# file state or a set of them is memoized.
+
+
+class Numbers(NamedTuple):
+    """Whom QEMU runs as: libvirt-qemu's UID and GID (its one supplementary group too). A
+    plain tuple: the memos below hash it thousands of times."""
+
+    uid: int
+    gid: int
+
+
 _CACHE = 1 << 16
 Entry = tuple[int, int, int]  # (tag, perm, id) as the kernel's xattr lists them
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class File:
     """One possible state of an image, and what the open bridge journaled of it (or None)."""
 
@@ -42,11 +53,26 @@ class File:
     saved: File | None = None
 
 
+Worlds = frozenset[File]
+
+
 @functools.lru_cache(maxsize=_CACHE)
-def load(meta: Metadata) -> File:
-    value = meta.xattr(acl.ACCESS)
+def _interned(worlds: Worlds) -> Worlds:
+    """The first set seen equal to ``worlds``: the memo returns it for every equal one."""
+    return worlds
+
+
+def initial(meta: Metadata) -> Worlds:
+    """The one state of an image as recorded; memoized on the fields (one tuple's hash,
+    where the dataclass's own hash and comparison cost more, for each of many images)."""
+    return _initial(meta.uid, meta.gid, meta.mode, meta.xattrs)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _initial(uid: int, gid: int, mode: int, xattrs: tuple[tuple[str, bytes], ...]) -> Worlds:
+    value = dict(xattrs).get(acl.ACCESS)
     entries = tuple(sorted(acl.entries(value))) if value is not None else None
-    return File(meta.uid, meta.gid, meta.mode & 0o777, entries)
+    return _interned(frozenset({File(uid, gid, mode & 0o777, entries)}))
 
 
 def _perm(file: File, tag: int, ident: int = acl.UNDEFINED_ID) -> int | None:
@@ -57,7 +83,7 @@ def _perm(file: File, tag: int, ident: int = acl.UNDEFINED_ID) -> int | None:
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def may_open(file: File, who: IdPair, readonly: bool, honours_acls: bool) -> bool:
+def may_open(file: File, who: Numbers, readonly: bool, honours_acls: bool) -> bool:
     want = R if readonly else R | W
     groups = {who.gid}
     if who.uid == file.uid:
@@ -80,10 +106,10 @@ def may_open(file: File, who: IdPair, readonly: bool, honours_acls: bool) -> boo
     return file.mode & 7 & want == want
 
 
-def opens(worlds: Iterable[File], who: Iterable[IdPair], readonly: bool, honours: bool) -> bool:
+@functools.lru_cache(maxsize=_CACHE)
+def opens(worlds: Worlds, who: tuple[Numbers, ...], readonly: bool, honours: bool) -> bool:
     """Every pair may open the image (rw, or r if readonly) in every world."""
-    people = tuple(who)
-    return all(may_open(f, p, readonly, honours) for f in worlds for p in people)
+    return all(may_open(f, p, readonly, honours) for f in worlds for p in who)
 
 
 @functools.lru_cache(maxsize=_CACHE)
@@ -99,7 +125,7 @@ def _chmod_666(file: File) -> File:
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def _acl_for(file: File, pairs: tuple[IdPair, ...]) -> File:
+def _acl_for(file: File, pairs: tuple[Numbers, ...]) -> File:
     """Named rw entries for each pair and for today's owner and group (the bridge keeps the
     source's access through a relabel that way), the mask the union of the group class."""
     if file.entries is not None:
@@ -127,44 +153,44 @@ def _acl_for(file: File, pairs: tuple[IdPair, ...]) -> File:
     return replace(file, mode=owner << 6 | mask << 3 | other, entries=entries)
 
 
-def bridge(worlds: frozenset[File], mode: str, pairs: Iterable[IdPair]) -> frozenset[File]:
-    return _bridge(worlds, mode, tuple(pairs))
-
-
 @functools.lru_cache(maxsize=_CACHE)
-def _bridge(worlds: frozenset[File], mode: str, granted: tuple[IdPair, ...]) -> frozenset[File]:
+def bridge(worlds: Worlds, mode: str, granted: tuple[Numbers, ...]) -> Worlds:
     widened = (_chmod_666(f) if mode == "chmod" else _acl_for(f, granted) for f in worlds)
-    return frozenset(replace(new, saved=old) for new, old in zip(widened, worlds, strict=True))
+    return _interned(
+        frozenset(replace(new, saved=old) for new, old in zip(widened, worlds, strict=True))
+    )
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def migrate(worlds: frozenset[File], destination: IdPair, relabel: bool) -> frozenset[File]:
+def migrate(worlds: Worlds, destination: Numbers, relabel: bool) -> Worlds:
     if not relabel:
         return worlds
-    return worlds | {replace(f, uid=destination.uid, gid=destination.gid) for f in worlds}
+    return _interned(
+        worlds | {replace(f, uid=destination.uid, gid=destination.gid) for f in worlds}
+    )
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def chown(worlds: frozenset[File], to: IdPair) -> frozenset[File]:
-    return frozenset(replace(f, uid=to.uid, gid=to.gid) for f in worlds)
+def chown(worlds: Worlds, to: Numbers) -> Worlds:
+    return _interned(frozenset(replace(f, uid=to.uid, gid=to.gid) for f in worlds))
 
 
-def owned_by(worlds: frozenset[File], who: IdPair) -> bool:
+def owned_by(worlds: Worlds, who: Numbers) -> bool:
     return all((f.uid, f.gid) == (who.uid, who.gid) for f in worlds)
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def close(worlds: frozenset[File], heir: IdPair) -> frozenset[File]:
+def close(worlds: Worlds, heir: Numbers) -> Worlds:
     """The journaled mode and ACL back, the image given to ``heir`` (the bridge's identity)."""
     found = set()
     for f in worlds:
         before = f.saved or f
         found.add(File(heir.uid, heir.gid, before.mode, before.entries))
-    return frozenset(found)
+    return _interned(frozenset(found))
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def remap(worlds: frozenset[File], old: IdPair, new: IdPair) -> frozenset[File]:
+def remap(worlds: Worlds, old: Numbers, new: Numbers) -> Worlds:
     """What a host's repair does to a stopped VM's image: old numbers become the new ones."""
 
     def renamed(tag: int, ident: int) -> int:
@@ -185,10 +211,22 @@ def remap(worlds: frozenset[File], old: IdPair, new: IdPair) -> frozenset[File]:
             entries=entries,
         )
 
-    return frozenset(one(f) for f in worlds)
+    return _interned(frozenset(one(f) for f in worlds))
 
 
 def clear_caches() -> None:
     """Forget every memoized state (benchmarks measure a cold start)."""
-    for cached in (load, may_open, _chmod_666, _acl_for, _bridge, migrate, chown, close, remap):
+    for cached in (
+        _interned,
+        _initial,
+        may_open,
+        opens,
+        _chmod_666,
+        _acl_for,
+        bridge,
+        migrate,
+        chown,
+        close,
+        remap,
+    ):
         cached.cache_clear()

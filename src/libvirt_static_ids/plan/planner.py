@@ -32,11 +32,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from libvirt_static_ids.ids import IdPair
 from libvirt_static_ids.plan import effects, search
-from libvirt_static_ids.plan.model import Domain, Host, Image, Options, Vm
+from libvirt_static_ids.plan.model import Domain, Host, Options, Vm
 
 # The exact search runs on domains up to this many running VMs and hosts.
 SEARCH_VMS = 12
@@ -60,9 +60,13 @@ class Method(StrEnum):
     SEARCH = "search"  # the exact search (small domains)
 
 
-@dataclass(frozen=True)
-class Step:
-    """One action on one host: bridge, migrate, close (with hand-over) or convert."""
+class Step(NamedTuple):
+    """One action on one host: bridge, migrate, close (with hand-over) or convert.
+
+    An immutable record as a named tuple: a plan has tens of thousands, and a frozen
+    dataclass costs three to four times as much to make (every field set through
+    ``object.__setattr__``). Changed copies: ``step._replace(...)``.
+    """
 
     op: StepOp
     host: str  # where it runs: the source of a move, or the host converted
@@ -154,24 +158,6 @@ class Plan:
         return search.SUSPENSION * len(self.suspended) + self.migrations
 
 
-def route(
-    images: list[tuple[Image, effects.Worlds]],
-    source: IdPair,
-    destination: IdPair,
-    options: Options,
-) -> bool | None:
-    """How a VM with these images may move: None: not provably; False: with no bridge (they
-    open for both hosts in every world already); True: with a bridge, then handed over.
-
-    In ACL mode the bridge names both hosts' numbers: once the destination relabels an
-    image, the source is no longer its owner and needs an entry of its own.
-    """
-    states = tuple(
-        (image.readonly, worlds, options.squashed(image.path)) for image, worlds in images
-    )
-    return _route(states, source, destination, options.bridge_mode, options.honours_acls)
-
-
 @functools.lru_cache(maxsize=1 << 16)
 def _route(
     states: tuple[tuple[bool, effects.Worlds, bool], ...],
@@ -180,10 +166,14 @@ def _route(
     mode: str,
     honours: bool,
 ) -> bool | None:
-    """``route`` on (readonly, worlds, squashed) per image: thousands of VMs share a few.
+    """How a VM with these images, (readonly, worlds, squashed) each, may move: None: not
+    provably; False: with no bridge (they open for both hosts in every world already); True:
+    with a bridge, then handed over. Thousands of VMs share a few such states.
 
-    On a root_squash export nothing relabels, and root may not widen a file root owns (the
-    bridge retries as the owner, who is root): such an image cannot be bridged.
+    In ACL mode the bridge names both hosts' numbers: once the destination relabels an
+    image, the source is no longer its owner and needs an entry of its own. On a root_squash
+    export nothing relabels, and root may not widen a file root owns (the bridge retries as
+    the owner, who is root): such an image cannot be bridged.
     """
     both = (source, destination)
     if all(
@@ -205,8 +195,37 @@ def _route(
     return True
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _moved(
+    states: tuple[tuple[bool, effects.Worlds, bool], ...],
+    source: IdPair,
+    destination: IdPair,
+    mode: str,
+    honours: bool,
+) -> tuple[bool | None, tuple[effects.Worlds, ...]]:
+    """The route, and each image's worlds once the move is done: bridge, migration, the NFS
+    server's chown (root_squash), close; one memo for the whole move of a VM."""
+    bridged = _route(states, source, destination, mode, honours)
+    if bridged is None:
+        return None, ()
+    after = []
+    for _, before, squashed in states:
+        worlds = before
+        if bridged:
+            worlds = effects.bridged(worlds, mode, grants_for(source, destination))
+        worlds = effects.migrated(worlds, destination, not squashed)
+        if bridged and squashed:
+            worlds = effects.server_chowned(worlds, destination)
+        if bridged:
+            worlds = effects.closed(worlds, destination)
+        after.append(worlds)
+    return bridged, tuple(after)
+
+
+@functools.lru_cache(maxsize=1 << 10)
 def grants_for(source: IdPair, destination: IdPair) -> tuple[IdPair, ...]:
-    """Whose numbers an ACL bridge names: the destination's, and the source's."""
+    """Whose numbers an ACL bridge names: the destination's, and the source's (one tuple
+    for every bridge between the same numbers)."""
     return tuple(dict.fromkeys((destination, source)))
 
 
@@ -218,10 +237,13 @@ def _unusable(host: Host, vm: Vm, target: IdPair, options: Options) -> str | Non
     an image no bridge can hand over to the target numbers (its owner bits lack what the
     VM needs) would stop the VM wherever it goes.
     """
+    states = []
     for image in vm.images:
         if image.meta is None:
             return f"VM {vm.name}: image {image.path} was unreadable when recorded"
-        if not effects.allows(image.meta, host.ids, image.readonly, options.honours_acls):
+        worlds = effects.initial(image.meta)
+        states.append((image.readonly, worlds, options.squashed(image.path)))
+        if not effects.opens(worlds, (host.ids,), image.readonly, options.honours_acls):
             rules = "mode bits and ACLs" if options.honours_acls else "mode bits"
             return (
                 f"VM {vm.name} runs, yet by its {rules} image {image.path} does not open for "
@@ -229,9 +251,9 @@ def _unusable(host: Host, vm: Vm, target: IdPair, options: Options) -> str | Non
                 + ("" if options.honours_acls else ", or the server honours ACLs")
             )
     if host.ids != target:
-        known = [(i, i.meta) for i in vm.images if i.meta is not None]
-        images = [(i, effects.initial(meta)) for i, meta in known]
-        if route(images, host.ids, target, options) is None:
+        mode, honours = options.bridge_mode, options.honours_acls
+        if _route(tuple(states), host.ids, target, mode, honours) is None:
+            known = [(i, i.meta) for i in vm.images if i.meta is not None]
             rooted = [i.path for i, m in known if m.uid == 0 and options.squashed(i.path)]
             if rooted:
                 return (
@@ -336,6 +358,8 @@ def _searched(domain: Domain, options: Options) -> Plan | None:
 def clear_caches() -> None:
     """Forget every memoized route and effect (benchmarks measure a cold start)."""
     _route.cache_clear()
+    _moved.cache_clear()
+    grants_for.cache_clear()
     effects.clear_caches()
 
 
@@ -363,7 +387,18 @@ def _best_fit(
     return placed, unplaced, free
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class _Split:
+    """A dynamic host's running VMs: (memory, key) of those that can move to a static host,
+    keys of those no move can be proven for; the movable ones' memory, and the largest."""
+
+    movable: list[tuple[int, str]]
+    stuck: list[str]
+    memory: int
+    largest: int
+
+
+@dataclass(slots=True)
 class _Choice:
     """A host to empty: VMs placed on static hosts, VMs left over (to make room for, park or
     suspend), VMs no migration can be proven for (to suspend)."""
@@ -393,12 +428,13 @@ class _Planner:
             for image in vm.images:
                 assert image.meta is not None  # screened
                 self.worlds.setdefault(image.path, effects.initial(image.meta))
+        self.squashed = {path for path in self.worlds if options.squashed(path)}
         self.static = {name for name, ids in self.ids.items() if ids == self.target}
         self.dynamic = set(self.ids) - self.static
         self.lower_bound = sum(len(self.running[name]) for name in self.dynamic)
         self.steps: list[Step] = []
         self.notes: list[str] = []
-        self._stuck: dict[str, list[str]] = {}  # host -> stuck(host), until its VMs change
+        self._split_of: dict[str, _Split] = {}  # host -> _split(host), until its VMs change
         self._fresh: set[str] = set()  # hosts converted in the wave under way
         idle = sum(1 for name in self.dynamic for vm in self.hosts[name].vms if not vm.running)
         if idle:
@@ -409,51 +445,54 @@ class _Planner:
 
     # -- access ------------------------------------------------------------------------------
 
+    def _states(self, vm: Vm) -> tuple[tuple[bool, effects.Worlds, bool], ...]:
+        """(readonly, worlds now, squashed) of each image: what ``_route`` decides on."""
+        worlds, squashed = self.worlds, self.squashed
+        return tuple([(i.readonly, worlds[i.path], i.path in squashed) for i in vm.images])
+
     def _route(self, vm: Vm, source: IdPair, destination: IdPair) -> bool | None:
-        images = [(image, self.worlds[image.path]) for image in vm.images]
-        return route(images, source, destination, self.options)
+        mode, honours = self.options.bridge_mode, self.options.honours_acls
+        return _route(self._states(vm), source, destination, mode, honours)
 
     def stuck(self, host: str) -> list[str]:
         """VMs on ``host`` no migration to the target numbers can be proven for."""
         if host in self.static:
             return []
-        if host not in self._stuck:
-            self._stuck[host] = [
-                key
-                for key in self.running[host]
-                if self._route(self.vms[key], self.ids[host], self.target) is None
-            ]
-        return self._stuck[host]
+        return self._split(host).stuck
 
-    def _split(self, host: str) -> tuple[list[tuple[int, str]], list[str]]:
-        """(memory, key) of the VMs that can move to a static host, and keys of those that
-        cannot be proven to (they will be suspended)."""
-        stuck = self.stuck(host)
-        movable = [(self.vms[k].memory_mib, k) for k in self.running[host] if k not in stuck]
-        return movable, stuck
+    def _split(self, host: str) -> _Split:
+        """The VMs on a dynamic host that can move to a static host, and those that cannot
+        be proven to (they will be suspended); kept until the host's VMs change, as every
+        wave weighs every host left."""
+        if host not in self._split_of:
+            source = self.ids[host]
+            movable, stuck = [], []
+            for key in self.running[host]:
+                vm = self.vms[key]
+                if self._route(vm, source, self.target) is None:
+                    stuck.append(key)
+                else:
+                    movable.append((vm.memory_mib, key))
+            sizes = [memory for memory, _ in movable]
+            self._split_of[host] = _Split(movable, stuck, sum(sizes), max(sizes, default=0))
+        return self._split_of[host]
 
     # -- steps -------------------------------------------------------------------------------
 
     def _move(self, key: str, source: str, destination: str) -> None:
         vm = self.vms[key]
         to = self.ids[destination]
-        route = self._route(vm, self.ids[source], to)
+        mode, honours = self.options.bridge_mode, self.options.honours_acls
+        route, after = _moved(self._states(vm), self.ids[source], to, mode, honours)
         if route is None:
             raise _Unprovable(f"{vm.name} from {source} to {destination}")
-        squashed = [image.path for image in vm.images if self.options.squashed(image.path)]
+        squashed = [image.path for image in vm.images if image.path in self.squashed]
         if route:
             grants = grants_for(self.ids[source], to)
-            mode = self.options.bridge_mode
             self.steps.append(
                 Step(StepOp.BRIDGE, source, key, vm.name, destination, mode, grants, identity=to)
             )
-            for image in vm.images:
-                self.worlds[image.path] = effects.bridged(self.worlds[image.path], mode, grants)
         self.steps.append(Step(StepOp.MIGRATE, source, key, vm.name, destination))
-        for image in vm.images:
-            self.worlds[image.path] = effects.migrated(
-                self.worlds[image.path], to, not self.options.squashed(image.path)
-            )
         if route and squashed:
             self.steps.append(
                 Step(
@@ -466,16 +505,14 @@ class _Planner:
                     paths=tuple(squashed),
                 )
             )
-            for path in squashed:
-                self.worlds[path] = effects.server_chowned(self.worlds[path], to)
         if route:
             self.steps.append(Step(StepOp.CLOSE, source, key, vm.name, destination, identity=to))
-            for image in vm.images:
-                self.worlds[image.path] = effects.closed(self.worlds[image.path], to)
+        for image, worlds in zip(vm.images, after, strict=True):
+            self.worlds[image.path] = worlds  # a file listed twice is moved once
         self.running[source].remove(key)
         self.running[destination].append(key)
-        self._stuck.pop(source, None)
-        self._stuck.pop(destination, None)
+        self._split_of.pop(source, None)
+        self._split_of.pop(destination, None)
         self.free[source] += vm.memory_mib
         self.free[destination] -= vm.memory_mib
 
@@ -486,7 +523,7 @@ class _Planner:
         for key in suspend:
             squashed = []
             for image in self.vms[key].images:
-                if self.options.squashed(image.path):
+                if image.path in self.squashed:
                     squashed.append(image.path)  # the repair's chown is refused there
                     continue
                 worlds = effects.remapped(self.worlds[image.path], old, self.target)
@@ -514,14 +551,15 @@ class _Planner:
         frees = self._frees()
         claimed: set[str] = set()  # destinations of hosts already in the wave
         wave: list[_Choice] = []
+        total = sum(free for free, _ in frees if free > 0)
+        biggest = frees[-1][0] if frees else -1
         for host in remaining:
             if len(wave) >= self.options.max_parallel_hosts:
                 break
-            movable, stuck = self._split(host)
-            total = sum(free for free, _ in frees if free > 0)
-            biggest = frees[-1][0] if frees else -1
-            if sum(m for m, _ in movable) > total or any(m > biggest for m, _ in movable):
+            split = self._split(host)
+            if split.memory > total or (split.movable and split.largest > biggest):
                 continue
+            movable, stuck = split.movable, split.stuck
             # Destinations of its own first: hosts sharing one wait for its link.
             own = [(free, name) for free, name in frees if name not in claimed]
             placed, unplaced, left = _best_fit(own, movable)
@@ -533,34 +571,40 @@ class _Planner:
                 wave.append(_Choice(host, placed, [], stuck))
                 frees = left
                 claimed.update(destination for _, destination in placed)
+                total = sum(free for free, _ in frees if free > 0)
+                biggest = frees[-1][0] if frees else -1
         return wave
 
-    def _least_short(self, remaining: list[str]) -> _Choice:
-        """No host fits: the one leaving the fewest VMs over (then the largest)."""
+    def _least_short(self, remaining: list[str], count: int) -> list[_Choice]:
+        """No host fits: the ``count`` leaving the fewest VMs over (then the largest), each
+        placed on the static hosts' free memory as it is now (they are emptied side by side,
+        so each is judged alone, as if it were the only one)."""
         frees = self._frees()
-        best: tuple[tuple[int, int, str], _Choice] | None = None
+        scored = []
         for host in remaining:
-            movable, stuck = self._split(host)
+            split = self._split(host)
+            movable, stuck = split.movable, split.stuck
             placed, unplaced, _ = _best_fit(frees, movable)
             score = (len(unplaced) + len(stuck), -self.capacity[host], host)
-            if best is None or score < best[0]:
-                best = (score, _Choice(host, placed, unplaced, stuck))
-        assert best is not None
-        return best[1]
+            scored.append((score, _Choice(host, placed, unplaced, stuck)))
+        scored.sort(key=lambda item: item[0])
+        return [choice for _, choice in scored[:count]]
 
     def _make_room(self, memory: int, source: str) -> str | None:
         """Move one VM between static hosts so that ``memory`` fits on one of them; the host
-        made room on, or None."""
-        for room, host in sorted(self._frees(), reverse=True):
+        made room on, or None. The VM goes to the tightest other static host that takes it."""
+        frees = self._frees()  # nothing moves until the one move that returns
+        for room, host in reversed(frees):
             need = memory - room
             if need <= 0:
                 return host
-            others = [(free, name) for free, name in self._frees() if name != host]
             for key in sorted(self.running[host], key=lambda k: (self.vms[k].memory_mib, k)):
                 vm = self.vms[key]
                 if vm.memory_mib < need:
                     continue
-                spot = next((name for free, name in others if free >= vm.memory_mib), None)
+                index = bisect.bisect_left(frees, (vm.memory_mib, ""))
+                spots = [name for _, name in frees[index : index + 2] if name != host]
+                spot = spots[0] if spots else None
                 if spot is not None and self._route(vm, self.target, self.target) is not None:
                     self._move(key, host, spot)
                     return host
@@ -600,17 +644,14 @@ class _Planner:
         while remaining:
             wave = self._wave(remaining)
             if not wave:
-                wave = [self._least_short(remaining)]
-                short.append(wave[0].host)
                 # With no room anywhere, half as many hosts as may run at once are parked
-                # side by side: their VMs move twice, but the next waves start that wide.
+                # side by side (one host stays to park on): their VMs move twice, but the
+                # next waves start that wide.
                 side_by_side = (
                     max(1, self.options.max_parallel_hosts // 2) if not self.static else 1
                 )
-                while len(wave) < side_by_side and len(remaining) > len(wave) + 1:
-                    rest = [h for h in remaining if h not in {c.host for c in wave}]
-                    wave.append(self._least_short(rest))
-                    short.append(wave[-1].host)
+                wave = self._least_short(remaining, max(1, min(side_by_side, len(remaining) - 1)))
+                short.extend(chosen.host for chosen in wave)
             for chosen in wave:
                 remaining.remove(chosen.host)
             self._fresh = set()

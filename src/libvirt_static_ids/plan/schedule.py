@@ -22,7 +22,7 @@ A task's wave is the number of conversions it waits for, one after another, plus
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -35,7 +35,7 @@ class TaskKind(StrEnum):
     CONVERT = "convert"
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     index: int
     kind: TaskKind
@@ -47,8 +47,8 @@ class Task:
     name: str | None = None
     memory_mib: int = 0
     counts: bool = False  # takes a place among max_parallel_hosts (its host is dynamic)
-    after: list[int] = field(default_factory=list)  # tasks that must end first
-    after_start: list[int] = field(default_factory=list)  # tasks that must start first
+    after: tuple[int, ...] = ()  # tasks that must end first
+    after_start: tuple[int, ...] = ()  # tasks that must start first
     start: float = 0.0
     end: float = 0.0
     wave: int = 1
@@ -123,7 +123,7 @@ def _tasks(made: Plan) -> list[Task]:
         if step.op == StepOp.CONVERT:
             task = Task(len(tasks), TaskKind.CONVERT, step.host, options.convert_s, (number,))
             task.counts = True
-            task.after = sorted(set(outs.get(step.host, []) + ins.get(step.host, [])))
+            task.after = tuple(sorted(set(outs.get(step.host, []) + ins.get(step.host, []))))
             converted[step.host] = task.index
             # Later moves onto the host wait for its conversion, which waited for these.
             outs[step.host], ins[step.host] = [], []
@@ -155,9 +155,9 @@ def _tasks(made: Plan) -> list[Task]:
                 after.add(converted[step.to])
             if step.host in converted:
                 after.add(converted[step.host])
-            move.after = sorted(after)
+            move.after = tuple(sorted(after))
             if ins.get(step.to):
-                move.after_start = [ins[step.to][-1]]
+                move.after_start = (ins[step.to][-1],)
             open_move[step.vm] = (move, bridged)
             tasks.append(move)
             last_move[step.vm] = move.index
@@ -173,13 +173,13 @@ def _run(tasks: list[Task], options: Options) -> float:
     """List scheduling in the plan's order within the limits; sets start and end."""
     waiting_ends = [len(t.after) for t in tasks]
     waiting_starts = [len(t.after_start) for t in tasks]
-    ended_by: list[list[int]] = [[] for _ in tasks]
-    started_by: list[list[int]] = [[] for _ in tasks]
+    ended_by: dict[int, list[int]] = {}
+    started_by: dict[int, list[int]] = {}
     for task in tasks:
         for other in task.after:
-            ended_by[other].append(task.index)
+            ended_by.setdefault(other, []).append(task.index)
         for other in task.after_start:
-            started_by[other].append(task.index)
+            started_by.setdefault(other, []).append(task.index)
     ready = [t.index for t in tasks if not waiting_ends[t.index] and not waiting_starts[t.index]]
     heapq.heapify(ready)
     slots: dict[str, int] = {}
@@ -220,7 +220,7 @@ def _run(tasks: list[Task], options: Options) -> float:
             if task.counts:
                 active[task.host] = active.get(task.host, 0) + 1
             heapq.heappush(running, (task.end, task.index))
-            for other in started_by[task.index]:
+            for other in started_by.get(task.index, ()):
                 waiting_starts[other] -= 1
                 if not waiting_starts[other] and not waiting_ends[other]:
                     heapq.heappush(ready, other)
@@ -244,7 +244,7 @@ def _run(tasks: list[Task], options: Options) -> float:
                     release(PARALLEL)
                 elif not active[task.host]:
                     active[task.host] = 0
-            for other in ended_by[index]:
+            for other in ended_by.get(index, ()):
                 waiting_ends[other] -= 1
                 if not waiting_ends[other] and not waiting_starts[other]:
                     heapq.heappush(ready, other)
