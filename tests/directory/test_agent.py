@@ -8,6 +8,7 @@ the record untouched, and carried out once the conversion ended.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import ldap
@@ -151,3 +152,32 @@ def test_a_convert_unit_started_meanwhile_leaves_the_request_pending(testbed, ho
     stored = testbed.admin.search_s(kvm1.dn, ldap.SCOPE_BASE)[0][1]
     assert stored["libvirtStaticIdsRequest"] == [b"convert"]
     assert stored["libvirtStaticIdsState"] != [b"failed"]
+
+
+@pytest.mark.parametrize("unit_state", [None, "active"])
+def test_a_running_echo_whose_unit_is_gone_becomes_failed(
+    testbed, hosts, units, monkeypatch, unit_state
+):
+    """A host restarted (or its unit killed -9) mid-evacuation: the record still echoes
+    "running", and a rollout waiting for it would wait its whole time limit. The next record
+    says failed, naming the unit; while the unit runs, the echo stays."""
+    (kvm1,) = hosts({"kvm1": SimulatedHost(uid=4109, gid=4114)})
+    conn = testbed.connect(kvm1.dn, kvm1.password)
+    root = HostRoot(kvm1.root)
+    for key, value in units.env().items():
+        monkeypatch.setenv(key, value)
+    unit = "libvirt-static-ids-evacuate"
+    if unit_state:
+        (units.state / "units").mkdir(exist_ok=True)
+        (units.state / "units" / f"{unit}.service").write_text(unit_state)
+    settings = directory.read_settings(conn, testbed.base)
+    running = {"kind": "evacuate", "state": "running", "id": "r1.4"}
+    agent.record_host(conn, kvm1.dn, root, settings, outcome=running)
+    agent.handle_pending(conn, kvm1.dn, root, testbed.base)
+    detail = testbed.admin.search_s(kvm1.dn, ldap.SCOPE_BASE)[0][1]["libvirtStaticIdsDetail"]
+    echo = json.loads(detail[0])["request"]
+    if unit_state:
+        assert echo == running
+    else:
+        assert (echo["id"], echo["state"]) == ("r1.4", "failed")
+        assert f"{unit} ended without recording an outcome" in echo["message"]

@@ -19,10 +19,12 @@ from typing import Any
 from libvirt_static_ids.directory import client as directory
 from libvirt_static_ids.directory import request as requests
 from libvirt_static_ids.directory import reservation
-from libvirt_static_ids.directory.record import HostRecord, RecordUpdate, State
+from libvirt_static_ids.directory.record import DETAIL, HostRecord, RecordUpdate, State
+from libvirt_static_ids.directory.record import read as record_read
 from libvirt_static_ids.directory.request import HostRequest, Kind, RequestState
 from libvirt_static_ids.errors import (
     JournalError,
+    OperationFailed,
     PreflightRefused,
     StaticIdsError,
     UnitRunning,
@@ -558,7 +560,36 @@ def _record_after(  # noqa: PLR0917 - handle_pending's own parts, passed on as t
 ) -> RecordResult:
     if any(outcome.action in (Handled.LAUNCHED, Handled.BUSY) for outcome in outcomes):
         return assess_host(conn, dn, root, settings, proc=proc)
-    return record_host(conn, dn, root, settings, proc=proc, inventory_uri=inventory_uri)
+    orphan = ended_without_outcome(conn, dn)
+    return record_host(
+        conn, dn, root, settings, proc=proc, inventory_uri=inventory_uri, outcome=orphan
+    )
+
+
+_UNIT_OF = {Kind.CONVERT: UNIT_NAME, Kind.EVACUATE: EVACUATE_UNIT_NAME}
+
+
+def ended_without_outcome(conn: directory.LdapConnection, dn: str) -> dict[str, Any] | None:
+    """The echo, now failed, of a request whose unit is gone while the record still says
+    "running": the host restarted, or the unit was killed before it could record its end.
+    Whoever waits for it (a rollout) learns at once instead of after its time limit. None
+    when nothing is stale, or when systemd cannot say."""
+    entry = directory.read_entry(conn, dn, [DETAIL])
+    echo = requests.echoed(record_read(dn, "", entry or {}).detail)
+    if echo is None or echo["state"] != RequestState.RUNNING:
+        return None
+    try:
+        unit = _UNIT_OF[Kind(echo.get("kind"))]
+        if transient_unit.is_running(unit):
+            return None
+    except (KeyError, ValueError, OperationFailed):
+        return None
+    return {
+        **echo,
+        "state": RequestState.FAILED.value,
+        "message": f"its unit {unit} ended without recording an outcome (the host restarted, "
+        "or the unit was killed); nothing is under way: look at the host, then ask again",
+    }
 
 
 def assess_host(
