@@ -579,7 +579,7 @@ def ended_without_outcome(conn: directory.LdapConnection, dn: str) -> dict[str, 
     if echo is None or echo["state"] != RequestState.RUNNING:
         return None
     try:
-        unit = _UNIT_OF[Kind(echo.get("kind"))]
+        unit = _UNIT_OF[Kind(str(echo.get("kind")))]
         if transient_unit.is_running(unit):
             return None
     except (KeyError, ValueError, OperationFailed):
