@@ -16,7 +16,7 @@ from libvirt_static_ids.errors import UsageError
 from libvirt_static_ids.ids import IdPair
 from libvirt_static_ids.plan import planner
 from libvirt_static_ids.plan.model import Domain, Host, Vm
-from libvirt_static_ids.plan.rollout_actions import actions, eta_seconds
+from libvirt_static_ids.plan.rollout_actions import Action, actions, eta_seconds
 
 TARGET = IdPair(64055, 64055)
 
@@ -85,3 +85,17 @@ def test_the_plan_becomes_requests_in_waves():
             assert requests.parse(action.request("r").value()) == action.request("r")
             assert "record --request" in action.command("r")
     assert eta_seconds(work.actions, 1) >= eta_seconds(work.actions, 4)
+
+
+def test_the_estimate_follows_the_rollouts_own_order():
+    """Each action starts as soon as those it waits for are done (not when a whole wave is):
+    a long evacuation of one host does not hold up another host's chain."""
+    a = Action(1, Kind.EVACUATE, "d1", "s1", seconds=100)
+    b = Action(2, Kind.CONVERT, "d1", after=(1,), wave=2, seconds=10)
+    c = Action(3, Kind.EVACUATE, "d2", "s2", seconds=10)
+    d = Action(4, Kind.CONVERT, "d2", after=(3,), wave=2, seconds=10)
+    e = Action(5, Kind.EVACUATE, "d3", "d2", after=(4,), wave=3, seconds=50)
+    assert eta_seconds([a, b, c, d, e], 2) == 110  # wave by wave it said 100 + 10 + 50
+    assert eta_seconds([a, b, c, d, e], 1) == 180  # one at a time, in the plan's order
+    assert eta_seconds([b, d, e], 2) == 60  # what they waited for is done already
+    assert eta_seconds([], 4) == 0

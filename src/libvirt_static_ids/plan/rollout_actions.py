@@ -171,11 +171,22 @@ def actions(plan: Plan) -> Work:
 
 
 def eta_seconds(pending: list[Action], parallel: int) -> int:
-    """Wave by wave, each wave's actions on ``parallel`` slots, longest first."""
-    total = 0
-    for wave in sorted({action.wave for action in pending}):
-        slots = [0] * max(1, parallel)
-        for action in sorted((a for a in pending if a.wave == wave), key=lambda a: -a.seconds):
-            slots[slots.index(min(slots))] += action.seconds
-        total += max(slots)
-    return total
+    """The time the rollout takes for ``pending`` by its own rule (``rollout._run_actions``):
+    in the plan's order, each action as soon as those it waits for are done, at most
+    ``parallel`` at once, each taking its estimate. Actions it waits for that are not pending
+    are done already."""
+    left = {action.number for action in pending}
+    queue = list(pending)
+    running: list[tuple[int, int]] = []  # (finish time, number)
+    now = 0
+    while queue or running:
+        ready = [a for a in queue if left.isdisjoint(a.after)]
+        for action in ready[: max(0, max(1, parallel) - len(running))]:
+            queue.remove(action)
+            running.append((now + action.seconds, action.number))
+        if not running:  # the rest waits in a cycle: no plan makes one, but never loop
+            break
+        now, number = min(running)
+        running.remove((now, number))
+        left.discard(number)
+    return now
