@@ -346,3 +346,25 @@ def test_survey_names_an_interrupted_run_and_convert_resume_takes_its_parameters
     assert owner(extra / "f") == (64056, 64056)
     nothing = cli("convert", "--resume", root=fake_root, json=True)
     assert nothing.code == 2 and "no interrupted convert run" in nothing.data["error"]["message"]
+
+
+def test_the_first_run_makes_its_directories_durably(tmp_path, mocker):
+    """A power loss after a host's first change must not take the state directory with the
+    journal in it: each directory the first run makes is fsynced into its parent (the leaf
+    0700, the others as makedirs leaves them); a later run makes none and syncs no parent."""
+    from libvirt_static_ids.journal import store as store_module
+
+    synced = mocker.spy(store_module, "_fsync_dir")
+    store = Store(HostRoot(str(tmp_path)))
+    state = Path(store.base)
+    made = [p for p in (state, *state.parents) if p != tmp_path and tmp_path in p.parents]
+    with store.locked(), store.run(RunKind.REPAIR, {}):
+        pass
+    first = {Path(call.args[0]) for call in synced.call_args_list}
+    assert {p.parent for p in made} | {state} <= first  # runs/ is made in the state dir
+    assert state.stat().st_mode & 0o777 == 0o700
+    synced.reset_mock()
+    with store.locked(), store.run(RunKind.REPAIR, {}):
+        pass
+    again = {Path(call.args[0]) for call in synced.call_args_list}
+    assert not again & ({p.parent for p in made} | {state})

@@ -70,6 +70,20 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def _make_dirs_durably(path: str) -> None:
+    """``os.makedirs(path, 0o700)``, each directory it makes fsynced into its parent: on a
+    host's first run a power loss must not take the state directory, and with it the journal
+    of changes already made. Directories that exist cost nothing."""
+    missing, leaf = [], path
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for directory in reversed(missing):  # as makedirs: the mode is the leaf's only
+        with contextlib.suppress(FileExistsError):  # made meanwhile: synced below all the same
+            os.mkdir(directory, 0o700 if directory == leaf else 0o777)
+        _fsync_dir(os.path.dirname(directory))
+
+
 def _write_durably(path: str, data: dict[str, Any]) -> None:
     """Write a new file and fsync its data (its name is made durable by the caller)."""
     try:
@@ -269,7 +283,7 @@ class Store:
     def locked(self) -> Iterator[None]:
         """Hold the root's lock; a second run gets LockHeld naming the holder's PID."""
         try:
-            os.makedirs(self.base, mode=0o700, exist_ok=True)
+            _make_dirs_durably(self.base)
         except OSError as error:
             raise _failed(error, "cannot make the state directory", self.base) from error
         fd = self._open_lock(os.O_RDWR | os.O_CREAT)
@@ -400,7 +414,8 @@ class Store:
         staging = os.path.join(self.runs_dir, f".{run_id}.new")
         try:
             _remove_staging_leftovers(self.runs_dir)
-            os.makedirs(staging, mode=0o700)
+            _make_dirs_durably(self.runs_dir)
+            os.mkdir(staging, 0o700)
             os.close(os.open(os.path.join(staging, _JOURNAL), os.O_CREAT | os.O_EXCL, 0o600))
         except OSError as error:
             _remove_tree(staging)
