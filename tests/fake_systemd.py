@@ -86,7 +86,7 @@ def _collected(unit: Path) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat_file:
             ended = stat_file.read().rpartition(")")[2].split()[0] == "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while read (ESRCH)
         ended = True
     if ended:
         unit.unlink(missing_ok=True)
