@@ -40,7 +40,6 @@ loading and replication stand-in, nothing simulated: the host's own root and lib
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import logging
 import os
 import signal
@@ -54,6 +53,7 @@ from typing import Any
 
 import ldap
 
+import listener_loader
 from libvirt_static_ids.cli.main import build_parser
 from libvirt_static_ids.directory import agent, record
 from libvirt_static_ids.directory import client as directory
@@ -191,19 +191,7 @@ class Systemd:
 
 def load_listener() -> tuple[dict[str, Any], Any]:
     """The listener module loaded as the listener's loader does: (its globals, the handler)."""
-    logging.getLogger("univention.listener").addHandler(logging.StreamHandler(sys.stdout))
-    logging.getLogger("univention.listener").setLevel(logging.INFO)
-    spec = importlib.util.spec_from_file_location("libvirt-static-ids", MODULE_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["libvirt-static-ids"] = module
-    spec.loader.exec_module(module)
-    handler_class = module.LibvirtStaticIds
-    handler_class.config = handler_class._get_configuration("libvirt-static-ids")
-    from univention.listener import ListenerModuleAdapter
-
-    adapter = ListenerModuleAdapter(handler_class.config)
-    return adapter.get_globals(), adapter._module_handler
+    return listener_loader.load(logging.StreamHandler(sys.stdout), logging.INFO, MODULE_FILE)
 
 
 def replicate(listener_globals: dict[str, Any], stopping: threading.Event) -> None:

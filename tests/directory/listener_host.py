@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import importlib.util
 import json
 import logging
 import os
@@ -26,8 +25,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-MODULE_FILE = os.path.join(HERE, "..", "..", "listener", "libvirt-static-ids.py")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import listener_loader
 
 
 class _Collect(logging.Handler):
@@ -53,23 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     collect = _Collect()
-    logging.getLogger("univention.listener").addHandler(collect)
-    logging.getLogger("univention.listener").setLevel(logging.DEBUG)
-
-    # What the listener's loader does: import the file under its own name ...
-    spec = importlib.util.spec_from_file_location("libvirt-static-ids", MODULE_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["libvirt-static-ids"] = module
-    spec.loader.exec_module(module)
-    handler_class = module.LibvirtStaticIds
-    # ... and configure it as the metaclass does for files under /usr/lib/univention-...
-    handler_class.config = handler_class._get_configuration("libvirt-static-ids")
-    from univention.listener import ListenerModuleAdapter
-
-    adapter = ListenerModuleAdapter(handler_class.config)
-    listener_globals = adapter.get_globals()
-    handler = adapter._module_handler
+    listener_globals, handler = listener_loader.load(collect, logging.DEBUG)
     handler.root = args.root
     handler.executable = args.executable
     handler.connect = args.inventory_uri

@@ -4,6 +4,7 @@
 libvirt_static_ids_testbed.lab). Skipped where libvirtd, QEMU, FUSE or root are missing;
 left out with ``pytest -m "not lab"``. Each scenario starts its own lab (3-8 s here).
 
+- ``lab_machine``    skips (naming what is missing) where a lab cannot start here.
 - ``lab``            a started Lab (hosta 109:114, hostb 64055:64055), closed afterwards.
 - ``grows``          ``grows(host, name)``: the guest's counter, read twice, went up.
 """
@@ -19,10 +20,14 @@ from libvirt_static_ids_testbed.lab import Lab, LabHost, missing
 
 
 @pytest.fixture
-def lab() -> Iterator[Lab]:
+def lab_machine() -> None:
     reason = missing()
     if reason:
-        pytest.skip(reason)
+        pytest.skip(reason=reason)
+
+
+@pytest.fixture
+def lab(lab_machine: None) -> Iterator[Lab]:
     with Lab() as started:
         yield started
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from libvirt_static_ids_testbed.lab import DYNAMIC, STATIC, Lab, LabError, missing, network
+from libvirt_static_ids_testbed.lab import DYNAMIC, STATIC, Lab, LabError, network
 
 pytestmark = pytest.mark.lab
 
@@ -80,10 +80,9 @@ def test_guest_counts_and_migrates_live_once_both_numbers_may_open_it(
     assert stats["downtime"] >= 0
 
 
-def test_teardown_leaves_no_process_mount_or_link(grows: Callable[..., bool]) -> None:
-    reason = missing()
-    if reason:
-        pytest.skip(reason)
+def test_teardown_leaves_no_process_mount_or_link(
+    lab_machine: None, grows: Callable[..., bool]
+) -> None:
     with pytest.raises(RuntimeError, match="a test failed here"), Lab() as lab:
         a = lab.host("hosta")
         lab.guest(a, "root_squash", "g1")
@@ -96,11 +95,8 @@ def test_teardown_leaves_no_process_mount_or_link(grows: Callable[..., bool]) ->
     assert _leftovers(lab.dir) == []
 
 
-def test_failed_start_ends_what_it_started(mocker: pytest.MockFixture) -> None:
+def test_failed_start_ends_what_it_started(lab_machine: None, mocker: pytest.MockFixture) -> None:
     """Fault injection: the link cannot be made (the hosts' PID 1 already run)."""
-    reason = missing()
-    if reason:
-        pytest.skip(reason)
     mocker.patch.object(network, "connect", side_effect=LabError("no link"))
     lab = Lab()
     with pytest.raises(LabError, match="no link"):

@@ -20,8 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from libvirt_static_ids_testbed.lab import missing
-
 pytestmark = pytest.mark.lab
 
 # The session-wide nfs-ganesha fixture of tests/evacuation, reused as it is (a conftest's
@@ -58,9 +56,7 @@ def _files(directory: Path) -> None:
 
 
 @pytest.mark.parametrize("export", ["squash", "nosquash"])
-def test_nfsfs_decides_as_nfs_ganesha(nfs: object, export: str) -> None:
-    if missing():
-        pytest.skip(missing())
+def test_nfsfs_decides_as_nfs_ganesha(lab_machine: None, nfs: object, export: str) -> None:
     directory: Path = getattr(nfs, export)
     _files(directory)
     cases = [
